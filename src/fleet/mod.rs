@@ -1,0 +1,6 @@
+//! The fleet repository: cluster descriptions and kustomize rendering.
+
+pub mod cluster;
+pub mod render;
+
+pub use cluster::{ClusterSpec, Platform};

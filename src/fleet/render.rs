@@ -1,0 +1,82 @@
+//! Rendering a kustomization with the real kustomize (`kustomize build` or `kubectl kustomize`).
+
+use crate::error::UserError;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// The kustomize program found on PATH.
+#[derive(Debug, Clone)]
+pub enum Kustomize {
+    /// A standalone `kustomize` binary.
+    Standalone(PathBuf),
+    /// `kubectl kustomize`.
+    Kubectl(PathBuf),
+}
+
+impl Kustomize {
+    /// Find kustomize: a standalone binary first, else kubectl's built-in one.
+    pub fn find() -> Result<Kustomize, UserError> {
+        if let Ok(p) = which::which("kustomize") {
+            return Ok(Kustomize::Standalone(p));
+        }
+        if let Ok(p) = which::which("kubectl") {
+            return Ok(Kustomize::Kubectl(p));
+        }
+        Err(UserError::usage("neither kustomize nor kubectl was found on PATH")
+            .next("install kubectl (https://kubernetes.io/docs/tasks/tools/) or kustomize, then retry"))
+    }
+
+    fn command(&self, dir: &Path) -> duct::Expression {
+        match self {
+            Kustomize::Standalone(p) => duct::cmd(p, ["build".as_ref(), dir.as_os_str()]),
+            Kustomize::Kubectl(p) => duct::cmd(p, ["kustomize".as_ref(), dir.as_os_str()]),
+        }
+    }
+
+    /// Render `dir` to YAML text.
+    pub fn render_text(&self, dir: &Path) -> Result<String, UserError> {
+        let out = self
+            .command(dir)
+            .stdout_capture()
+            .stderr_capture()
+            .unchecked()
+            .run()
+            .map_err(|e| UserError::failed(format!("could not run kustomize: {e}")).subject(dir.display().to_string()))?;
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            let first = err.lines().find(|l| !l.trim().is_empty()).unwrap_or("kustomize failed");
+            return Err(UserError::usage(format!("kustomize build failed: {}", first.trim()))
+                .subject(dir.display().to_string())
+                .next(format!("run `kubectl kustomize {}` to see the full error", dir.display())));
+        }
+        String::from_utf8(out.stdout)
+            .map_err(|_| UserError::failed("kustomize printed non-UTF-8 output").subject(dir.display().to_string()))
+    }
+
+    /// Render `dir` to a list of objects (JSON values), in kustomize's order.
+    pub fn render(&self, dir: &Path) -> Result<Vec<Value>, UserError> {
+        let text = self.render_text(dir)?;
+        parse_multi_doc(&text).map_err(|e| e.subject(dir.display().to_string()))
+    }
+}
+
+/// Parse multi-document YAML into objects; a `List` is flattened into its items; empty documents are skipped.
+pub fn parse_multi_doc(text: &str) -> Result<Vec<Value>, UserError> {
+    let mut out = Vec::new();
+    for doc in serde_yaml::Deserializer::from_str(text) {
+        let v: Value = serde::Deserialize::deserialize(doc).map_err(|e| {
+            let loc = e.location().map(|l| format!("line {}: ", l.line())).unwrap_or_default();
+            UserError::usage(format!("malformed YAML: {loc}{e}"))
+        })?;
+        match v {
+            Value::Null => {}
+            Value::Object(ref m) if m.get("kind").and_then(Value::as_str).is_some_and(|k| k.ends_with("List")) && m.contains_key("items") => {
+                if let Some(Value::Array(items)) = m.get("items") {
+                    out.extend(items.iter().cloned());
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,1 @@
+//! The simulated cluster (see issue: `fleetctl sim serve`). Placeholder until the sim lands.
