@@ -13,6 +13,11 @@
 //! - `verify`, `appset`: offline repo tooling.
 //! - `sim`: the simulated cluster used by tests and `fleetctl rehearse`.
 
+pub mod checks;
+pub mod cluster;
 pub mod error;
 pub mod fleet;
+pub mod journal;
+pub mod report;
+pub mod runbook;
 pub mod sim;
