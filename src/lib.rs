@@ -15,6 +15,7 @@
 
 pub mod checks;
 pub mod cluster;
+pub mod engine;
 pub mod error;
 pub mod fleet;
 pub mod journal;
