@@ -14,6 +14,7 @@
 //! - `sim`: the simulated cluster used by tests and `fleetctl rehearse`.
 
 pub mod checks;
+pub mod cli;
 pub mod cluster;
 pub mod engine;
 pub mod error;
