@@ -16,3 +16,5 @@
 pub mod error;
 pub mod fleet;
 pub mod sim;
+pub mod schema;
+pub mod verify;
