@@ -23,3 +23,5 @@ pub mod journal;
 pub mod report;
 pub mod runbook;
 pub mod sim;
+pub mod schema;
+pub mod verify;
