@@ -22,6 +22,6 @@ pub mod fleet;
 pub mod journal;
 pub mod report;
 pub mod runbook;
-pub mod sim;
 pub mod schema;
+pub mod sim;
 pub mod verify;

@@ -3,6 +3,7 @@
 //! -> wait -> verify, journaling every transition; then evaluate the acceptance criteria into a report.
 
 pub mod apply;
+pub mod builtins;
 pub mod decide;
 pub mod steps;
 pub mod ui;
@@ -38,9 +39,6 @@ pub struct PhaseRequest {
     pub rehearsal: bool,
     pub ui: Ui,
 }
-
-/// The builtin step kinds (Rust code named by runbooks).
-pub const BUILTINS: &[&str] = &[];
 
 /// Fill `{{ answers.ID }}` and `{{ cluster.KEY }}` placeholders in every string of a step.
 fn substitute(
@@ -240,14 +238,8 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
             }
         }
         if let Some(b) = &step.builtin {
-            if !BUILTINS.contains(&b.name.as_str()) {
-                return Err(UserError::usage(format!(
-                    "unknown builtin step '{}' (known: {})",
-                    b.name,
-                    BUILTINS.join(", ")
-                ))
-                .subject(rb.locate(&step.id)));
-            }
+            builtins::validate(&b.name, &b.args)
+                .map_err(|m| UserError::usage(m).subject(rb.locate(&step.id)))?;
         }
         plan.push(Planned { step, objects });
     }
