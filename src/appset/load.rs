@@ -66,7 +66,9 @@ fn is_appset(v: &Value) -> bool {
 }
 
 /// Load the ApplicationSets of `repo`, or only those under `scope` (a directory, relative to the
-/// repo or absolute inside it).
+/// repo or absolute inside it, e.g. `clusters/talos`). Files are read in repo walk order
+/// (depth-first, by name), documents in file order. Without a scope the whole repo is read (the
+/// legacy layout keeps its ApplicationSets anywhere), except a Cargo crate's `tests/`.
 pub fn load_appsets(repo: &Path, scope: Option<&Path>) -> Result<Vec<AppSetFile>, UserError> {
     if !repo.is_dir() {
         return Err(UserError::usage("the fleet repository is not a directory")
@@ -91,9 +93,15 @@ pub fn load_appsets(repo: &Path, scope: Option<&Path>) -> Result<Vec<AppSetFile>
                 .next("check --cluster (clusters/<name> must exist)"),
         );
     }
+    // When the fleet repo is also a Cargo crate (fleetctl lives in it), its top-level tests/
+    // holds fixture fleets, not this fleet: a whole-repo scan leaves it out.
+    let skip_tests = scope_rel.as_os_str().is_empty() && repo.join("Cargo.toml").is_file();
     let mut out = Vec::new();
     for f in dirs::list_files(&scope_abs) {
         if !(f.ends_with(".yaml") || f.ends_with(".yml")) {
+            continue;
+        }
+        if skip_tests && f.starts_with("tests/") {
             continue;
         }
         let rel = scope_rel.join(&f);
@@ -134,13 +142,24 @@ pub fn load_appsets(repo: &Path, scope: Option<&Path>) -> Result<Vec<AppSetFile>
                 .and_then(|m| m.get("namespace"))
                 .and_then(Value::as_str)
                 .map(str::to_string);
+            // Point at the object itself, past leading comments and blank lines.
+            let first = doc
+                .text
+                .lines()
+                .position(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+                .unwrap_or(0);
             out.push(AppSetFile {
                 path: rel.clone(),
-                line: doc.line,
+                line: doc.line + first,
                 name,
                 namespace,
                 object: v,
-                text: doc.text,
+                text: doc
+                    .text
+                    .lines()
+                    .skip(first)
+                    .map(|l| format!("{l}\n"))
+                    .collect(),
             });
         }
     }
