@@ -259,6 +259,27 @@ pub fn resource_list(all: &[ResourceInfo], group: &str, version: &str) -> Option
     )
 }
 
+/// Kubernetes version priority: GA > beta > alpha, higher numbers first, others last.
+pub fn version_priority(v: &str) -> (u8, u32, u32, String) {
+    let parse = || -> Option<(u8, u32, u32)> {
+        let rest = v.strip_prefix('v')?;
+        let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+        let major: u32 = digits.parse().ok()?;
+        let tail = &rest[digits.len()..];
+        let (level, minor) = match tail {
+            "" => (0, 0),
+            t if t.starts_with("beta") => (1, t[4..].parse().ok()?),
+            t if t.starts_with("alpha") => (2, t[5..].parse().ok()?),
+            _ => return None,
+        };
+        Some((level, u32::MAX - major, u32::MAX - minor))
+    };
+    match parse() {
+        Some((l, ma, mi)) => (l, ma, mi, String::new()),
+        None => (3, 0, 0, v.to_string()),
+    }
+}
+
 fn groups(all: &[ResourceInfo]) -> BTreeMap<String, Vec<String>> {
     let mut g: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for r in all.iter().filter(|r| !r.group.is_empty()) {
@@ -268,6 +289,9 @@ fn groups(all: &[ResourceInfo]) -> BTreeMap<String, Vec<String>> {
                 e.push(v.clone());
             }
         }
+    }
+    for vs in g.values_mut() {
+        vs.sort_by_key(|v| version_priority(v));
     }
     g
 }
