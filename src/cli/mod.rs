@@ -4,7 +4,6 @@
 pub mod check;
 pub mod info;
 pub mod phase;
-#[cfg(any())] // enabled when the simulated cluster lands
 pub mod rehearse;
 
 use crate::engine::ui::{Ui, Verbosity};
