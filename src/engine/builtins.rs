@@ -46,19 +46,11 @@ pub fn validate(name: &str, args: &Value) -> Result<(), String> {
         "live-crd-schema" => serde_json::from_value::<LiveCrdSchemaArgs>(args.clone())
             .map(|_| ())
             .map_err(|e| format!("bad args for {name}: {e}")),
-        other => Err(format!(
-            "unknown builtin step '{other}' (known: {})",
-            NAMES.join(", ")
-        )),
+        other => Err(format!("unknown builtin step '{other}' (known: {})", NAMES.join(", "))),
     }
 }
 
-pub async fn run(
-    cluster: &Cluster,
-    repo: &Path,
-    name: &str,
-    args: &Value,
-) -> Result<(u32, String), UserError> {
+pub async fn run(cluster: &Cluster, repo: &Path, name: &str, args: &Value) -> Result<(u32, String), UserError> {
     match name {
         "live-crd-schema" => {
             let a: LiveCrdSchemaArgs = serde_json::from_value(args.clone())
@@ -66,26 +58,18 @@ pub async fn run(
             live_crd_schema(cluster, repo, &a).await
         }
         "repo-matches" => {
-            let a: RepoMatchesArgs = serde_json::from_value(args.clone()).map_err(|e| UserError::usage(format!("bad args for {name}: {e}")))?;
+            let a: RepoMatchesArgs = serde_json::from_value(args.clone())
+                .map_err(|e| UserError::usage(format!("bad args for {name}: {e}")))?;
             repo_matches(repo, &a)
         }
         other => Err(UserError::usage(format!("unknown builtin step '{other}'"))),
     }
 }
 
-async fn live_crd_schema(
-    cluster: &Cluster,
-    repo: &Path,
-    a: &LiveCrdSchemaArgs,
-) -> Result<(u32, String), UserError> {
+async fn live_crd_schema(cluster: &Cluster, repo: &Path, a: &LiveCrdSchemaArgs) -> Result<(u32, String), UserError> {
     let objects = Kustomize::find()?.render(&repo.join(&a.path))?;
     let crds = cluster
-        .list(
-            "apiextensions.k8s.io/v1",
-            "CustomResourceDefinition",
-            None,
-            None,
-        )
+        .list("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, None)
         .await?;
     let mut checked = Vec::new();
     for o in objects.iter().filter(|o| {
@@ -94,24 +78,18 @@ async fn live_crd_schema(
             .is_some_and(|k| a.kinds.iter().any(|x| x == k))
     }) {
         let kind = o["kind"].as_str().unwrap_or_default();
-        let name = o
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let api_version = o
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let name = o.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+        let api_version = o.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
         let group = crate::cluster::split_api_version(api_version).0;
         let Some(crd) = crds.iter().find(|c| {
             c.pointer("/spec/group").and_then(Value::as_str) == Some(group)
                 && c.pointer("/spec/names/kind").and_then(Value::as_str) == Some(kind)
         }) else {
-            return Err(UserError::failed(format!(
-                "the cluster has no CRD for {kind} ({api_version})"
-            ))
-            .subject(format!("{kind} {name} in {}", a.path))
-            .next("wait for the operator that serves it (its CSV must be Succeeded)"));
+            return Err(
+                UserError::failed(format!("the cluster has no CRD for {kind} ({api_version})"))
+                    .subject(format!("{kind} {name} in {}", a.path))
+                    .next("wait for the operator that serves it (its CSV must be Succeeded)"),
+            );
         };
         let crd_name = crd
             .pointer("/metadata/name")
@@ -148,8 +126,13 @@ fn repo_matches(repo: &Path, a: &RepoMatchesArgs) -> Result<(u32, String), UserE
     let subject = format!("{} {} in {}", a.kind, a.name, a.path);
     let obj = objects
         .iter()
-        .find(|o| o.get("kind").and_then(Value::as_str) == Some(&a.kind) && o.pointer("/metadata/name").and_then(Value::as_str) == Some(&a.name))
-        .ok_or_else(|| UserError::usage(format!("{} {} is not in the rendered {}", a.kind, a.name, a.path)).subject(a.path.clone()))?;
+        .find(|o| {
+            o.get("kind").and_then(Value::as_str) == Some(&a.kind)
+                && o.pointer("/metadata/name").and_then(Value::as_str) == Some(&a.name)
+        })
+        .ok_or_else(|| {
+            UserError::usage(format!("{} {} is not in the rendered {}", a.kind, a.name, a.path)).subject(a.path.clone())
+        })?;
     let path = FieldPath::parse(&a.field).map_err(UserError::usage)?;
     let got = path.get(obj);
     let seen = got.map(scalar_string).unwrap_or_else(|| "<absent>".into());
@@ -168,7 +151,13 @@ fn repo_matches(repo: &Path, a: &RepoMatchesArgs) -> Result<(u32, String), UserE
     if ok {
         return Ok((0, format!("Git agrees: {} {} = {seen}", a.kind, a.field)));
     }
-    Err(UserError::usage(format!("Git does not match the decision: {} is {seen}, the decision wants {want}", a.field))
-        .subject(subject)
-        .next(format!("{}; commit and push, then run the phase again (nothing was written)", a.fix)))
+    Err(UserError::usage(format!(
+        "Git does not match the decision: {} is {seen}, the decision wants {want}",
+        a.field
+    ))
+    .subject(subject)
+    .next(format!(
+        "{}; commit and push, then run the phase again (nothing was written)",
+        a.fix
+    )))
 }

@@ -16,9 +16,7 @@ impl Expect {
     /// Check the shape: exactly one of `condition` / `field`, and the field path parses.
     pub fn validate(&self) -> Result<(), String> {
         match (&self.condition, &self.field) {
-            (Some(_), Some(_)) => {
-                Err("an expectation has both `condition` and `field`; use one".into())
-            }
+            (Some(_), Some(_)) => Err("an expectation has both `condition` and `field`; use one".into()),
             (None, None) => Err("an expectation needs `condition` or `field`".into()),
             (Some(_), None) => Ok(()),
             (None, Some(f)) => {
@@ -49,10 +47,7 @@ impl Expect {
             let cond = obj
                 .pointer("/status/conditions")
                 .and_then(Value::as_array)
-                .and_then(|cs| {
-                    cs.iter()
-                        .find(|c| c.get("type").and_then(Value::as_str) == Some(ctype))
-                });
+                .and_then(|cs| cs.iter().find(|c| c.get("type").and_then(Value::as_str) == Some(ctype)));
             let Some(c) = cond else {
                 return Outcome {
                     holds: false,
@@ -86,13 +81,9 @@ impl Expect {
             };
         };
         let got = path.get(obj);
-        let seen = got.map(scalar_string).map(|s| {
-            if s.len() > 200 {
-                format!("{}...", &s[..200])
-            } else {
-                s
-            }
-        });
+        let seen = got
+            .map(scalar_string)
+            .map(|s| if s.len() > 200 { format!("{}...", &s[..200]) } else { s });
         let seen_txt = seen.clone().unwrap_or_else(|| "<absent>".into());
         if let Some(e) = &self.equals {
             let want = scalar_string(e);
@@ -127,10 +118,7 @@ impl Expect {
             let present = got.is_some_and(|v| !v.is_null());
             return Outcome {
                 holds: present == ex,
-                account: format!(
-                    "{f} {} (observed: {seen_txt})",
-                    if ex { "exists" } else { "is absent" }
-                ),
+                account: format!("{f} {} (observed: {seen_txt})", if ex { "exists" } else { "is absent" }),
             };
         }
         Outcome {

@@ -104,15 +104,10 @@ mod tests {
             Some(&json!("True"))
         );
         assert_eq!(
-            FieldPath::parse("metadata.annotations[\"x.io/y\"]")
-                .unwrap()
-                .get(&o),
+            FieldPath::parse("metadata.annotations[\"x.io/y\"]").unwrap().get(&o),
             Some(&json!("true"))
         );
-        assert_eq!(
-            FieldPath::parse("spec.l[1]").unwrap().get(&o),
-            Some(&json!(2))
-        );
+        assert_eq!(FieldPath::parse("spec.l[1]").unwrap().get(&o), Some(&json!(2)));
         assert_eq!(FieldPath::parse("spec.missing").unwrap().get(&o), None);
         assert!(FieldPath::parse("a[").is_err());
     }

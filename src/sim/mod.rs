@@ -155,17 +155,10 @@ pub async fn start(cfg: SimConfig) -> anyhow::Result<SimHandle> {
 }
 
 /// `fleetctl sim serve`: runs until SIGINT/SIGTERM.
-pub async fn serve_cli(
-    cfg: SimConfig,
-    kubeconfig_out: Option<PathBuf>,
-    context: &str,
-) -> anyhow::Result<()> {
+pub async fn serve_cli(cfg: SimConfig, kubeconfig_out: Option<PathBuf>, context: &str) -> anyhow::Result<()> {
     let platform = cfg.platform;
     let h = start(cfg).await?;
-    println!(
-        "simulated {platform} cluster (not a real cluster) at {}",
-        h.url()
-    );
+    println!("simulated {platform} cluster (not a real cluster) at {}", h.url());
     if let Some(p) = &kubeconfig_out {
         h.write_kubeconfig(p, context)?;
         println!("kubeconfig: {}", p.display());

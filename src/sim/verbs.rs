@@ -16,11 +16,7 @@ use std::sync::Arc;
 type R = Result<Response<Body>, ApiError>;
 
 fn not_found_path() -> ApiError {
-    ApiError::new(
-        404,
-        "NotFound",
-        "the server could not find the requested resource",
-    )
+    ApiError::new(404, "NotFound", "the server could not find the requested resource")
 }
 
 pub async fn dispatch(shared: &Arc<Shared>, req: &Req, t: Target) -> R {
@@ -42,9 +38,7 @@ pub async fn dispatch(shared: &Arc<Shared>, req: &Req, t: Target) -> R {
     match (m, t.name.as_deref()) {
         (Method::GET, None) if req.is_watch() => watch::serve(shared, req, &ri, &t).await,
         (Method::GET, None) => list(shared, req, &ri, &t),
-        (Method::GET, Some(name)) if t.sub.as_deref() == Some("log") => {
-            pod_log(shared, &ns, name, req)
-        }
+        (Method::GET, Some(name)) if t.sub.as_deref() == Some("log") => pod_log(shared, &ns, name, req),
         (Method::GET, Some(name)) => {
             let obj = shared
                 .store
@@ -130,17 +124,13 @@ fn pod_log(shared: &Shared, ns: &str, name: &str, req: &Req) -> R {
 fn parse_body(req: &Req) -> Result<Value, ApiError> {
     if req.content_type.contains("protobuf") {
         // kubectl's typed clients (create namespace/secret/...) send protobuf
-        return super::protobuf::decode_object(&req.body)
-            .ok_or_else(|| ApiError::unsupported_media(&req.content_type));
+        return super::protobuf::decode_object(&req.body).ok_or_else(|| ApiError::unsupported_media(&req.content_type));
     }
-    let text = std::str::from_utf8(&req.body)
-        .map_err(|_| ApiError::bad_request("request body is not UTF-8"))?;
+    let text = std::str::from_utf8(&req.body).map_err(|_| ApiError::bad_request("request body is not UTF-8"))?;
     let v: Value = if req.content_type.contains("yaml") {
-        serde_yaml::from_str(text)
-            .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?
+        serde_yaml::from_str(text).map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?
     } else {
-        serde_json::from_str(text)
-            .map_err(|e| ApiError::bad_request(format!("error decoding JSON: {e}")))?
+        serde_json::from_str(text).map_err(|e| ApiError::bad_request(format!("error decoding JSON: {e}")))?
     };
     Ok(v)
 }
@@ -170,12 +160,7 @@ fn count_write(shared: &Shared, req: &Req, created: bool) {
 }
 
 /// Checks name/namespace of a body against the path and fills them in.
-fn place(
-    obj: &mut Value,
-    ri: &ResourceInfo,
-    t: &Target,
-    name: Option<&str>,
-) -> Result<(), ApiError> {
+fn place(obj: &mut Value, ri: &ResourceInfo, t: &Target, name: Option<&str>) -> Result<(), ApiError> {
     if !obj.is_object() {
         return Err(ApiError::bad_request("the request body must be an object"));
     }
@@ -195,7 +180,9 @@ fn place(
         let ns = t.ns.clone().unwrap_or_default();
         let body_ns = meta_str(obj, "namespace");
         if !body_ns.is_empty() && body_ns != ns {
-            return Err(ApiError::bad_request("the namespace of the provided object does not match the namespace sent on the request"));
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
         }
         obj["metadata"]["namespace"] = json!(ns);
     } else if let Some(m) = obj["metadata"].as_object_mut() {
@@ -207,12 +194,7 @@ fn place(
 }
 
 /// Prepares a new object (validation and defaults) and stores it unless dry-run.
-fn create_obj(
-    shared: &Shared,
-    req: &Req,
-    ri: &ResourceInfo,
-    mut obj: Value,
-) -> Result<Value, ApiError> {
+fn create_obj(shared: &Shared, req: &Req, ri: &ResourceInfo, mut obj: Value) -> Result<Value, ApiError> {
     let ns = meta_str(&obj, "namespace").to_string();
     if ri.namespaced && shared.store.get("namespaces", "", &ns).is_none() {
         return Err(ApiError::not_found("namespaces", &ns));
@@ -297,14 +279,7 @@ fn scope_write(ri: &ResourceInfo, t: &Target, old: &Value, mut new: Value) -> Va
     new
 }
 
-fn store_update(
-    shared: &Shared,
-    req: &Req,
-    ri: &ResourceInfo,
-    t: &Target,
-    new: Value,
-    expected: Option<String>,
-) -> R {
+fn store_update(shared: &Shared, req: &Req, ri: &ResourceInfo, t: &Target, new: Value, expected: Option<String>) -> R {
     count_write(shared, req, false);
     let out = if req.dry_run() {
         new
@@ -340,13 +315,7 @@ fn update(shared: &Shared, req: &Req, ri: &ResourceInfo, t: &Target, name: &str)
 
 fn patch(shared: &Shared, req: &Req, ri: &ResourceInfo, t: &Target, name: &str) -> R {
     let ns = t.ns.clone().unwrap_or_default();
-    let ct = req
-        .content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_string();
+    let ct = req.content_type.split(';').next().unwrap_or("").trim().to_string();
     let old = shared.store.get(&ri.gr(), &ns, name);
     let api_version = ri.api_version(&t.version);
     let mgr = manager(req);
@@ -371,9 +340,7 @@ fn patch(shared: &Shared, req: &Req, ri: &ResourceInfo, t: &Target, name: &str) 
             None => {
                 let base = json!({"apiVersion": api_version, "kind": ri.kind, "metadata": cfg["metadata"].clone()});
                 let mut obj = apply::apply(&base, &cfg, &ar)?;
-                if let (Some(m), Some(b)) =
-                    (obj["metadata"].as_object_mut(), cfg["metadata"].as_object())
-                {
+                if let (Some(m), Some(b)) = (obj["metadata"].as_object_mut(), cfg["metadata"].as_object()) {
                     for k in ["name", "namespace"] {
                         if let Some(v) = b.get(k) {
                             m.insert(k.into(), v.clone());
@@ -396,9 +363,7 @@ fn patch(shared: &Shared, req: &Req, ri: &ResourceInfo, t: &Target, name: &str) 
     let p = parse_body(req)?;
     let mut new = old.clone();
     match ct.as_str() {
-        "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
-            apply::merge_patch(&mut new, &p)
-        }
+        "application/merge-patch+json" | "application/strategic-merge-patch+json" => apply::merge_patch(&mut new, &p),
         "application/json-patch+json" => apply::json_patch(&mut new, &p)?,
         other => return Err(ApiError::unsupported_media(other)),
     }
@@ -443,10 +408,9 @@ fn delete_collection(shared: &Shared, req: &Req, ri: &ResourceInfo, t: &Target) 
     for o in items.into_iter().filter(|o| sel.matches(o)) {
         if req.dry_run() {
             out.push(output(shared, ri, &t.version, o));
-        } else if let Ok(d) =
-            shared
-                .store
-                .delete(&ri.gr(), meta_str(&o, "namespace"), meta_str(&o, "name"))
+        } else if let Ok(d) = shared
+            .store
+            .delete(&ri.gr(), meta_str(&o, "namespace"), meta_str(&o, "name"))
         {
             out.push(output(shared, ri, &t.version, d));
         }

@@ -30,12 +30,7 @@ fn expired(msg: &str) -> Bytes {
     line("ERROR", &ApiError::expired(msg).status())
 }
 
-pub async fn serve(
-    shared: &Arc<Shared>,
-    req: &Req,
-    ri: &ResourceInfo,
-    t: &Target,
-) -> Result<Response<Body>, ApiError> {
+pub async fn serve(shared: &Arc<Shared>, req: &Req, ri: &ResourceInfo, t: &Target) -> Result<Response<Body>, ApiError> {
     let sel = Selector::parse(req.q("labelSelector"), req.q("fieldSelector"))?;
     let since = match req.q("resourceVersion").unwrap_or("") {
         "" | "0" => None,
@@ -54,9 +49,7 @@ pub async fn serve(
     let gr = ri.gr();
     let ns = t.ns.clone();
     let (sh, ri, version) = (shared.clone(), ri.clone(), t.version.clone());
-    let keep = move |o: &Value| {
-        ns.as_deref().is_none_or(|n| meta_str(o, "namespace") == n) && sel.matches(o)
-    };
+    let keep = move |o: &Value| ns.as_deref().is_none_or(|n| meta_str(o, "namespace") == n) && sel.matches(o);
     match shared.store.watch_start(&gr, t.ns.as_deref(), since) {
         Err(()) => {
             let _ = tx.try_send(expired(&format!(
@@ -74,11 +67,7 @@ pub async fn serve(
                     }
                 }
                 for ev in replay.iter().filter(|e| keep(&e.obj)) {
-                    if tx
-                        .send(line(ev.etype.as_str(), &out(&ev.obj)))
-                        .await
-                        .is_err()
-                    {
+                    if tx.send(line(ev.etype.as_str(), &out(&ev.obj))).await.is_err() {
                         return;
                     }
                 }
@@ -109,8 +98,7 @@ pub async fn serve(
             });
         }
     }
-    let stream = tokio_stream::wrappers::ReceiverStream::new(rx)
-        .map(|b| Ok::<_, Infallible>(Frame::data(b)));
+    let stream = tokio_stream::wrappers::ReceiverStream::new(rx).map(|b| Ok::<_, Infallible>(Frame::data(b)));
     Ok(Response::builder()
         .status(200)
         .header("content-type", "application/json")

@@ -21,12 +21,7 @@ pub struct Ctx {
 
 impl Ctx {
     /// Runs `f` once after `base_ms / speed`, unless a run for `key` is already pending.
-    pub fn once(
-        self: &Arc<Self>,
-        key: String,
-        base_ms: u64,
-        f: impl FnOnce(&Arc<Ctx>) + Send + 'static,
-    ) {
+    pub fn once(self: &Arc<Self>, key: String, base_ms: u64, f: impl FnOnce(&Arc<Ctx>) + Send + 'static) {
         if !self.pending.lock().unwrap().insert(key.clone()) {
             return;
         }
@@ -66,11 +61,7 @@ impl Ctx {
     }
 
     pub fn served(&self, gr: &str) -> bool {
-        self.shared
-            .store
-            .crd_resources()
-            .iter()
-            .any(|r| r.gr() == gr)
+        self.shared.store.crd_resources().iter().any(|r| r.gr() == gr)
     }
 }
 
@@ -118,11 +109,7 @@ pub fn set_once(obj: &mut Value, field: &str, v: Value) {
 }
 
 pub fn key(gr: &str, obj: &Value) -> String {
-    format!(
-        "{gr}/{}/{}",
-        meta_str(obj, "namespace"),
-        meta_str(obj, "name")
-    )
+    format!("{gr}/{}/{}", meta_str(obj, "namespace"), meta_str(obj, "name"))
 }
 
 const CRDS: &str = "customresourcedefinitions.apiextensions.k8s.io";
@@ -164,10 +151,7 @@ pub async fn run(shared: Arc<Shared>) {
         pending: Mutex::new(HashSet::new()),
     });
     let resync = |ctx: &Arc<Ctx>| {
-        let mut grs: Vec<String> = super::discovery::builtins()
-            .iter()
-            .map(|r| r.gr())
-            .collect();
+        let mut grs: Vec<String> = super::discovery::builtins().iter().map(|r| r.gr()).collect();
         grs.extend(ctx.shared.store.crd_resources().iter().map(|r| r.gr()));
         for gr in grs {
             for o in ctx.shared.store.list(&gr, None).0 {

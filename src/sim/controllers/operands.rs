@@ -21,43 +21,18 @@ const TABLE: &[(&str, &str, u64, Reconcile)] = &[
         300,
         gatewayclass,
     ),
-    (
-        "gateways.gateway.networking.k8s.io",
-        "Gateway",
-        1500,
-        gateway,
-    ),
-    (
-        "httproutes.gateway.networking.k8s.io",
-        "HTTPRoute",
-        500,
-        httproute,
-    ),
-    (
-        "certificates.cert-manager.io",
-        "Certificate",
-        1500,
-        ready_cert,
-    ),
+    ("gateways.gateway.networking.k8s.io", "Gateway", 1500, gateway),
+    ("httproutes.gateway.networking.k8s.io", "HTTPRoute", 500, httproute),
+    ("certificates.cert-manager.io", "Certificate", 1500, ready_cert),
     ("issuers.cert-manager.io", "Issuer", 500, ready_issuer),
-    (
-        "clusterissuers.cert-manager.io",
-        "ClusterIssuer",
-        500,
-        ready_issuer,
-    ),
+    ("clusterissuers.cert-manager.io", "ClusterIssuer", 500, ready_issuer),
     (
         "clustersecretstores.external-secrets.io",
         "ClusterSecretStore",
         500,
         ready_store,
     ),
-    (
-        "secretstores.external-secrets.io",
-        "SecretStore",
-        500,
-        ready_store,
-    ),
+    ("secretstores.external-secrets.io", "SecretStore", 500, ready_store),
     (
         "externalsecrets.external-secrets.io",
         "ExternalSecret",
@@ -71,12 +46,7 @@ const TABLE: &[(&str, &str, u64, Reconcile)] = &[
         ready_generic,
     ),
     ("lvmclusters.lvm.topolvm.io", "LVMCluster", 3000, lvmcluster),
-    (
-        "clusterpolicies.nvidia.com",
-        "ClusterPolicy",
-        3000,
-        clusterpolicy,
-    ),
+    ("clusterpolicies.nvidia.com", "ClusterPolicy", 3000, clusterpolicy),
     (
         "nodefeaturediscoveries.nfd.openshift.io",
         "NodeFeatureDiscovery",
@@ -94,11 +64,7 @@ pub fn on_event(ctx: &Arc<Ctx>, gr: &str, obj: &Value) {
         meta_str(obj, "name").to_string(),
     );
     ctx.once(key(gr, obj), delay, move |ctx| {
-        let stall = ctx
-            .shared
-            .store
-            .get(gr, &ns, &name)
-            .and_then(|o| ctx.stall(kind, &o));
+        let stall = ctx.shared.store.get(gr, &ns, &name).and_then(|o| ctx.stall(kind, &o));
         ctx.shared.store.mutate(gr, &ns, &name, |o| match &stall {
             Some(state) => stalled(o, kind, state),
             None => f(ctx, o, &ns, &name),
@@ -114,15 +80,7 @@ fn stalled(o: &mut Value, kind: &str, state: &str) {
         } else {
             "SimulatedStall"
         };
-        set_cond(
-            o,
-            cond(
-                t,
-                s,
-                reason,
-                &format!("held at {t}={s} by a simulated stall"),
-            ),
-        );
+        set_cond(o, cond(t, s, reason, &format!("held at {t}={s} by a simulated stall")));
         return;
     }
     match kind {
@@ -150,11 +108,7 @@ fn ingress_domain(ctx: &Ctx) -> String {
     ctx.shared
         .store
         .get("ingresses.config.openshift.io", "", "cluster")
-        .and_then(|i| {
-            i.pointer("/spec/domain")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
+        .and_then(|i| i.pointer("/spec/domain").and_then(Value::as_str).map(str::to_string))
         .unwrap_or_else(|| INGRESS_DOMAIN.to_string())
 }
 
@@ -173,12 +127,7 @@ fn argocd(ctx: &Ctx, o: &mut Value, ns: &str, name: &str) {
             "status": {"ingress": [{"host": host, "routerName": "default", "wildcardPolicy": "None",
                 "conditions": [{"type": "Admitted", "status": "True", "lastTransitionTime": now()}]}]}}));
     }
-    for comp in [
-        "server",
-        "repo-server",
-        "redis",
-        "applicationset-controller",
-    ] {
+    for comp in ["server", "repo-server", "redis", "applicationset-controller"] {
         st.ensure("deployments.apps", json!({"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": format!("{name}-{comp}"), "namespace": ns, "labels": {"app.kubernetes.io/name": format!("{name}-{comp}"), "app.kubernetes.io/part-of": "argocd"}},
             "spec": {"replicas": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": format!("{name}-{comp}")}},
@@ -218,12 +167,7 @@ fn application(_: &Ctx, o: &mut Value, _: &str, _: &str) {
 fn gatewayclass(_: &Ctx, o: &mut Value, _: &str, _: &str) {
     set_cond(
         o,
-        cond(
-            "Accepted",
-            "True",
-            "Accepted",
-            "GatewayClass is accepted (simulated)",
-        ),
+        cond("Accepted", "True", "Accepted", "GatewayClass is accepted (simulated)"),
     );
 }
 
@@ -234,17 +178,17 @@ fn gateway(ctx: &Ctx, o: &mut Value, _: &str, _: &str) {
             "conditions": [cond("Accepted", "True", "Accepted", ""), cond("Programmed", "True", "Programmed", ""), cond("ResolvedRefs", "True", "ResolvedRefs", "")]}))
         .collect();
     o["status"]["listeners"] = json!(listeners);
-    set_cond(
-        o,
-        cond(
-            "Accepted",
-            "True",
-            "Accepted",
-            "Resource accepted (simulated)",
-        ),
-    );
+    set_cond(o, cond("Accepted", "True", "Accepted", "Resource accepted (simulated)"));
     if ctx.shared.faults().no_lb {
-        set_cond(o, cond("Programmed", "False", "AddressNotAssigned", "No addresses have been assigned to the Gateway: the LoadBalancer Service is pending (simulated no-lb)"));
+        set_cond(
+            o,
+            cond(
+                "Programmed",
+                "False",
+                "AddressNotAssigned",
+                "No addresses have been assigned to the Gateway: the LoadBalancer Service is pending (simulated no-lb)",
+            ),
+        );
     } else {
         o["status"]["addresses"] = json!([{"type": "IPAddress", "value": "192.0.2.80"}]);
         set_cond(
@@ -311,10 +255,7 @@ fn ready_issuer(_: &Ctx, o: &mut Value, _: &str, _: &str) {
 
 fn ready_store(_: &Ctx, o: &mut Value, _: &str, _: &str) {
     o["status"]["capabilities"] = json!("ReadWrite");
-    set_cond(
-        o,
-        cond("Ready", "True", "Valid", "store validated (simulated)"),
-    );
+    set_cond(o, cond("Ready", "True", "Valid", "store validated (simulated)"));
 }
 
 fn ready_generic(_: &Ctx, o: &mut Value, _: &str, _: &str) {
@@ -347,10 +288,7 @@ fn external_secret(ctx: &Ctx, o: &mut Value, ns: &str, name: &str) {
         "metadata": {"name": target, "namespace": ns, "labels": {"reconcile.external-secrets.io/managed": "true"}}, "data": data}));
     o["status"]["binding"] = json!({"name": target});
     set_once(o, "refreshTime", json!(now()));
-    set_cond(
-        o,
-        cond("Ready", "True", "SecretSynced", "secret synced (simulated)"),
-    );
+    set_cond(o, cond("Ready", "True", "SecretSynced", "secret synced (simulated)"));
 }
 
 fn lvmcluster(ctx: &Ctx, o: &mut Value, _: &str, _: &str) {
@@ -375,14 +313,10 @@ fn lvmcluster(ctx: &Ctx, o: &mut Value, _: &str, _: &str) {
             "provisioner": "topolvm.io", "reclaimPolicy": "Delete", "volumeBindingMode": "WaitForFirstConsumer", "allowVolumeExpansion": true,
             "parameters": {"csi.storage.k8s.io/fstype": dc["fstype"].as_str().unwrap_or("xfs"), "topolvm.io/device-class": dcn}});
         if dc["default"].as_bool() == Some(true) {
-            sc["metadata"]["annotations"] =
-                json!({"storageclass.kubernetes.io/is-default-class": "true"});
+            sc["metadata"]["annotations"] = json!({"storageclass.kubernetes.io/is-default-class": "true"});
         }
         ctx.shared.store.ensure("storageclasses.storage.k8s.io", sc);
-        let devices = dc
-            .pointer("/deviceSelector/paths")
-            .cloned()
-            .unwrap_or(json!([]));
+        let devices = dc.pointer("/deviceSelector/paths").cloned().unwrap_or(json!([]));
         statuses.push(json!({"name": dcn, "nodeStatus": nodes.iter().map(|n| json!({"node": n, "status": "Ready", "devices": devices})).collect::<Vec<_>>()}));
     }
     o["status"]["state"] = json!("Ready");
@@ -393,43 +327,28 @@ fn lvmcluster(ctx: &Ctx, o: &mut Value, _: &str, _: &str) {
 fn clusterpolicy(ctx: &Ctx, o: &mut Value, _: &str, _: &str) {
     let gpus = ctx.shared.faults().gpus.unwrap_or(1).to_string();
     for n in ctx.shared.store.list("nodes", None).0 {
-        ctx.shared
-            .store
-            .mutate("nodes", "", meta_str(&n, "name"), |node| {
-                node["status"]["capacity"]["nvidia.com/gpu"] = json!(gpus);
-                node["status"]["allocatable"]["nvidia.com/gpu"] = json!(gpus);
-                node["metadata"]["labels"]["nvidia.com/gpu.present"] = json!("true");
-                node["metadata"]["labels"]["nvidia.com/gpu.count"] = json!(gpus);
-            });
+        ctx.shared.store.mutate("nodes", "", meta_str(&n, "name"), |node| {
+            node["status"]["capacity"]["nvidia.com/gpu"] = json!(gpus);
+            node["status"]["allocatable"]["nvidia.com/gpu"] = json!(gpus);
+            node["metadata"]["labels"]["nvidia.com/gpu.present"] = json!("true");
+            node["metadata"]["labels"]["nvidia.com/gpu.count"] = json!(gpus);
+        });
     }
     o["status"]["state"] = json!("ready");
     set_cond(
         o,
-        cond(
-            "Ready",
-            "True",
-            "Reconciled",
-            "ClusterPolicy is ready (simulated)",
-        ),
+        cond("Ready", "True", "Reconciled", "ClusterPolicy is ready (simulated)"),
     );
 }
 
 fn nfd(ctx: &Ctx, o: &mut Value, _: &str, _: &str) {
     for n in ctx.shared.store.list("nodes", None).0 {
-        ctx.shared
-            .store
-            .mutate("nodes", "", meta_str(&n, "name"), |node| {
-                node["metadata"]["labels"]["feature.node.kubernetes.io/pci-10de.present"] =
-                    json!("true");
-            });
+        ctx.shared.store.mutate("nodes", "", meta_str(&n, "name"), |node| {
+            node["metadata"]["labels"]["feature.node.kubernetes.io/pci-10de.present"] = json!("true");
+        });
     }
     set_cond(
         o,
-        cond(
-            "Available",
-            "True",
-            "Available",
-            "NFD is available (simulated)",
-        ),
+        cond("Available", "True", "Available", "NFD is available (simulated)"),
     );
 }

@@ -19,10 +19,7 @@ pub fn on_event(ctx: &Arc<Ctx>, gr: &str, obj: &Value) {
     match gr {
         "deployments.apps" => {
             let gen = obj.pointer("/metadata/generation").cloned();
-            let replicas = obj
-                .pointer("/spec/replicas")
-                .and_then(Value::as_i64)
-                .unwrap_or(1);
+            let replicas = obj.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
             let done = obj.pointer("/status/observedGeneration").cloned() == gen
                 && obj
                     .pointer("/status/readyReplicas")
@@ -39,10 +36,7 @@ pub fn on_event(ctx: &Arc<Ctx>, gr: &str, obj: &Value) {
             }
         }
         "pods" => {
-            let phase = obj
-                .pointer("/status/phase")
-                .and_then(Value::as_str)
-                .unwrap_or("");
+            let phase = obj.pointer("/status/phase").and_then(Value::as_str).unwrap_or("");
             match phase {
                 "Pending" => ctx.once(key(gr, obj), 1000, move |ctx| schedule_pod(ctx, &ns, &name)),
                 "Running" => {
@@ -62,13 +56,8 @@ pub fn on_event(ctx: &Arc<Ctx>, gr: &str, obj: &Value) {
             // capacity may have changed: retry unschedulable pods
             for p in ctx.shared.store.list("pods", None).0 {
                 if p.pointer("/status/phase").and_then(Value::as_str) == Some("Pending") {
-                    let (ns, name) = (
-                        meta_str(&p, "namespace").to_string(),
-                        meta_str(&p, "name").to_string(),
-                    );
-                    ctx.once(key("pods", &p), 300, move |ctx| {
-                        schedule_pod(ctx, &ns, &name)
-                    });
+                    let (ns, name) = (meta_str(&p, "namespace").to_string(), meta_str(&p, "name").to_string());
+                    ctx.once(key("pods", &p), 300, move |ctx| schedule_pod(ctx, &ns, &name));
                 }
             }
         }
@@ -82,10 +71,7 @@ fn deployment(ctx: &Arc<Ctx>, ns: &str, name: &str) {
     };
     let stall = ctx.stall("Deployment", &d);
     ctx.shared.store.mutate("deployments.apps", ns, name, |o| {
-        let replicas = o
-            .pointer("/spec/replicas")
-            .and_then(Value::as_i64)
-            .unwrap_or(1);
+        let replicas = o.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
         let ready = if stall.is_some() { 0 } else { replicas };
         let gen = o["metadata"]["generation"].clone();
         let s = &mut o["status"];
@@ -164,10 +150,7 @@ fn gpu_request(pod: &Value) -> i64 {
             .pointer("/resources/limits/nvidia.com~1gpu")
             .or_else(|| c.pointer("/resources/requests/nvidia.com~1gpu"));
         n += q
-            .and_then(|v| {
-                v.as_i64()
-                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-            })
+            .and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
             .unwrap_or(0);
     }
     n
@@ -261,10 +244,7 @@ fn finish_pod(ctx: &Arc<Ctx>, ns: &str, name: &str) {
 }
 
 fn job_pod_done(ctx: &Arc<Ctx>, pod: &Value, phase: &str) {
-    let Some(job) = pod
-        .pointer("/metadata/labels/job-name")
-        .and_then(Value::as_str)
-    else {
+    let Some(job) = pod.pointer("/metadata/labels/job-name").and_then(Value::as_str) else {
         return;
     };
     let ns = meta_str(pod, "namespace");
