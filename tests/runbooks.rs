@@ -15,17 +15,27 @@ fn every_runbook_loads_and_its_apply_paths_render() {
     for b in &books {
         for s in &b.runbook.steps {
             if let Some(a) = &s.apply {
-                let objs = k.render(&repo.join(&a.path)).unwrap_or_else(|e| panic!("{}: step {}: {e}", b.file.display(), s.id));
+                let objs = k
+                    .render(&repo.join(&a.path))
+                    .unwrap_or_else(|e| panic!("{}: step {}: {e}", b.file.display(), s.id));
                 assert!(!objs.is_empty(), "{}: step {} renders nothing", b.file.display(), s.id);
             }
             if let Some(d) = &s.decide {
-                assert!(answers.contains_key(d), "rehearsal answers lack decision '{d}' of {}", b.file.display());
+                assert!(
+                    answers.contains_key(d),
+                    "rehearsal answers lack decision '{d}' of {}",
+                    b.file.display()
+                );
             }
         }
         let mut ids: Vec<&str> = b.runbook.acceptance.iter().map(|c| c.id.as_str()).collect();
         ids.sort();
         for id in ids {
-            assert!(id.starts_with(&format!("p{}.", b.runbook.phase)), "criterion {id} must be named p{}.<name>", b.runbook.phase);
+            assert!(
+                id.starts_with(&format!("p{}.", b.runbook.phase)),
+                "criterion {id} must be named p{}.<name>",
+                b.runbook.phase
+            );
         }
     }
 }

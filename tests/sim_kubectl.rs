@@ -87,9 +87,7 @@ async fn kubectl_works_unchanged_against_the_sim() {
 
     assert!(ok(&kc, &["create", "namespace", "shop"]).contains("namespace/shop created"));
     let dup = kubectl(&kc, &["create", "namespace", "shop"]);
-    assert!(
-        !dup.status.success() && String::from_utf8_lossy(&dup.stderr).contains("AlreadyExists")
-    );
+    assert!(!dup.status.success() && String::from_utf8_lossy(&dup.stderr).contains("AlreadyExists"));
 
     // get -w in the background sees an object created later
     let mut watch = Command::new(kubectl_bin().unwrap())
@@ -114,10 +112,7 @@ async fn kubectl_works_unchanged_against_the_sim() {
     let mf = dir.path().join("m.yaml");
     std::fs::write(&mf, MANIFEST).unwrap();
     let applied = ok(&kc, &["apply", "--server-side", "-f", mf.to_str().unwrap()]);
-    assert!(
-        applied.contains("configmap/settings serverside-applied"),
-        "{applied}"
-    );
+    assert!(applied.contains("configmap/settings serverside-applied"), "{applied}");
     assert!(applied.contains("deployment.apps/web serverside-applied"));
 
     tokio::time::sleep(std::time::Duration::from_millis(800)).await;
@@ -143,10 +138,7 @@ async fn kubectl_works_unchanged_against_the_sim() {
         ],
     );
     assert_eq!(by_label.trim(), "deployment.apps/web");
-    let not_web = ok(
-        &kc,
-        &["get", "cm", "-n", "shop", "-l", "tier!=web", "-o", "name"],
-    );
+    let not_web = ok(&kc, &["get", "cm", "-n", "shop", "-l", "tier!=web", "-o", "name"]);
     assert!(not_web.contains("configmap/settings") && !not_web.contains("kube-root"));
 
     // a status the Deployment controller sets

@@ -18,7 +18,10 @@ fn name_of(o: &Value) -> String {
 fn record_evidence(evidence: &mut BTreeMap<String, String>, c: &Criterion, obj: &Value, prefix: &str) {
     for p in &c.evidence {
         if let Ok(fp) = FieldPath::parse(p) {
-            let v = fp.get(obj).map(scalar_string).unwrap_or_else(|| "<absent>".into());
+            let v = fp
+                .get(obj)
+                .map(|v| crate::runbook::path::shown_value(obj, p, v))
+                .unwrap_or_else(|| "<absent>".into());
             evidence.insert(format!("{prefix}{p}"), v);
         }
     }

@@ -1,7 +1,7 @@
 //! Evaluating `Expect` predicates against an object, with a readable account of what was observed.
 
 use super::model::Expect;
-use super::path::{scalar_string, FieldPath};
+use super::path::{is_secret_field, scalar_string, FieldPath};
 use serde_json::Value;
 
 /// The outcome of one predicate: whether it holds and what was seen.
@@ -81,10 +81,15 @@ impl Expect {
             };
         };
         let got = path.get(obj);
+        let secret = is_secret_field(obj, f);
         let seen = got
             .map(scalar_string)
             .map(|s| if s.len() > 200 { format!("{}...", &s[..200]) } else { s });
-        let seen_txt = seen.clone().unwrap_or_else(|| "<absent>".into());
+        let seen_txt = match (&seen, secret) {
+            (Some(_), true) => "<redacted>".to_string(),
+            (Some(s), false) => s.clone(),
+            (None, _) => "<absent>".into(),
+        };
         if let Some(e) = &self.equals {
             let want = scalar_string(e);
             return Outcome {
@@ -191,5 +196,18 @@ mod tests {
         };
         assert!(!ex.eval(&o).holds);
         assert!(status_summary(&o).contains("InstallPlanFailed=True (X): boom"));
+    }
+
+    #[test]
+    fn secret_data_is_never_shown() {
+        let s = json!({"apiVersion": "v1", "kind": "Secret", "data": {"token": "c2VjcmV0"}});
+        let e = Expect {
+            field: Some("data.token".into()),
+            exists: Some(true),
+            ..Default::default()
+        };
+        let out = e.eval(&s);
+        assert!(out.holds);
+        assert!(!out.account.contains("c2VjcmV0"), "{}", out.account);
     }
 }

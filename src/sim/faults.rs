@@ -96,9 +96,11 @@ impl std::str::FromStr for FaultSpec {
                             .map_err(|_| format!("fault 'gpus': '{val}' is not a count"))?,
                     )
                 }
-                other => return Err(format!(
+                other => {
+                    return Err(format!(
                     "unknown fault '{other}' (expected 500, 503, 429, 409, drop, slow, stall, old-schema, no-lb, gpus)"
-                )),
+                ))
+                }
             }
         }
         Ok(f)

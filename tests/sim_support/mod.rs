@@ -55,27 +55,17 @@ where
 }
 
 /// Server-side applies one YAML object (resolved through discovery) as `manager`.
-pub async fn apply_yaml(
-    client: &kube::Client,
-    yaml: &str,
-) -> kube::Result<kube::api::DynamicObject> {
+pub async fn apply_yaml(client: &kube::Client, yaml: &str) -> kube::Result<kube::api::DynamicObject> {
     use kube::api::{Api, DynamicObject, GroupVersionKind, Patch, PatchParams};
     let obj: DynamicObject = serde_yaml::from_str(yaml).expect("yaml");
     let tm = obj.types.clone().expect("apiVersion/kind");
-    let (g, v) = tm
-        .api_version
-        .split_once('/')
-        .unwrap_or(("", &tm.api_version));
-    let d = kube::discovery::Discovery::new(client.clone())
-        .run()
-        .await?;
+    let (g, v) = tm.api_version.split_once('/').unwrap_or(("", &tm.api_version));
+    let d = kube::discovery::Discovery::new(client.clone()).run().await?;
     let (ar, caps) = d
         .resolve_gvk(&GroupVersionKind::gvk(g, v, &tm.kind))
         .unwrap_or_else(|| panic!("{} not served", tm.kind));
     let api: Api<DynamicObject> = match (&caps.scope, &obj.metadata.namespace) {
-        (kube::discovery::Scope::Namespaced, Some(ns)) => {
-            Api::namespaced_with(client.clone(), ns, &ar)
-        }
+        (kube::discovery::Scope::Namespaced, Some(ns)) => Api::namespaced_with(client.clone(), ns, &ar),
         _ => Api::all_with(client.clone(), &ar),
     };
     let name = obj.metadata.name.clone().unwrap();
@@ -93,19 +83,13 @@ pub async fn get_json(
 ) -> Option<serde_json::Value> {
     use kube::api::{Api, DynamicObject, GroupVersionKind};
     let (g, v) = api_version.split_once('/').unwrap_or(("", api_version));
-    let d = kube::discovery::Discovery::new(client.clone())
-        .run()
-        .await
-        .ok()?;
+    let d = kube::discovery::Discovery::new(client.clone()).run().await.ok()?;
     let (ar, _) = d.resolve_gvk(&GroupVersionKind::gvk(g, v, kind))?;
     let api: Api<DynamicObject> = match ns {
         Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
         None => Api::all_with(client.clone(), &ar),
     };
-    api.get(name)
-        .await
-        .ok()
-        .map(|o| serde_json::to_value(o).unwrap())
+    api.get(name).await.ok().map(|o| serde_json::to_value(o).unwrap())
 }
 
 /// Waits until `pointer` in the object equals `want`.
