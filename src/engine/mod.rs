@@ -353,12 +353,14 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
         )?;
         match execute(&cluster, p, &rb, &decisions, req, &env, ui).await {
             Ok((writes, note)) => {
-                let st = if writes == 0 {
-                    StepStatus::AlreadyDone
-                } else {
+                // A wait that had to wait did work, though it wrote nothing.
+                let acted = writes > 0 || note.contains(" reached ");
+                let st = if acted {
                     StepStatus::Done
+                } else {
+                    StepStatus::AlreadyDone
                 };
-                if writes == 0 {
+                if !acted {
                     ui.skip(&format!("{n}: {note}"));
                 } else {
                     ui.ok(&format!("{n}: {note}"));
@@ -531,7 +533,7 @@ async fn execute(
         return Ok((0, steps::check(cluster, rb, ids).await?));
     }
     if let Some(b) = &step.builtin {
-        return Err(UserError::usage(format!("unknown builtin step '{}'", b.name)));
+        return builtins::run(cluster, &req.repo, &b.name, &b.args).await;
     }
     Err(UserError::usage(format!("step '{}' has no kind", step.id)))
 }
