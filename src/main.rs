@@ -12,24 +12,16 @@ fn main() {
             std::process::exit(code);
         }
     };
-    let level = if cli.global.verbose > 1 {
-        "debug"
-    } else {
-        "warn"
-    };
+    let level = if cli.global.verbose > 1 { "debug" } else { "warn" };
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("FLEETCTL_LOG").unwrap_or_else(|_| {
-                tracing_subscriber::EnvFilter::new(format!("fleetctl={level}"))
-            }),
+            tracing_subscriber::EnvFilter::try_from_env("FLEETCTL_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("fleetctl={level}"))),
         )
         .with_writer(std::io::stderr)
         .without_time()
         .init();
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -21,17 +21,29 @@ fn help_completions_and_man_page_come_from_one_definition() {
 #[test]
 fn a_malformed_runbook_is_named_with_its_line_and_exits_2() {
     let fleet = Fleet::copy("sample-fleet");
-    std::fs::write(fleet.path().join("runbooks/phase-7.yaml"), "phase: 7\ntitle: x\nplatforms: [openshift]\nsteps:\n  - id: a\n    aply: {path: x}\n").unwrap();
+    std::fs::write(
+        fleet.path().join("runbooks/phase-7.yaml"),
+        "phase: 7\ntitle: x\nplatforms: [openshift]\nsteps:\n  - id: a\n    aply: {path: x}\n",
+    )
+    .unwrap();
     let out = fleet.run(&["decisions"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let t = text(&out);
     assert!(t.contains("phase-7.yaml:6") && t.contains("aply"), "{t}");
     assert!(!t.contains("panicked"), "{t}");
 
-    std::fs::write(fleet.path().join("runbooks/phase-7.yaml"), "phase: 7\ntitle: x\nplatforms: [openshift]\nsteps:\n  - id: a\n    decide: nope\n").unwrap();
+    std::fs::write(
+        fleet.path().join("runbooks/phase-7.yaml"),
+        "phase: 7\ntitle: x\nplatforms: [openshift]\nsteps:\n  - id: a\n    decide: nope\n",
+    )
+    .unwrap();
     let out = fleet.run(&["decisions"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out).contains("phase-7.yaml:5") && text(&out).contains("unknown decision 'nope'"), "{}", text(&out));
+    assert!(
+        text(&out).contains("phase-7.yaml:5") && text(&out).contains("unknown decision 'nope'"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]
@@ -47,11 +59,22 @@ fn unknown_phase_and_unreachable_api_give_one_line_causes() {
         "apiVersion: v1\nkind: Config\nclusters:\n- name: dead\n  cluster: {server: \"http://127.0.0.1:9\"}\nusers:\n- name: dead\n  user: {}\ncontexts:\n- name: sim-lab\n  context: {cluster: dead, user: dead}\ncurrent-context: sim-lab\n",
     )
     .unwrap();
-    let out = fleet.cmd().args(["phase", "9", "--cluster", "lab", "--yes", "--kubeconfig"]).arg(&kc).output().unwrap();
+    let out = fleet
+        .cmd()
+        .args(["phase", "9", "--cluster", "lab", "--yes", "--kubeconfig"])
+        .arg(&kc)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let t = text(&out);
-    assert!(t.contains("unreachable") && t.contains("127.0.0.1:9") && t.contains("next:"), "{t}");
-    assert!(!fleet.state.join("lab/journal.json").exists(), "nothing may be journaled before preflight passes");
+    assert!(
+        t.contains("unreachable") && t.contains("127.0.0.1:9") && t.contains("next:"),
+        "{t}"
+    );
+    assert!(
+        !fleet.state.join("lab/journal.json").exists(),
+        "nothing may be journaled before preflight passes"
+    );
 }
 
 #[test]

@@ -12,22 +12,15 @@ use source::Source;
 use std::collections::BTreeMap;
 
 fn name_of(o: &Value) -> String {
-    o.pointer("/metadata/name")
-        .map(scalar_string)
-        .unwrap_or_default()
+    o.pointer("/metadata/name").map(scalar_string).unwrap_or_default()
 }
 
-fn record_evidence(
-    evidence: &mut BTreeMap<String, String>,
-    c: &Criterion,
-    obj: &Value,
-    prefix: &str,
-) {
+fn record_evidence(evidence: &mut BTreeMap<String, String>, c: &Criterion, obj: &Value, prefix: &str) {
     for p in &c.evidence {
         if let Ok(fp) = FieldPath::parse(p) {
             let v = fp
                 .get(obj)
-                .map(scalar_string)
+                .map(|v| crate::runbook::path::shown_value(obj, p, v))
                 .unwrap_or_else(|| "<absent>".into());
             evidence.insert(format!("{prefix}{p}"), v);
         }
@@ -51,16 +44,15 @@ fn pick_hint(c: &Criterion, objs: &[&Value]) -> Option<String> {
 pub async fn evaluate(c: &Criterion, src: &Source<'_>) -> Result<CriterionResult, UserError> {
     let mut evidence = BTreeMap::new();
     let mut details = Vec::new();
-    let result = |status: Status,
-                  evidence: BTreeMap<String, String>,
-                  details: Vec<String>,
-                  hint: Option<String>| CriterionResult {
-        id: c.id.clone(),
-        title: c.title.clone(),
-        status,
-        evidence,
-        details,
-        hint: if status == Status::Pass { None } else { hint },
+    let result = |status: Status, evidence: BTreeMap<String, String>, details: Vec<String>, hint: Option<String>| {
+        CriterionResult {
+            id: c.id.clone(),
+            title: c.title.clone(),
+            status,
+            evidence,
+            details,
+            hint: if status == Status::Pass { None } else { hint },
+        }
     };
     if let Some(r) = &c.object {
         let Some(obj) = src.get_ref(r).await? else {
@@ -72,11 +64,7 @@ pub async fn evaluate(c: &Criterion, src: &Source<'_>) -> Result<CriterionResult
         for e in &c.expect {
             let o = e.eval(&obj);
             ok &= o.holds;
-            details.push(format!(
-                "{} {}",
-                if o.holds { "ok:" } else { "not yet:" },
-                o.account
-            ));
+            details.push(format!("{} {}", if o.holds { "ok:" } else { "not yet:" }, o.account));
         }
         let failed = c.fail_when.iter().map(|e| e.eval(&obj)).find(|o| o.holds);
         let status = match (&failed, ok) {
@@ -176,17 +164,11 @@ pub async fn evaluate(c: &Criterion, src: &Source<'_>) -> Result<CriterionResult
         let (status, ev, det) = probe::run(p, src).await?;
         return Ok(result(status, ev, det, c.hint.clone()));
     }
-    Err(UserError::usage(format!(
-        "criterion '{}' has nothing to check",
-        c.id
-    )))
+    Err(UserError::usage(format!("criterion '{}' has nothing to check", c.id)))
 }
 
 /// Evaluate several criteria in order.
-pub async fn evaluate_all(
-    cs: &[&Criterion],
-    src: &Source<'_>,
-) -> Result<Vec<CriterionResult>, UserError> {
+pub async fn evaluate_all(cs: &[&Criterion], src: &Source<'_>) -> Result<Vec<CriterionResult>, UserError> {
     let mut out = Vec::new();
     for c in cs {
         out.push(evaluate(c, src).await?);

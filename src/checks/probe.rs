@@ -28,10 +28,7 @@ pub fn pins() -> BTreeMap<String, String> {
         .collect()
 }
 
-pub async fn run(
-    p: &Probe,
-    src: &Source<'_>,
-) -> Result<(Status, BTreeMap<String, String>, Vec<String>), UserError> {
+pub async fn run(p: &Probe, src: &Source<'_>) -> Result<(Status, BTreeMap<String, String>, Vec<String>), UserError> {
     let mut ev = BTreeMap::new();
     let obj = src.get_ref(&p.host_from.object).await?;
     let path = FieldPath::parse(&p.host_from.field).map_err(UserError::usage)?;
@@ -80,11 +77,7 @@ pub async fn run(
             ))
         }
         Ok(Err(e)) => Ok((Status::Fail, ev, vec![format!("HTTPS GET failed: {e}")])),
-        Err(_) => Ok((
-            Status::Fail,
-            ev,
-            vec!["HTTPS GET timed out after 10s".into()],
-        )),
+        Err(_) => Ok((Status::Fail, ev, vec!["HTTPS GET timed out after 10s".into()])),
     }
 }
 
@@ -113,9 +106,11 @@ async fn get_status(host: &str, addr: &str, path: &str) -> Result<u16, String> {
         .connect(name, tcp)
         .await
         .map_err(|e| format!("TLS: {e}"))?;
-    tls.write_all(format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: fleetctl\r\nConnection: close\r\n\r\n").as_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
+    tls.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: fleetctl\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let mut buf = vec![0u8; 512];
     let n = tls.read(&mut buf).await.map_err(|e| e.to_string())?;
     let head = String::from_utf8_lossy(&buf[..n]);

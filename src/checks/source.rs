@@ -22,17 +22,13 @@ impl Snapshot {
             let mut stack = vec![path.to_path_buf()];
             while let Some(d) = stack.pop() {
                 let rd = std::fs::read_dir(&d).map_err(|e| {
-                    UserError::usage(format!("cannot read snapshot: {e}"))
-                        .subject(d.display().to_string())
+                    UserError::usage(format!("cannot read snapshot: {e}")).subject(d.display().to_string())
                 })?;
                 for e in rd.flatten() {
                     let p = e.path();
                     if p.is_dir() {
                         stack.push(p);
-                    } else if p
-                        .extension()
-                        .is_some_and(|x| x == "yaml" || x == "yml" || x == "json")
-                    {
+                    } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml" || x == "json") {
                         files.push(p);
                     }
                 }
@@ -64,9 +60,7 @@ impl Snapshot {
         // `kubectl get` prints the preferred version; compare group and kind only.
         og == g
             && o.get("kind").and_then(Value::as_str) == Some(kind)
-            && namespace.is_none_or(|ns| {
-                o.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns)
-            })
+            && namespace.is_none_or(|ns| o.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns))
     }
 }
 
@@ -120,16 +114,10 @@ impl Source<'_> {
                 .await
             }
             Source::Snapshot(s) => {
-                let sel = l
-                    .label_selector
-                    .as_deref()
-                    .map(parse_equality_selector)
-                    .transpose()?;
+                let sel = l.label_selector.as_deref().map(parse_equality_selector).transpose()?;
                 Ok(s.objects
                     .iter()
-                    .filter(|o| {
-                        Snapshot::matches(o, &l.api_version, &l.kind, l.namespace.as_deref())
-                    })
+                    .filter(|o| Snapshot::matches(o, &l.api_version, &l.kind, l.namespace.as_deref()))
                     .filter(|o| {
                         sel.as_ref().is_none_or(|pairs| {
                             pairs.iter().all(|(k, v)| {
@@ -154,7 +142,11 @@ fn parse_equality_selector(s: &str) -> Result<Vec<(String, String)>, UserError> 
         .map(|p| {
             p.split_once('=')
                 .map(|(k, v)| (k.trim().to_string(), v.trim_start_matches('=').trim().to_string()))
-                .ok_or_else(|| UserError::usage(format!("label selector '{s}': only key=value terms are supported against a snapshot")))
+                .ok_or_else(|| {
+                    UserError::usage(format!(
+                        "label selector '{s}': only key=value terms are supported against a snapshot"
+                    ))
+                })
         })
         .collect()
 }

@@ -22,26 +22,22 @@ pub async fn check(
 ) -> Result<i32, UserError> {
     let phases: Option<u8> = match phase {
         "all" => None,
-        p => Some(p.parse().map_err(|_| {
-            UserError::usage(format!("unknown phase '{p}'")).next("use a phase number or `all`")
-        })?),
+        p => Some(
+            p.parse()
+                .map_err(|_| UserError::usage(format!("unknown phase '{p}'")).next("use a phase number or `all`"))?,
+        ),
     };
     let all = runbook::load_dir(&g.repo.join("runbooks"))?;
     if let Some(p) = phases {
         if !all.iter().any(|l| l.runbook.phase == p) {
-            return Err(UserError::usage(format!(
-                "unknown phase {p}: no runbook for it"
-            )));
+            return Err(UserError::usage(format!("unknown phase {p}: no runbook for it")));
         }
     }
     let cluster_name = pick_cluster(g, t.cluster, phases)?;
     let spec = ClusterSpec::load(&g.repo, &cluster_name)?;
     let books: Vec<_> = all
         .iter()
-        .filter(|l| {
-            phases.is_none_or(|p| l.runbook.phase == p)
-                && l.runbook.platforms.contains(&spec.platform)
-        })
+        .filter(|l| phases.is_none_or(|p| l.runbook.phase == p) && l.runbook.platforms.contains(&spec.platform))
         .collect();
     if books.is_empty() {
         return Err(UserError::usage(format!(
@@ -49,14 +45,9 @@ pub async fn check(
             spec.platform
         )));
     }
-    let criteria: Vec<_> = books
-        .iter()
-        .flat_map(|l| l.runbook.acceptance.iter())
-        .collect();
+    let criteria: Vec<_> = books.iter().flat_map(|l| l.runbook.acceptance.iter()).collect();
     let nums: Vec<u8> = books.iter().map(|l| l.runbook.phase).collect();
-    let journal = StateDir::new(&g.state_root, &cluster_name)
-        .load()
-        .unwrap_or_default();
+    let journal = StateDir::new(&g.state_root, &cluster_name).load().unwrap_or_default();
     let mut decisions = std::collections::BTreeMap::new();
     for p in &nums {
         if let Some(r) = journal.last_of_phase(*p) {

@@ -24,12 +24,8 @@ pub fn status(g: &Globals, cluster: Option<String>, output: ListFormat) -> Resul
                 None => ("never run".to_string(), String::new(), Default::default()),
                 Some(r) => {
                     let (s, d) = match r.status {
-                        RunStatus::Done => {
-                            ("done".to_string(), r.finished.clone().unwrap_or_default())
-                        }
-                        RunStatus::Failed => {
-                            ("failed".to_string(), r.failure.clone().unwrap_or_default())
-                        }
+                        RunStatus::Done => ("done".to_string(), r.finished.clone().unwrap_or_default()),
+                        RunStatus::Failed => ("failed".to_string(), r.failure.clone().unwrap_or_default()),
                         RunStatus::Running => {
                             let at = r
                                 .steps
@@ -43,11 +39,7 @@ pub fn status(g: &Globals, cluster: Option<String>, output: ListFormat) -> Resul
                         }
                     };
                     (
-                        if r.rehearsal {
-                            format!("{s} (rehearsal)")
-                        } else {
-                            s
-                        },
+                        if r.rehearsal { format!("{s} (rehearsal)") } else { s },
                         d,
                         r.decisions.clone(),
                     )
@@ -58,7 +50,10 @@ pub fn status(g: &Globals, cluster: Option<String>, output: ListFormat) -> Resul
     }
     match output {
         ListFormat::Json => {
-            let v: Vec<_> = rows.iter().map(|(c, p, s, d, dec)| json!({"cluster": c, "phase": p, "state": s, "detail": d, "decisions": dec})).collect();
+            let v: Vec<_> = rows
+                .iter()
+                .map(|(c, p, s, d, dec)| json!({"cluster": c, "phase": p, "state": s, "detail": d, "decisions": dec}))
+                .collect();
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         }
         ListFormat::Table => {
@@ -78,16 +73,11 @@ pub fn decisions(g: &Globals, phase: Option<u8>, output: ListFormat) -> Result<i
     let books = runbook::load_dir(&g.repo.join("runbooks"))?;
     if let Some(p) = phase {
         if !books.iter().any(|l| l.runbook.phase == p) {
-            return Err(UserError::usage(format!(
-                "unknown phase {p}: no runbook for it"
-            )));
+            return Err(UserError::usage(format!("unknown phase {p}: no runbook for it")));
         }
     }
     let mut rows = Vec::new();
-    for l in books
-        .iter()
-        .filter(|l| phase.is_none_or(|p| l.runbook.phase == p))
-    {
+    for l in books.iter().filter(|l| phase.is_none_or(|p| l.runbook.phase == p)) {
         for d in &l.runbook.decisions {
             rows.push((l.runbook.phase, d.clone()));
         }

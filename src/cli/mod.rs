@@ -4,7 +4,6 @@
 pub mod check;
 pub mod info;
 pub mod phase;
-#[cfg(any())] // enabled when the simulated cluster lands
 pub mod rehearse;
 
 use crate::engine::ui::{Ui, Verbosity};
@@ -142,9 +141,7 @@ pub enum Command {
         output: ListFormat,
     },
     /// Run the real runbooks against an in-process simulated cluster (no real cluster is touched).
-    #[command(
-        after_help = "Example:\n  fleetctl rehearse all --answers runbooks/answers/rehearsal.yaml"
-    )]
+    #[command(after_help = "Example:\n  fleetctl rehearse all --answers runbooks/answers/rehearsal.yaml")]
     Rehearse {
         /// A phase number or `all`.
         phase: String,
@@ -162,9 +159,7 @@ pub enum Command {
     #[command(subcommand)]
     Sim(SimCommand),
     /// Print shell completions.
-    #[command(
-        after_help = "Example:\n  fleetctl completions bash > /etc/bash_completion.d/fleetctl"
-    )]
+    #[command(after_help = "Example:\n  fleetctl completions bash > /etc/bash_completion.d/fleetctl")]
     Completions { shell: clap_complete::Shell },
     /// Print the man page (roff).
     #[command(after_help = "Example:\n  fleetctl man > fleetctl.1 && man ./fleetctl.1")]
@@ -218,8 +213,7 @@ impl GlobalArgs {
         };
         let repo = match &self.repo {
             Some(r) => r.clone(),
-            None => git_toplevel()
-                .unwrap_or_else(|| std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))),
+            None => git_toplevel().unwrap_or_else(|| std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))),
         };
         if !repo.is_dir() {
             return Err(UserError::usage("the fleet repo does not exist")
@@ -270,12 +264,7 @@ pub async fn run(cli: Cli) -> Result<i32, UserError> {
     use clap::CommandFactory;
     match cli.command {
         Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "fleetctl",
-                &mut std::io::stdout(),
-            );
+            clap_complete::generate(shell, &mut Cli::command(), "fleetctl", &mut std::io::stdout());
             Ok(0)
         }
         Command::Man => {
@@ -292,20 +281,7 @@ pub async fn run(cli: Cli) -> Result<i32, UserError> {
             faults,
             speed,
             crds,
-        }) => {
-            let _ = (
-                platform,
-                listen,
-                kubeconfig_out,
-                context,
-                faults,
-                speed,
-                crds,
-            );
-            Err(UserError::failed(
-                "the simulated cluster is not built in yet",
-            ))
-        }
+        }) => rehearse::sim_serve(&platform, listen, kubeconfig_out, &context, &faults, speed, crds).await,
         cmd => {
             let g = cli.global.resolve()?;
             match cmd {
@@ -330,9 +306,13 @@ pub async fn run(cli: Cli) -> Result<i32, UserError> {
                 } => check::check(&g, &phase, target, snapshot, output).await,
                 Command::Status { cluster, output } => info::status(&g, cluster, output),
                 Command::Decisions { phase, output } => info::decisions(&g, phase, output),
-                Command::Rehearse { .. } => Err(UserError::failed(
-                    "the simulated cluster is not built in yet",
-                )),
+                Command::Rehearse {
+                    phase,
+                    answers,
+                    yes,
+                    crds,
+                    output,
+                } => rehearse::rehearse(&g, &phase, answers, yes, crds, output).await,
                 _ => unreachable!("handled above"),
             }
         }

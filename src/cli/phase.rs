@@ -10,11 +10,7 @@ use crate::runbook;
 use std::path::PathBuf;
 
 /// The cluster to use: the one named, or the only one whose platform runs this phase.
-pub fn pick_cluster(
-    g: &Globals,
-    named: Option<String>,
-    phase: Option<u8>,
-) -> Result<String, UserError> {
+pub fn pick_cluster(g: &Globals, named: Option<String>, phase: Option<u8>) -> Result<String, UserError> {
     if let Some(n) = named {
         return Ok(n);
     }
@@ -30,8 +26,7 @@ pub fn pick_cluster(
     let fits: Vec<String> = all
         .iter()
         .filter(|c| {
-            platforms.is_empty()
-                || ClusterSpec::load(&g.repo, c).is_ok_and(|s| platforms.contains(&s.platform))
+            platforms.is_empty() || ClusterSpec::load(&g.repo, c).is_ok_and(|s| platforms.contains(&s.platform))
         })
         .cloned()
         .collect();
@@ -40,10 +35,10 @@ pub fn pick_cluster(
         [] => Err(UserError::usage("no cluster description fits")
             .subject(g.repo.join("clusters").display().to_string())
             .next("add clusters/<name>/cluster.yaml (docs/cluster-yaml.md)")),
-        many => Err(
-            UserError::usage(format!("several clusters fit: {}", many.join(", ")))
-                .next("pick one with --cluster NAME"),
-        ),
+        many => {
+            Err(UserError::usage(format!("several clusters fit: {}", many.join(", ")))
+                .next("pick one with --cluster NAME"))
+        }
     }
 }
 
@@ -113,17 +108,13 @@ pub async fn resume(
         }
         _ => {
             let names: Vec<String> = found.iter().map(|(c, _)| c.clone()).collect();
-            return Err(UserError::usage(format!(
-                "several clusters have unfinished runs: {}",
-                names.join(", ")
-            ))
-            .next("pick one with --cluster NAME"));
+            return Err(
+                UserError::usage(format!("several clusters have unfinished runs: {}", names.join(", ")))
+                    .next("pick one with --cluster NAME"),
+            );
         }
     };
-    g.ui.line(&format!(
-        "resuming phase {} on {cluster} (run {})",
-        run.phase, run.id
-    ));
+    g.ui.line(&format!("resuming phase {} on {cluster} (run {})", run.phase, run.id));
     let req = PhaseRequest {
         repo: g.repo.clone(),
         cluster,

@@ -21,9 +21,9 @@ pub async fn sim_serve(
     crds: Option<PathBuf>,
 ) -> Result<i32, UserError> {
     let platform: Platform = platform.parse().map_err(UserError::usage)?;
-    let faults: FaultSpec = faults.parse().map_err(|e| {
-        UserError::usage(format!("bad --faults: {e}")).next("see docs/sim.md for the fault syntax")
-    })?;
+    let faults: FaultSpec = faults
+        .parse()
+        .map_err(|e| UserError::usage(format!("bad --faults: {e}")).next("see docs/sim.md for the fault syntax"))?;
     if !(speed > 0.0) {
         return Err(UserError::usage("--speed must be greater than 0"));
     }
@@ -53,14 +53,12 @@ pub async fn rehearse(
     let wanted: Vec<u8> = match phase {
         "all" => phases.clone(),
         p => {
-            let n: u8 = p.parse().map_err(|_| {
-                UserError::usage(format!("unknown phase '{p}'")).next("use a phase number or `all`")
-            })?;
+            let n: u8 = p
+                .parse()
+                .map_err(|_| UserError::usage(format!("unknown phase '{p}'")).next("use a phase number or `all`"))?;
             if !phases.contains(&n) {
-                return Err(
-                    UserError::usage(format!("unknown phase {n}: no runbook for it"))
-                        .next(format!("known phases: {phases:?}")),
-                );
+                return Err(UserError::usage(format!("unknown phase {n}: no runbook for it"))
+                    .next(format!("known phases: {phases:?}")));
             }
             vec![n]
         }
@@ -70,8 +68,7 @@ pub async fn rehearse(
         None => BTreeMap::new(),
     };
     // Rehearsal state never mixes with real state.
-    let state = tempfile::tempdir()
-        .map_err(|e| UserError::failed(format!("cannot make a temp dir: {e}")))?;
+    let state = tempfile::tempdir().map_err(|e| UserError::failed(format!("cannot make a temp dir: {e}")))?;
     // SAFETY of the process environment: set once, before any task reads it.
     std::env::set_var("FLEETCTL_REHEARSAL", "1");
     let mut sims: BTreeMap<String, (sim::SimHandle, PathBuf)> = BTreeMap::new();
@@ -90,9 +87,9 @@ pub async fn rehearse(
                 let mut cfg = SimConfig::new(spec.platform);
                 cfg.speed = 20.0;
                 cfg.crds_dir = crds.clone();
-                let h = sim::start(cfg).await.map_err(|e| {
-                    UserError::failed(format!("cannot start the simulated cluster: {e:#}"))
-                })?;
+                let h = sim::start(cfg)
+                    .await
+                    .map_err(|e| UserError::failed(format!("cannot start the simulated cluster: {e:#}")))?;
                 let kc = state.path().join(format!("{cname}.kubeconfig"));
                 h.write_kubeconfig(&kc, &spec.kube_context)
                     .map_err(|e| UserError::failed(format!("cannot write kubeconfig: {e:#}")))?;

@@ -53,18 +53,11 @@ pub async fn detect(cluster: &Cluster) -> Result<Identity, UserError> {
     } else {
         format!("node OS: {}", images.join(", "))
     };
-    Ok(Identity {
-        platform: None,
-        detail,
-    })
+    Ok(Identity { platform: None, detail })
 }
 
 /// Refuse to go on unless the cluster is `want`.
-pub async fn require(
-    cluster: &Cluster,
-    want: Platform,
-    cluster_name: &str,
-) -> Result<Identity, UserError> {
+pub async fn require(cluster: &Cluster, want: Platform, cluster_name: &str) -> Result<Identity, UserError> {
     let id = detect(cluster).await?;
     if id.platform == Some(want) {
         return Ok(id);
@@ -76,6 +69,9 @@ pub async fn require(
             None => format!("neither OpenShift nor Talos ({})", id.detail),
         }
     ))
-    .subject(format!("context {}", cluster.target.context.as_deref().unwrap_or("<current>")))
+    .subject(format!(
+        "context {}",
+        cluster.target.context.as_deref().unwrap_or("<current>")
+    ))
     .next("pick the right --context/--kubeconfig for this cluster; nothing was written"))
 }

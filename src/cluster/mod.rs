@@ -78,9 +78,8 @@ impl Cluster {
         let mut config = config;
         config.connect_timeout = Some(Duration::from_secs(10));
         config.read_timeout = Some(Duration::from_secs(60));
-        let client = kube::Client::try_from(config).map_err(|e| {
-            UserError::usage(format!("cannot build a client: {e}")).subject(url.clone())
-        })?;
+        let client = kube::Client::try_from(config)
+            .map_err(|e| UserError::usage(format!("cannot build a client: {e}")).subject(url.clone()))?;
         let cluster = Cluster {
             client,
             target: target.clone(),
@@ -113,8 +112,7 @@ impl Cluster {
         let d = retry("discovery", || Discovery::new(self.client.clone()).run())
             .await
             .map_err(|e| {
-                UserError::failed(format!("API discovery failed: {e}"))
-                    .next("retry; check the API server's health")
+                UserError::failed(format!("API discovery failed: {e}")).next("retry; check the API server's health")
             })?;
         *self.discovery.write().await = Some(d);
         Ok(())
@@ -131,22 +129,11 @@ impl Cluster {
         if self.discovery.read().await.is_none() {
             self.refresh_discovery().await?;
         }
-        if let Some(hit) = self
-            .discovery
-            .read()
-            .await
-            .as_ref()
-            .and_then(|d| d.resolve_gvk(&gvk))
-        {
+        if let Some(hit) = self.discovery.read().await.as_ref().and_then(|d| d.resolve_gvk(&gvk)) {
             return Ok(Some(hit));
         }
         self.refresh_discovery().await?;
-        Ok(self
-            .discovery
-            .read()
-            .await
-            .as_ref()
-            .and_then(|d| d.resolve_gvk(&gvk)))
+        Ok(self.discovery.read().await.as_ref().and_then(|d| d.resolve_gvk(&gvk)))
     }
 
     /// Whether a group is served (e.g. `config.openshift.io`).
@@ -154,12 +141,7 @@ impl Cluster {
         if self.discovery.read().await.is_none() {
             self.refresh_discovery().await?;
         }
-        Ok(self
-            .discovery
-            .read()
-            .await
-            .as_ref()
-            .is_some_and(|d| d.has_group(group)))
+        Ok(self.discovery.read().await.as_ref().is_some_and(|d| d.has_group(group)))
     }
 
     /// An Api for a kind (namespaced or not, as discovery says).
@@ -170,10 +152,10 @@ impl Cluster {
         namespace: Option<&str>,
     ) -> Result<Api<DynamicObject>, UserError> {
         let Some((ar, caps)) = self.resolve(api_version, kind).await? else {
-            return Err(UserError::failed(format!(
-                "the cluster does not serve {kind} ({api_version})"
-            ))
-            .next("install the operator or CRD that provides it first"));
+            return Err(
+                UserError::failed(format!("the cluster does not serve {kind} ({api_version})"))
+                    .next("install the operator or CRD that provides it first"),
+            );
         };
         Ok(match (caps.scope, namespace) {
             (Scope::Namespaced, Some(ns)) => Api::namespaced_with(self.client.clone(), ns, &ar),
@@ -221,8 +203,7 @@ impl Cluster {
         let Some(name) = self.ref_name(r).await? else {
             return Ok(None);
         };
-        self.get(&r.api_version, &r.kind, r.namespace.as_deref(), &name)
-            .await
+        self.get(&r.api_version, &r.kind, r.namespace.as_deref(), &name).await
     }
 
     /// The name an `ObjectRef` points at; `None` while a `nameFrom` source is missing.
@@ -317,17 +298,13 @@ fn api_error(verb: &str, kind: &str, ns: Option<&str>, name: &str, e: kube::Erro
                 .subject(subject)
                 .next("check your credentials and RBAC (oc whoami; kubectl auth can-i)")
         }
-        kube::Error::Api(s) if s.code == 422 || s.code == 400 => UserError::failed(format!(
-            "{verb} was rejected as invalid: {}",
-            s.message
-        ))
-        .subject(subject)
-        .next("fix the manifest; `fleetctl verify` checks manifests against their CRDs offline"),
-        _ => UserError::failed(format!(
-            "{verb} failed after {} attempts: {e}",
-            retry::ATTEMPTS
-        ))
-        .subject(subject)
-        .next("check the API server's health and retry (fleetctl resume)"),
+        kube::Error::Api(s) if s.code == 422 || s.code == 400 => {
+            UserError::failed(format!("{verb} was rejected as invalid: {}", s.message))
+                .subject(subject)
+                .next("fix the manifest; `fleetctl verify` checks manifests against their CRDs offline")
+        }
+        _ => UserError::failed(format!("{verb} failed after {} attempts: {e}", retry::ATTEMPTS))
+            .subject(subject)
+            .next("check the API server's health and retry (fleetctl resume)"),
     }
 }

@@ -18,12 +18,10 @@ pub enum Change {
 /// Does `live` already carry every field of `desired`? (The test behind "a second run writes nothing".)
 pub fn is_subset(desired: &Value, live: &Value) -> bool {
     match (desired, live) {
-        (Value::Object(d), Value::Object(l)) => d.iter().all(|(k, dv)| {
-            l.get(k).is_some_and(|lv| is_subset(dv, lv)) || (dv.is_null() && !l.contains_key(k))
-        }),
-        (Value::Array(d), Value::Array(l)) => {
-            d.len() == l.len() && d.iter().zip(l).all(|(a, b)| is_subset(a, b))
-        }
+        (Value::Object(d), Value::Object(l)) => d
+            .iter()
+            .all(|(k, dv)| l.get(k).is_some_and(|lv| is_subset(dv, lv)) || (dv.is_null() && !l.contains_key(k))),
+        (Value::Array(d), Value::Array(l)) => d.len() == l.len() && d.iter().zip(l).all(|(a, b)| is_subset(a, b)),
         (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
         (Value::Object(d), _) if d.is_empty() => true,
         (a, b) => a == b,
@@ -109,10 +107,7 @@ pub async fn apply_one(
     };
     cluster.apply(obj, dry_run).await?;
     if !dry_run && kind == "CustomResourceDefinition" {
-        let group = obj
-            .pointer("/spec/group")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let group = obj.pointer("/spec/group").and_then(Value::as_str).unwrap_or_default();
         let ckind = obj
             .pointer("/spec/names/kind")
             .and_then(Value::as_str)
@@ -120,10 +115,7 @@ pub async fn apply_one(
         let version = obj
             .pointer("/spec/versions")
             .and_then(Value::as_array)
-            .and_then(|vs| {
-                vs.iter()
-                    .find(|v| v.get("served") == Some(&Value::Bool(true)))
-            })
+            .and_then(|vs| vs.iter().find(|v| v.get("served") == Some(&Value::Bool(true))))
             .and_then(|v| v.get("name"))
             .and_then(Value::as_str)
             .unwrap_or("v1");
@@ -145,10 +137,12 @@ mod tests {
 
     #[test]
     fn subset_ignores_server_added_fields_and_catches_changes() {
-        let d = json!({"metadata": {"name": "a", "labels": {"x": "1"}}, "spec": {"replicas": 2, "list": [{"name": "c"}]}});
+        let d =
+            json!({"metadata": {"name": "a", "labels": {"x": "1"}}, "spec": {"replicas": 2, "list": [{"name": "c"}]}});
         let l = json!({"metadata": {"name": "a", "uid": "u", "labels": {"x": "1"}}, "spec": {"replicas": 2.0, "list": [{"name": "c", "extra": 1}]}, "status": {}});
         assert!(is_subset(&d, &l));
-        let l2 = json!({"metadata": {"name": "a", "labels": {"x": "2"}}, "spec": {"replicas": 2, "list": [{"name": "c"}]}});
+        let l2 =
+            json!({"metadata": {"name": "a", "labels": {"x": "2"}}, "spec": {"replicas": 2, "list": [{"name": "c"}]}});
         assert!(!is_subset(&d, &l2));
         let mut p = Vec::new();
         differing_paths(&d, &l2, "", &mut p);

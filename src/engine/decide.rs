@@ -10,14 +10,10 @@ use std::path::Path;
 
 /// Load `--answers FILE`: a YAML map of decision id to answer.
 pub fn load_answers(path: &Path) -> Result<BTreeMap<String, String>, UserError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        UserError::usage(format!("cannot read answers: {e}")).subject(path.display().to_string())
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| UserError::usage(format!("cannot read answers: {e}")).subject(path.display().to_string()))?;
     let v: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| {
-        let loc = e
-            .location()
-            .map(|l| format!(":{}", l.line()))
-            .unwrap_or_default();
+        let loc = e.location().map(|l| format!(":{}", l.line())).unwrap_or_default();
         UserError::usage(format!("malformed answers file: {e}"))
             .subject(format!("{}{loc}", path.display()))
             .next("write a YAML map of decision id to answer")
@@ -26,17 +22,18 @@ pub fn load_answers(path: &Path) -> Result<BTreeMap<String, String>, UserError> 
         serde_yaml::Value::Mapping(m) => m,
         serde_yaml::Value::Null => Default::default(),
         _ => {
-            return Err(UserError::usage(
-                "the answers file must be a YAML map of decision id to answer",
+            return Err(
+                UserError::usage("the answers file must be a YAML map of decision id to answer")
+                    .subject(path.display().to_string()),
             )
-            .subject(path.display().to_string()))
         }
     };
     let mut out = BTreeMap::new();
     for (k, v) in map {
-        let k = k.as_str().map(str::to_string).ok_or_else(|| {
-            UserError::usage("an answer's key is not a string").subject(path.display().to_string())
-        })?;
+        let k = k
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| UserError::usage("an answer's key is not a string").subject(path.display().to_string()))?;
         let v = match v {
             serde_yaml::Value::String(s) => s,
             serde_yaml::Value::Bool(b) => b.to_string(),
@@ -61,9 +58,7 @@ pub struct Answering<'a> {
 
 /// Whether prompts may be shown: both stdin and stderr must be terminals.
 pub fn interactive() -> bool {
-    std::io::stdin().is_terminal()
-        && std::io::stderr().is_terminal()
-        && std::env::var_os("CI").is_none()
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
 }
 
 fn check_option(d: &Decision, v: &str, from: &str) -> Result<(), UserError> {
@@ -101,10 +96,7 @@ pub fn settle(d: &Decision, a: &Answering<'_>) -> Result<String, UserError> {
     } else if a.yes {
         format!("decision '{}' has no recommended answer for --yes", d.id)
     } else {
-        format!(
-            "decision '{}' needs an answer and there is no terminal to ask on",
-            d.id
-        )
+        format!("decision '{}' needs an answer and there is no terminal to ask on", d.id)
     };
     let options = if d.options.is_empty() {
         "free text".to_string()
@@ -128,8 +120,7 @@ fn prompt(d: &Decision) -> Result<String, UserError> {
     if d.destructive {
         q = format!("DESTRUCTIVE: {q}");
     }
-    let err =
-        |e: dialoguer::Error| UserError::usage(format!("could not ask decision '{}': {e}", d.id));
+    let err = |e: dialoguer::Error| UserError::usage(format!("could not ask decision '{}': {e}", d.id));
     if d.options.is_empty() {
         let mut input = dialoguer::Input::<String>::with_theme(&theme).with_prompt(q);
         if let Some(r) = &d.recommended {

@@ -41,11 +41,7 @@ pub struct PhaseRequest {
 }
 
 /// Fill `{{ answers.ID }}` and `{{ cluster.KEY }}` placeholders in every string of a step.
-fn substitute(
-    step: &Step,
-    vars: &BTreeMap<String, String>,
-    rb: &Loaded,
-) -> Result<Step, UserError> {
+fn substitute(step: &Step, vars: &BTreeMap<String, String>, rb: &Loaded) -> Result<Step, UserError> {
     fn walk(v: &mut Value, vars: &BTreeMap<String, String>) -> Result<(), String> {
         match v {
             Value::String(s) if s.contains("{{") => {
@@ -54,9 +50,7 @@ fn substitute(
                 while let Some(i) = rest.find("{{") {
                     out.push_str(&rest[..i]);
                     let after = &rest[i + 2..];
-                    let j = after
-                        .find("}}")
-                        .ok_or_else(|| format!("unclosed '{{{{' in '{s}'"))?;
+                    let j = after.find("}}").ok_or_else(|| format!("unclosed '{{{{' in '{s}'"))?;
                     let key = after[..j].trim();
                     out.push_str(
                         vars.get(key)
@@ -74,28 +68,25 @@ fn substitute(
         }
     }
     let mut v = serde_json::to_value(step).expect("step serialises");
-    walk(&mut v, vars).map_err(|m| {
-        UserError::usage(format!("step '{}': {m}", step.id)).subject(rb.locate(&step.id))
-    })?;
+    walk(&mut v, vars)
+        .map_err(|m| UserError::usage(format!("step '{}': {m}", step.id)).subject(rb.locate(&step.id)))?;
     Ok(serde_json::from_value(v).expect("substituted step deserialises"))
 }
 
-fn vars_for(spec: &ClusterSpec, decisions: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+fn vars_for(spec: &ClusterSpec, decisions: &BTreeMap<String, String>, target: &Target) -> BTreeMap<String, String> {
     let mut vars = BTreeMap::new();
+    vars.insert(
+        "kube.context".into(),
+        target.context.clone().unwrap_or_else(|| spec.kube_context.clone()),
+    );
     vars.insert("cluster.name".into(), spec.name.clone());
     vars.insert("cluster.platform".into(), spec.platform.to_string());
     vars.insert("cluster.appsDomain".into(), spec.apps_domain.clone());
     vars.insert("cluster.storageClass".into(), spec.storage_class.clone());
-    vars.insert(
-        "cluster.argocdNamespace".into(),
-        spec.argocd.namespace.clone(),
-    );
+    vars.insert("cluster.argocdNamespace".into(), spec.argocd.namespace.clone());
     vars.insert("cluster.kubeContext".into(), spec.kube_context.clone());
     vars.insert("cluster.gateway.name".into(), spec.gateway.name.clone());
-    vars.insert(
-        "cluster.gateway.namespace".into(),
-        spec.gateway.namespace.clone(),
-    );
+    vars.insert("cluster.gateway.namespace".into(), spec.gateway.namespace.clone());
     for (k, v) in decisions {
         vars.insert(format!("answers.{k}"), v.clone());
     }
@@ -106,12 +97,8 @@ fn step_applies(step: &Step, decisions: &BTreeMap<String, String>) -> bool {
     match &step.when {
         None => true,
         Some(w) => {
-            let v = decisions
-                .get(&w.decision)
-                .map(String::as_str)
-                .unwrap_or_default();
-            w.equals.as_deref().is_none_or(|e| e == v)
-                && w.not_equals.as_deref().is_none_or(|n| n != v)
+            let v = decisions.get(&w.decision).map(String::as_str).unwrap_or_default();
+            w.equals.as_deref().is_none_or(|e| e == v) && w.not_equals.as_deref().is_none_or(|n| n != v)
         }
     }
 }
@@ -156,16 +143,11 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
     // ---- preflight: nothing below writes to the cluster ----
     for t in &rb.runbook.preflight.tools {
         if !t.any.iter().any(|name| which::which(name).is_ok()) {
-            return Err(UserError::usage(format!(
-                "none of the required tools is on PATH: {}",
-                t.any.join(" or ")
-            ))
-            .subject(rb.locate("tools"))
-            .next(
-                t.hint
-                    .clone()
-                    .unwrap_or_else(|| format!("install {}", t.any[0])),
-            ));
+            return Err(
+                UserError::usage(format!("none of the required tools is on PATH: {}", t.any.join(" or ")))
+                    .subject(rb.locate("tools"))
+                    .next(t.hint.clone().unwrap_or_else(|| format!("install {}", t.any[0]))),
+            );
         }
     }
     let mut target = req.target.clone();
@@ -194,14 +176,8 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
     }
 
     // Decisions: a resumed run keeps the answers it had.
-    let resumed = journal
-        .unfinished()
-        .filter(|r| r.phase == req.phase)
-        .cloned();
-    let recorded = resumed
-        .as_ref()
-        .map(|r| r.decisions.clone())
-        .unwrap_or_default();
+    let resumed = journal.unfinished().filter(|r| r.phase == req.phase).cloned();
+    let recorded = resumed.as_ref().map(|r| r.decisions.clone()).unwrap_or_default();
     let answering = decide::Answering {
         recorded: &recorded,
         answers: &req.answers,
@@ -209,18 +185,14 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
     };
     let mut decisions = BTreeMap::new();
     for d in &rb.runbook.decisions {
-        let used = rb
-            .runbook
-            .steps
-            .iter()
-            .any(|s| s.decide.as_deref() == Some(&d.id));
+        let used = rb.runbook.steps.iter().any(|s| s.decide.as_deref() == Some(&d.id));
         if used {
             decisions.insert(d.id.clone(), decide::settle(d, &answering)?);
         }
     }
 
     // Substitute and render every step up front: kustomize errors stop us before any write.
-    let vars = vars_for(&spec, &decisions);
+    let vars = vars_for(&spec, &decisions, &target);
     let kustomize = if rb.runbook.steps.iter().any(|s| s.apply.is_some()) {
         Some(Kustomize::find()?)
     } else {
@@ -238,8 +210,7 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
             }
         }
         if let Some(b) = &step.builtin {
-            builtins::validate(&b.name, &b.args)
-                .map_err(|m| UserError::usage(m).subject(rb.locate(&step.id)))?;
+            builtins::validate(&b.name, &b.args).map_err(|m| UserError::usage(m).subject(rb.locate(&step.id)))?;
         }
         plan.push(Planned { step, objects });
     }
@@ -283,25 +254,22 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
             if provided.iter().any(|c| c.ends_with(&format!(".{g}"))) {
                 continue;
             }
-            return Err(UserError::usage(format!("step '{step}' applies {kind}, which the cluster does not serve and no earlier step installs"))
-                .subject(rb.locate(&step))
-                .next("install its operator/CRD first, or add it to an earlier step's `provides`"));
+            return Err(UserError::usage(format!(
+                "step '{step}' applies {kind}, which the cluster does not serve and no earlier step installs"
+            ))
+            .subject(rb.locate(&step))
+            .next("install its operator/CRD first, or add it to an earlier step's `provides`"));
         }
         let served = cluster
-            .get(
-                "apiextensions.k8s.io/v1",
-                "CustomResourceDefinition",
-                None,
-                &crd,
-            )
+            .get("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, &crd)
             .await?
             .is_some();
         if !served && !provided.contains(&crd) {
-            return Err(UserError::usage(format!(
-                "required CRD {crd} is not served and no step installs it"
-            ))
-            .subject(rb.locate(&crd))
-            .next("install the operator that provides it first"));
+            return Err(
+                UserError::usage(format!("required CRD {crd} is not served and no step installs it"))
+                    .subject(rb.locate(&crd))
+                    .next("install the operator that provides it first"),
+            );
         }
     }
     let env = command_env(&target);
@@ -320,16 +288,7 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
     ));
 
     if req.dry_run {
-        return dry_run(
-            &cluster,
-            &plan,
-            &decisions,
-            ui,
-            &rb,
-            &req.cluster,
-            req.rehearsal,
-        )
-        .await;
+        return dry_run(&cluster, &plan, &decisions, ui, &rb, &req.cluster, req.rehearsal).await;
     }
 
     // ---- the run ----
@@ -340,11 +299,7 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
         }
         None => {
             journal.runs.push(Run {
-                id: format!(
-                    "{}-p{}",
-                    chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),
-                    req.phase
-                ),
+                id: format!("{}-p{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"), req.phase),
                 phase: req.phase,
                 runbook: rb.file.display().to_string(),
                 started: now(),
@@ -383,10 +338,7 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
             )?;
             ui.skip(&format!(
                 "{n}: skipped (when {} does not hold)",
-                step.when
-                    .as_ref()
-                    .map(|w| w.decision.as_str())
-                    .unwrap_or("")
+                step.when.as_ref().map(|w| w.decision.as_str()).unwrap_or("")
             ));
             continue;
         }
@@ -401,12 +353,14 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
         )?;
         match execute(&cluster, p, &rb, &decisions, req, &env, ui).await {
             Ok((writes, note)) => {
-                let st = if writes == 0 {
-                    StepStatus::AlreadyDone
-                } else {
+                // A wait that had to wait did work, though it wrote nothing.
+                let acted = writes > 0 || note.contains(" reached ");
+                let st = if acted {
                     StepStatus::Done
+                } else {
+                    StepStatus::AlreadyDone
                 };
-                if writes == 0 {
+                if !acted {
                     ui.skip(&format!("{n}: {note}"));
                 } else {
                     ui.ok(&format!("{n}: {note}"));
@@ -415,15 +369,7 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
             }
             Err(e) => {
                 let msg = e.to_string();
-                record(
-                    &state,
-                    &mut journal,
-                    &run_id,
-                    step,
-                    StepStatus::Failed,
-                    0,
-                    msg.clone(),
-                )?;
+                record(&state, &mut journal, &run_id, step, StepStatus::Failed, 0, msg.clone())?;
                 set_run(&mut journal, &run_id, |r| {
                     r.status = RunStatus::Failed;
                     r.failure = Some(format!("step {}: {msg}", step.id));
@@ -449,13 +395,7 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
     } else {
         "live".to_string()
     };
-    let report = Report::new(
-        &req.cluster,
-        vec![req.phase],
-        source,
-        decisions.clone(),
-        results,
-    );
+    let report = Report::new(&req.cluster, vec![req.phase], source, decisions.clone(), results);
     crate::journal::write_atomic(&state.report_path(req.phase), report.to_json().as_bytes())?;
     set_run(&mut journal, &run_id, |r| {
         r.status = if report.passed() {
@@ -514,11 +454,7 @@ fn record(
                 kind: step.kind_name().into(),
                 status,
                 started: t.clone(),
-                finished: if status == StepStatus::Running {
-                    None
-                } else {
-                    Some(t)
-                },
+                finished: if status == StepStatus::Running { None } else { Some(t) },
                 writes,
                 note,
             }),
@@ -545,11 +481,7 @@ async fn execute(
                 Change::Unchanged => unchanged += 1,
                 Change::Created => created += 1,
                 Change::Updated(paths) => {
-                    ui.detail(&format!(
-                        "updated {}: {}",
-                        describe_obj(o),
-                        paths.join(", ")
-                    ));
+                    ui.detail(&format!("updated {}: {}", describe_obj(o), paths.join(", ")));
                     updated += 1
                 }
             }
@@ -585,16 +517,10 @@ async fn execute(
         ));
     }
     if let Some(d) = &step.decide {
-        let q = rb
-            .decision(d)
-            .map(|x| x.question.clone())
-            .unwrap_or_default();
+        let q = rb.decision(d).map(|x| x.question.clone()).unwrap_or_default();
         return Ok((
             0,
-            format!(
-                "decision {d} = {} ({q})",
-                decisions.get(d).cloned().unwrap_or_default()
-            ),
+            format!("decision {d} = {} ({q})", decisions.get(d).cloned().unwrap_or_default()),
         ));
     }
     if let Some(s) = &step.seed_secret {
@@ -607,10 +533,7 @@ async fn execute(
         return Ok((0, steps::check(cluster, rb, ids).await?));
     }
     if let Some(b) = &step.builtin {
-        return Err(UserError::usage(format!(
-            "unknown builtin step '{}'",
-            b.name
-        )));
+        return builtins::run(cluster, &req.repo, &b.name, &b.args).await;
     }
     Err(UserError::usage(format!("step '{}' has no kind", step.id)))
 }
@@ -643,18 +566,11 @@ async fn dry_run(
                 let what = describe_obj(o);
                 match apply_one(cluster, o, true, Duration::from_secs(5)).await {
                     Ok(Change::Unchanged) => ui.line(&format!("  {}: {what} unchanged", step.id)),
-                    Ok(Change::Created) => {
-                        ui.line(&format!("  {}: {what} would be created", step.id))
+                    Ok(Change::Created) => ui.line(&format!("  {}: {what} would be created", step.id)),
+                    Ok(Change::Updated(paths)) => {
+                        ui.line(&format!("  {}: {what} would change: {}", step.id, paths.join(", ")))
                     }
-                    Ok(Change::Updated(paths)) => ui.line(&format!(
-                        "  {}: {what} would change: {}",
-                        step.id,
-                        paths.join(", ")
-                    )),
-                    Err(e) => ui.line(&format!(
-                        "  {}: {what} cannot be planned yet: {}",
-                        step.id, e.cause
-                    )),
+                    Err(e) => ui.line(&format!("  {}: {what} cannot be planned yet: {}", step.id, e.cause)),
                 }
             }
         } else {

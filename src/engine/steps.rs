@@ -12,11 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 /// Read one secret value. Errors never contain the value.
-pub fn read_secret(
-    src: &SecretSource,
-    repo: &Path,
-    env: &[(String, String)],
-) -> Result<Vec<u8>, UserError> {
+pub fn read_secret(src: &SecretSource, repo: &Path, env: &[(String, String)]) -> Result<Vec<u8>, UserError> {
     if let Some(f) = &src.file {
         let p = if Path::new(f).is_absolute() {
             Path::new(f).to_path_buf()
@@ -31,15 +27,11 @@ pub fn read_secret(
     }
     if let Some(var) = &src.env {
         return std::env::var(var).map(String::into_bytes).map_err(|_| {
-            UserError::usage(format!("environment variable {var} is not set"))
-                .next(format!("export {var} and retry"))
+            UserError::usage(format!("environment variable {var} is not set")).next(format!("export {var} and retry"))
         });
     }
     if let Some(cmd) = &src.command {
-        let mut e = duct::cmd(&cmd[0], &cmd[1..])
-            .stdout_capture()
-            .stderr_null()
-            .unchecked();
+        let mut e = duct::cmd(&cmd[0], &cmd[1..]).stdout_capture().stderr_null().unchecked();
         for (k, v) in env {
             e = e.env(k, v);
         }
@@ -59,9 +51,7 @@ pub fn read_secret(
         }
         return Ok(v);
     }
-    Err(UserError::usage(
-        "a secret source needs file, env or command",
-    ))
+    Err(UserError::usage("a secret source needs file, env or command"))
 }
 
 /// Seed a Secret; no write when it already holds exactly these keys and values.
@@ -74,12 +64,8 @@ pub async fn seed_secret(
 ) -> Result<(u32, String), UserError> {
     let mut data = Map::new();
     for item in &s.data {
-        let v = read_secret(&item.from, repo, env).map_err(|e| {
-            e.subject(format!(
-                "Secret {}/{} key {}",
-                s.namespace, s.name, item.key
-            ))
-        })?;
+        let v = read_secret(&item.from, repo, env)
+            .map_err(|e| e.subject(format!("Secret {}/{} key {}", s.namespace, s.name, item.key)))?;
         data.insert(item.key.clone(), Value::String(base64_encode(&v)));
     }
     let keys: Vec<&String> = data.keys().collect();
@@ -87,10 +73,7 @@ pub async fn seed_secret(
         "Secret {}/{} (keys: {})",
         s.namespace,
         s.name,
-        keys.iter()
-            .map(|k| k.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
+        keys.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
     );
     let mut writes = 0;
     let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": s.namespace}});
@@ -116,8 +99,7 @@ pub fn command(
 ) -> Result<(u32, String), UserError> {
     let exec = |argv: &[String]| -> Result<std::process::Output, UserError> {
         which::which(&argv[0]).map_err(|_| {
-            UserError::usage(format!("`{}` is not on PATH", argv[0]))
-                .next(format!("install {}", argv[0]))
+            UserError::usage(format!("`{}` is not on PATH", argv[0])).next(format!("install {}", argv[0]))
         })?;
         let mut e = duct::cmd(&argv[0], &argv[1..])
             .stdout_capture()
@@ -160,12 +142,7 @@ pub async fn check(cluster: &Cluster, rb: &Loaded, ids: &[String]) -> Result<Str
         let c = rb.criterion(id).expect("validated at load");
         let r = checks::evaluate(c, &src).await?;
         if r.status != Status::Pass && r.status != Status::Skipped {
-            let why: Vec<String> = r
-                .details
-                .iter()
-                .filter(|d| !d.starts_with("ok:"))
-                .cloned()
-                .collect();
+            let why: Vec<String> = r.details.iter().filter(|d| !d.starts_with("ok:")).cloned().collect();
             failed.push(format!(
                 "{id} {}: {}{}",
                 r.status.as_str(),
@@ -177,9 +154,6 @@ pub async fn check(cluster: &Cluster, rb: &Loaded, ids: &[String]) -> Result<Str
     if failed.is_empty() {
         Ok(format!("{} passed", ids.join(", ")))
     } else {
-        Err(UserError::failed(format!(
-            "check failed: {}",
-            failed.join(" | ")
-        )))
+        Err(UserError::failed(format!("check failed: {}", failed.join(" | "))))
     }
 }

@@ -56,8 +56,7 @@ pub async fn wait_for_kind(
                 .next("check that the operator providing this CRD is installed and healthy"))
             }
             Ok(None) => {
-                return Err(UserError::failed("the CRD watch ended unexpectedly")
-                    .subject(format!("{kind}.{group}")))
+                return Err(UserError::failed("the CRD watch ended unexpectedly").subject(format!("{kind}.{group}")))
             }
             Ok(Some(Err(e))) => tracing::debug!("CRD watch error (retrying): {e}"),
             Ok(Some(Ok(crd))) => {
@@ -99,11 +98,10 @@ pub async fn wait_for(
     let name = match cluster.ref_name(r).await? {
         Some(n) => n,
         None => {
-            return Err(UserError::failed(format!(
-                "cannot tell which object to wait for: {}",
-                r.display()
-            ))
-            .subject(r.display()))
+            return Err(
+                UserError::failed(format!("cannot tell which object to wait for: {}", r.display()))
+                    .subject(r.display()),
+            )
         }
     };
     let what = describe(&r.kind, r.namespace.as_deref(), &name);
@@ -131,9 +129,7 @@ pub async fn wait_for(
             .await
             .map_err(|e| timed_out(&what, timeout, None).next(e.cause))?;
     }
-    let api = cluster
-        .api_for(&r.api_version, &r.kind, r.namespace.as_deref())
-        .await?;
+    let api = cluster.api_for(&r.api_version, &r.kind, r.namespace.as_deref()).await?;
     let cfg = watcher::Config::default().fields(&format!("metadata.name={name}"));
     let mut stream = watcher(api, cfg).default_backoff().boxed();
     let mut progress = ui.progress(&format!("waiting for {what}"));
@@ -141,9 +137,7 @@ pub async fn wait_for(
     let result = loop {
         match tokio::time::timeout_at(deadline, stream.next()).await {
             Err(_) => break Err(timed_out(&what, timeout, last.as_ref())),
-            Ok(None) => {
-                break Err(UserError::failed("the watch ended unexpectedly").subject(what.clone()))
-            }
+            Ok(None) => break Err(UserError::failed("the watch ended unexpectedly").subject(what.clone())),
             Ok(Some(Err(e))) => tracing::debug!("watch error on {what} (retrying): {e}"),
             Ok(Some(Ok(ev))) => {
                 let obj = match ev {

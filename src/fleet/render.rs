@@ -42,28 +42,20 @@ impl Kustomize {
             .unchecked()
             .run()
             .map_err(|e| {
-                UserError::failed(format!("could not run kustomize: {e}"))
-                    .subject(dir.display().to_string())
+                UserError::failed(format!("could not run kustomize: {e}")).subject(dir.display().to_string())
             })?;
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr);
-            let first = err
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("kustomize failed");
-            return Err(
-                UserError::usage(format!("kustomize build failed: {}", first.trim()))
-                    .subject(dir.display().to_string())
-                    .next(format!(
-                        "run `kubectl kustomize {}` to see the full error",
-                        dir.display()
-                    )),
-            );
-        }
-        String::from_utf8(out.stdout).map_err(|_| {
-            UserError::failed("kustomize printed non-UTF-8 output")
+            let first = err.lines().find(|l| !l.trim().is_empty()).unwrap_or("kustomize failed");
+            return Err(UserError::usage(format!("kustomize build failed: {}", first.trim()))
                 .subject(dir.display().to_string())
-        })
+                .next(format!(
+                    "run `kubectl kustomize {}` to see the full error",
+                    dir.display()
+                )));
+        }
+        String::from_utf8(out.stdout)
+            .map_err(|_| UserError::failed("kustomize printed non-UTF-8 output").subject(dir.display().to_string()))
     }
 
     /// Render `dir` to a list of objects (JSON values), in kustomize's order.
@@ -78,10 +70,7 @@ pub fn parse_multi_doc(text: &str) -> Result<Vec<Value>, UserError> {
     let mut out = Vec::new();
     for doc in serde_yaml::Deserializer::from_str(text) {
         let v: Value = serde::Deserialize::deserialize(doc).map_err(|e| {
-            let loc = e
-                .location()
-                .map(|l| format!("line {}: ", l.line()))
-                .unwrap_or_default();
+            let loc = e.location().map(|l| format!("line {}: ", l.line())).unwrap_or_default();
             UserError::usage(format!("malformed YAML: {loc}{e}"))
         })?;
         match v {

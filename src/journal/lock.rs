@@ -15,8 +15,7 @@ impl RunLock {
     pub fn acquire(dir: &Path, cluster: &str) -> Result<RunLock, UserError> {
         let path = dir.join("lock");
         let fail = |e: std::io::Error| {
-            UserError::failed(format!("cannot open the run lock: {e}"))
-                .subject(path.display().to_string())
+            UserError::failed(format!("cannot open the run lock: {e}")).subject(path.display().to_string())
         };
         std::fs::create_dir_all(dir).map_err(fail)?;
         let mut file = OpenOptions::new()
@@ -33,7 +32,11 @@ impl RunLock {
                 let _ = file.read_to_string(&mut holder);
                 return Err(UserError::usage(format!(
                     "another fleetctl run is in progress against cluster '{cluster}' ({})",
-                    if holder.trim().is_empty() { "holder unknown".into() } else { holder.trim().to_string() }
+                    if holder.trim().is_empty() {
+                        "holder unknown".into()
+                    } else {
+                        holder.trim().to_string()
+                    }
                 ))
                 .subject(path.display().to_string())
                 .next("wait for it to finish, or stop it; a killed run's lock is released automatically"));
@@ -45,10 +48,7 @@ impl RunLock {
             s
         };
         if !stale.trim().is_empty() {
-            tracing::info!(
-                "a previous run left a lock ({}) and is gone; taking over",
-                stale.trim()
-            );
+            tracing::info!("a previous run left a lock ({}) and is gone; taking over", stale.trim());
         }
         file.set_len(0).map_err(fail)?;
         file.seek(SeekFrom::Start(0)).map_err(fail)?;

@@ -101,9 +101,7 @@ impl StateDir {
         self.dir().join("journal.json")
     }
     pub fn report_path(&self, phase: u8) -> PathBuf {
-        self.dir()
-            .join("reports")
-            .join(format!("phase-{phase}.json"))
+        self.dir().join("reports").join(format!("phase-{phase}.json"))
     }
 
     pub fn load(&self) -> Result<Journal, UserError> {
@@ -119,8 +117,7 @@ impl StateDir {
                 cluster: self.cluster.clone(),
                 runs: vec![],
             }),
-            Err(e) => Err(UserError::failed(format!("cannot read the journal: {e}"))
-                .subject(p.display().to_string())),
+            Err(e) => Err(UserError::failed(format!("cannot read the journal: {e}")).subject(p.display().to_string())),
         }
     }
 
@@ -133,9 +130,8 @@ impl StateDir {
 /// Write a file atomically: temp file in the same dir, fsync, rename, fsync the dir.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), UserError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let fail = |e: std::io::Error| {
-        UserError::failed(format!("cannot write state: {e}")).subject(path.display().to_string())
-    };
+    let fail =
+        |e: std::io::Error| UserError::failed(format!("cannot write state: {e}")).subject(path.display().to_string());
     std::fs::create_dir_all(dir).map_err(fail)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
     tmp.write_all(bytes).map_err(fail)?;

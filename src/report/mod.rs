@@ -108,21 +108,10 @@ impl Report {
             phases.join(","),
             self.source
         ));
-        let w = self
-            .criteria
-            .iter()
-            .map(|c| c.id.len())
-            .max()
-            .unwrap_or(2)
-            .max(2);
+        let w = self.criteria.iter().map(|c| c.id.len()).max().unwrap_or(2).max(2);
         out.push_str(&format!("{:<w$}  {:<7}  {}\n", "ID", "STATUS", "TITLE"));
         for c in &self.criteria {
-            out.push_str(&format!(
-                "{:<w$}  {:<7}  {}\n",
-                c.id,
-                c.status.as_str(),
-                c.title
-            ));
+            out.push_str(&format!("{:<w$}  {:<7}  {}\n", c.id, c.status.as_str(), c.title));
             for (k, v) in &c.evidence {
                 out.push_str(&format!("{:<w$}           {k}: {v}\n", ""));
             }
@@ -218,10 +207,9 @@ impl Report {
                 .collect();
             match c.status {
                 Status::Pass => {}
-                Status::Skipped => out.push_str(&format!(
-                    "      <skipped message=\"{}\"/>\n",
-                    x(&c.details.join("; "))
-                )),
+                Status::Skipped => {
+                    out.push_str(&format!("      <skipped message=\"{}\"/>\n", x(&c.details.join("; "))))
+                }
                 Status::Fail | Status::Pending => out.push_str(&format!(
                     "      <failure type=\"{}\" message=\"{}\">{}</failure>\n",
                     c.status.as_str(),

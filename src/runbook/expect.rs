@@ -1,7 +1,7 @@
 //! Evaluating `Expect` predicates against an object, with a readable account of what was observed.
 
 use super::model::Expect;
-use super::path::{scalar_string, FieldPath};
+use super::path::{is_secret_field, scalar_string, FieldPath};
 use serde_json::Value;
 
 /// The outcome of one predicate: whether it holds and what was seen.
@@ -16,9 +16,7 @@ impl Expect {
     /// Check the shape: exactly one of `condition` / `field`, and the field path parses.
     pub fn validate(&self) -> Result<(), String> {
         match (&self.condition, &self.field) {
-            (Some(_), Some(_)) => {
-                Err("an expectation has both `condition` and `field`; use one".into())
-            }
+            (Some(_), Some(_)) => Err("an expectation has both `condition` and `field`; use one".into()),
             (None, None) => Err("an expectation needs `condition` or `field`".into()),
             (Some(_), None) => Ok(()),
             (None, Some(f)) => {
@@ -49,10 +47,7 @@ impl Expect {
             let cond = obj
                 .pointer("/status/conditions")
                 .and_then(Value::as_array)
-                .and_then(|cs| {
-                    cs.iter()
-                        .find(|c| c.get("type").and_then(Value::as_str) == Some(ctype))
-                });
+                .and_then(|cs| cs.iter().find(|c| c.get("type").and_then(Value::as_str) == Some(ctype)));
             let Some(c) = cond else {
                 return Outcome {
                     holds: false,
@@ -86,14 +81,15 @@ impl Expect {
             };
         };
         let got = path.get(obj);
-        let seen = got.map(scalar_string).map(|s| {
-            if s.len() > 200 {
-                format!("{}...", &s[..200])
-            } else {
-                s
-            }
-        });
-        let seen_txt = seen.clone().unwrap_or_else(|| "<absent>".into());
+        let secret = is_secret_field(obj, f);
+        let seen = got
+            .map(scalar_string)
+            .map(|s| if s.len() > 200 { format!("{}...", &s[..200]) } else { s });
+        let seen_txt = match (&seen, secret) {
+            (Some(_), true) => "<redacted>".to_string(),
+            (Some(s), false) => s.clone(),
+            (None, _) => "<absent>".into(),
+        };
         if let Some(e) = &self.equals {
             let want = scalar_string(e);
             return Outcome {
@@ -127,10 +123,7 @@ impl Expect {
             let present = got.is_some_and(|v| !v.is_null());
             return Outcome {
                 holds: present == ex,
-                account: format!(
-                    "{f} {} (observed: {seen_txt})",
-                    if ex { "exists" } else { "is absent" }
-                ),
+                account: format!("{f} {} (observed: {seen_txt})", if ex { "exists" } else { "is absent" }),
             };
         }
         Outcome {
@@ -203,5 +196,18 @@ mod tests {
         };
         assert!(!ex.eval(&o).holds);
         assert!(status_summary(&o).contains("InstallPlanFailed=True (X): boom"));
+    }
+
+    #[test]
+    fn secret_data_is_never_shown() {
+        let s = json!({"apiVersion": "v1", "kind": "Secret", "data": {"token": "c2VjcmV0"}});
+        let e = Expect {
+            field: Some("data.token".into()),
+            exists: Some(true),
+            ..Default::default()
+        };
+        let out = e.eval(&s);
+        assert!(out.holds);
+        assert!(!out.account.contains("c2VjcmV0"), "{}", out.account);
     }
 }

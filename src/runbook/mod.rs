@@ -25,9 +25,7 @@ impl Loaded {
         let line = self
             .text
             .lines()
-            .position(|l| {
-                l.contains(&format!("id: {needle}")) || l.contains(&format!("id: \"{needle}\""))
-            })
+            .position(|l| l.contains(&format!("id: {needle}")) || l.contains(&format!("id: \"{needle}\"")))
             .or_else(|| self.text.lines().position(|l| l.contains(needle)))
             .map(|i| i + 1)
             .unwrap_or(1);
@@ -45,19 +43,15 @@ impl Loaded {
 
 /// Parse and validate one runbook file.
 pub fn load_file(file: &Path) -> Result<Loaded, UserError> {
-    let text = std::fs::read_to_string(file).map_err(|e| {
-        UserError::usage(format!("cannot read runbook: {e}")).subject(file.display().to_string())
-    })?;
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| UserError::usage(format!("cannot read runbook: {e}")).subject(file.display().to_string()))?;
     parse(file, text)
 }
 
 /// Parse and validate runbook text (`file` names it in errors).
 pub fn parse(file: &Path, text: String) -> Result<Loaded, UserError> {
     let runbook: Runbook = serde_yaml::from_str(&text).map_err(|e| {
-        let loc = e
-            .location()
-            .map(|l| format!(":{}", l.line()))
-            .unwrap_or_default();
+        let loc = e.location().map(|l| format!(":{}", l.line())).unwrap_or_default();
         UserError::usage(format!("invalid runbook: {e}"))
             .subject(format!("{}{loc}", file.display()))
             .next("see docs/runbooks.md for the format")
@@ -79,10 +73,7 @@ fn validate(l: &Loaded) -> Result<(), UserError> {
             .next("see docs/runbooks.md for the format")
     };
     if rb.platforms.is_empty() {
-        return Err(err(
-            "platforms",
-            "`platforms` must name at least one platform".into(),
-        ));
+        return Err(err("platforms", "`platforms` must name at least one platform".into()));
     }
     let mut seen = HashSet::new();
     for d in &rb.decisions {
@@ -102,10 +93,7 @@ fn validate(l: &Loaded) -> Result<(), UserError> {
             if !d.options.is_empty() && !d.options.contains(r) {
                 return Err(err(
                     &d.id,
-                    format!(
-                        "decision '{}' recommends '{r}', which is not one of its options",
-                        d.id
-                    ),
+                    format!("decision '{}' recommends '{r}', which is not one of its options", d.id),
                 ));
             }
         }
@@ -127,10 +115,7 @@ fn validate(l: &Loaded) -> Result<(), UserError> {
         if n != 1 {
             return Err(err(
                 &c.id,
-                format!(
-                    "criterion '{}' needs exactly one of object, absent, list, probe",
-                    c.id
-                ),
+                format!("criterion '{}' needs exactly one of object, absent, list, probe", c.id),
             ));
         }
         for e in c
@@ -144,8 +129,7 @@ fn validate(l: &Loaded) -> Result<(), UserError> {
                 .map_err(|m| err(&c.id, format!("criterion '{}': {m}", c.id)))?;
         }
         for p in &c.evidence {
-            path::FieldPath::parse(p)
-                .map_err(|m| err(&c.id, format!("criterion '{}': {m}", c.id)))?;
+            path::FieldPath::parse(p).map_err(|m| err(&c.id, format!("criterion '{}': {m}", c.id)))?;
         }
     }
     let mut step_ids = HashSet::new();
@@ -156,57 +140,43 @@ fn validate(l: &Loaded) -> Result<(), UserError> {
         if s.kind_count() != 1 {
             return Err(err(
                 &s.id,
-                format!("step '{}' needs exactly one kind (apply, wait, decide, seedSecret, command, check, builtin)", s.id),
+                format!(
+                    "step '{}' needs exactly one kind (apply, wait, decide, seedSecret, command, check, builtin)",
+                    s.id
+                ),
             ));
         }
         if let Some(w) = &s.when {
             if !seen.contains(&w.decision) {
                 return Err(err(
                     &s.id,
-                    format!(
-                        "step '{}' depends on unknown decision '{}'",
-                        s.id, w.decision
-                    ),
+                    format!("step '{}' depends on unknown decision '{}'", s.id, w.decision),
                 ));
             }
         }
         if let Some(d) = &s.decide {
             if !seen.contains(d) {
-                return Err(err(
-                    &s.id,
-                    format!("step '{}' decides unknown decision '{d}'", s.id),
-                ));
+                return Err(err(&s.id, format!("step '{}' decides unknown decision '{d}'", s.id)));
             }
         }
         if let Some(ids) = &s.check {
             for id in ids {
                 if !crit_ids.contains(id) {
-                    return Err(err(
-                        &s.id,
-                        format!("step '{}' checks unknown criterion '{id}'", s.id),
-                    ));
+                    return Err(err(&s.id, format!("step '{}' checks unknown criterion '{id}'", s.id)));
                 }
             }
         }
         if let Some(w) = &s.wait {
-            humantime::parse_duration(&w.timeout).map_err(|e| {
-                err(
-                    &s.id,
-                    format!("step '{}': bad timeout '{}': {e}", s.id, w.timeout),
-                )
-            })?;
+            humantime::parse_duration(&w.timeout)
+                .map_err(|e| err(&s.id, format!("step '{}': bad timeout '{}': {e}", s.id, w.timeout)))?;
             if w.until.is_empty() {
                 return Err(err(
                     &s.id,
-                    format!(
-                        "step '{}': a wait needs at least one `until` expectation",
-                        s.id
-                    ),
+                    format!("step '{}': a wait needs at least one `until` expectation", s.id),
                 ));
             }
             for e in w.until.iter().chain(&w.fail_fast) {
-                e.validate()
-                    .map_err(|m| err(&s.id, format!("step '{}': {m}", s.id)))?;
+                e.validate().map_err(|m| err(&s.id, format!("step '{}': {m}", s.id)))?;
             }
         }
         if let Some(sec) = &s.seed_secret {
@@ -274,20 +244,18 @@ pub fn select(all: &[Loaded], phase: u8, platform: Platform) -> Result<Loaded, U
         .collect();
     match fits.as_slice() {
         [one] => Ok((**one).clone()),
-        [] => Err(UserError::usage(format!(
-            "phase {phase} does not run on a {platform} cluster"
-        ))
-        .subject(for_phase[0].file.display().to_string())
-        .next("pick a cluster of the right platform with --cluster")),
-        many => Err(UserError::usage(format!(
-            "phase {phase} has {} runbooks for {platform}",
-            many.len()
-        ))
-        .subject(
-            many.iter()
-                .map(|l| l.file.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-        )),
+        [] => Err(
+            UserError::usage(format!("phase {phase} does not run on a {platform} cluster"))
+                .subject(for_phase[0].file.display().to_string())
+                .next("pick a cluster of the right platform with --cluster"),
+        ),
+        many => Err(
+            UserError::usage(format!("phase {phase} has {} runbooks for {platform}", many.len())).subject(
+                many.iter()
+                    .map(|l| l.file.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+        ),
     }
 }

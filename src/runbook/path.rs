@@ -79,6 +79,22 @@ impl FieldPath {
     }
 }
 
+/// Whether a field of this object holds secret material that must never be shown (a Secret's data).
+pub fn is_secret_field(obj: &Value, field: &str) -> bool {
+    obj.get("kind").and_then(Value::as_str) == Some("Secret")
+        && obj.get("apiVersion").and_then(Value::as_str) == Some("v1")
+        && (field.starts_with("data") || field.starts_with("stringData"))
+}
+
+/// What a report may show of a field's value: the value, or `<redacted>` for secret material.
+pub fn shown_value(obj: &Value, field: &str, v: &Value) -> String {
+    if is_secret_field(obj, field) {
+        "<redacted>".into()
+    } else {
+        scalar_string(v)
+    }
+}
+
 /// A scalar as the string a runbook author would write (`true`, `3`, `Ready`); other values as JSON.
 pub fn scalar_string(v: &Value) -> String {
     match v {
@@ -104,15 +120,10 @@ mod tests {
             Some(&json!("True"))
         );
         assert_eq!(
-            FieldPath::parse("metadata.annotations[\"x.io/y\"]")
-                .unwrap()
-                .get(&o),
+            FieldPath::parse("metadata.annotations[\"x.io/y\"]").unwrap().get(&o),
             Some(&json!("true"))
         );
-        assert_eq!(
-            FieldPath::parse("spec.l[1]").unwrap().get(&o),
-            Some(&json!(2))
-        );
+        assert_eq!(FieldPath::parse("spec.l[1]").unwrap().get(&o), Some(&json!(2)));
         assert_eq!(FieldPath::parse("spec.missing").unwrap().get(&o), None);
         assert!(FieldPath::parse("a[").is_err());
     }

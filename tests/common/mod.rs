@@ -73,17 +73,16 @@ impl SimProc {
     fn http(&self, method: &str, path: &str, body: &str) -> String {
         let hostport = self.url.trim_start_matches("http://").trim_end_matches('/');
         let mut s = std::net::TcpStream::connect(hostport).unwrap();
-        write!(s, "{method} {path} HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
         let mut resp = String::new();
         s.read_to_string(&mut resp).unwrap();
-        let body = resp
-            .split_once("\r\n\r\n")
-            .map(|x| x.1.to_string())
-            .unwrap_or_default();
-        if resp
-            .to_ascii_lowercase()
-            .contains("transfer-encoding: chunked")
-        {
+        let body = resp.split_once("\r\n\r\n").map(|x| x.1.to_string()).unwrap_or_default();
+        if resp.to_ascii_lowercase().contains("transfer-encoding: chunked") {
             dechunk(&body)
         } else {
             body

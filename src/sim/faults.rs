@@ -1,0 +1,172 @@
+//! Fault injection: `--faults SPEC`, a comma-separated list of
+//! `500=RATE`, `503=RATE`, `429=RATE`, `409=RATE` (writes only), `drop=RATE`, `slow=RATE@DURATION`,
+//! `stall=Kind/namespace/name=STATE` (`Kind/name=STATE` for cluster-scoped objects),
+//! `old-schema=CRDNAME:FIELD.PATH`, `no-lb`, `gpus=N`.
+
+use std::time::Duration;
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Stall {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub state: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FaultSpec {
+    pub err500: f64,
+    pub err503: f64,
+    pub err429: f64,
+    pub err409: f64,
+    pub drop: f64,
+    pub slow: Option<(f64, Duration)>,
+    pub stalls: Vec<Stall>,
+    /// (CRD name, dotted property path inside openAPIV3Schema's root object)
+    pub old_schema: Vec<(String, String)>,
+    pub no_lb: bool,
+    pub gpus: Option<u32>,
+}
+
+fn rate(key: &str, v: &str) -> Result<f64, String> {
+    let r: f64 = v
+        .trim()
+        .parse()
+        .map_err(|_| format!("fault '{key}': rate '{v}' is not a number"))?;
+    if !(0.0..=1.0).contains(&r) {
+        return Err(format!("fault '{key}': rate {r} is outside 0..1"));
+    }
+    Ok(r)
+}
+
+impl std::str::FromStr for FaultSpec {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let mut f = FaultSpec::default();
+        for item in s.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let (key, val) = item.split_once('=').unwrap_or((item, ""));
+            match key {
+                "500" => f.err500 = rate(key, val)?,
+                "503" => f.err503 = rate(key, val)?,
+                "429" => f.err429 = rate(key, val)?,
+                "409" => f.err409 = rate(key, val)?,
+                "drop" => f.drop = rate(key, val)?,
+                "slow" => {
+                    let (r, d) = val
+                        .split_once('@')
+                        .ok_or("fault 'slow' needs RATE@DURATION, e.g. slow=0.1@800ms")?;
+                    let d = humantime::parse_duration(d.trim())
+                        .map_err(|e| format!("fault 'slow': duration '{d}': {e}"))?;
+                    f.slow = Some((rate(key, r)?, d));
+                }
+                "stall" => {
+                    let (obj, state) = val
+                        .rsplit_once('=')
+                        .ok_or("fault 'stall' needs Kind/namespace/name=STATE")?;
+                    let parts: Vec<&str> = obj.split('/').collect();
+                    let (kind, namespace, name) = match parts.as_slice() {
+                        [k, ns, n] => (*k, *ns, *n),
+                        [k, n] => (*k, "", *n),
+                        _ => return Err(format!("fault 'stall': '{obj}' is not Kind/namespace/name")),
+                    };
+                    if kind.is_empty() || name.is_empty() || state.is_empty() {
+                        return Err(format!("fault 'stall': '{val}' needs Kind/namespace/name=STATE"));
+                    }
+                    f.stalls.push(Stall {
+                        kind: kind.into(),
+                        namespace: namespace.into(),
+                        name: name.into(),
+                        state: state.into(),
+                    });
+                }
+                "old-schema" => {
+                    let (crd, path) = val
+                        .split_once(':')
+                        .ok_or("fault 'old-schema' needs CRDNAME:FIELD.PATH")?;
+                    if crd.is_empty() || path.is_empty() {
+                        return Err("fault 'old-schema' needs CRDNAME:FIELD.PATH".into());
+                    }
+                    f.old_schema.push((crd.into(), path.into()));
+                }
+                "no-lb" => f.no_lb = true,
+                "gpus" => {
+                    f.gpus = Some(
+                        val.trim()
+                            .parse()
+                            .map_err(|_| format!("fault 'gpus': '{val}' is not a count"))?,
+                    )
+                }
+                other => {
+                    return Err(format!(
+                    "unknown fault '{other}' (expected 500, 503, 429, 409, drop, slow, stall, old-schema, no-lb, gpus)"
+                ))
+                }
+            }
+        }
+        Ok(f)
+    }
+}
+
+/// What to do with one request.
+#[derive(Debug, PartialEq)]
+pub enum Injected {
+    None,
+    Status(u16),
+    Drop,
+    Slow(Duration),
+}
+
+impl FaultSpec {
+    pub fn is_none(&self) -> bool {
+        *self == FaultSpec::default()
+    }
+
+    /// Rolls the dice for one request. `slow` is combined with the request being served normally.
+    pub fn roll(&self, is_write: bool) -> Injected {
+        let hit = |r: f64| r > 0.0 && rand::random::<f64>() < r;
+        if hit(self.drop) {
+            return Injected::Drop;
+        }
+        for (code, r) in [(503, self.err503), (500, self.err500), (429, self.err429)] {
+            if hit(r) {
+                return Injected::Status(code);
+            }
+        }
+        if is_write && hit(self.err409) {
+            return Injected::Status(409);
+        }
+        match self.slow {
+            Some((r, d)) if hit(r) => Injected::Slow(d),
+            _ => Injected::None,
+        }
+    }
+
+    pub fn stall_for(&self, kind: &str, namespace: &str, name: &str) -> Option<&str> {
+        self.stalls
+            .iter()
+            .find(|s| s.kind.eq_ignore_ascii_case(kind) && s.namespace == namespace && s.name == name)
+            .map(|s| s.state.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_all_kinds() {
+        let f: FaultSpec = "500=0.1, 503=0.2,429=0.3,409=0.4,drop=0.05,slow=0.1@800ms,stall=ArgoCD/argocd/argocd=Pending,\
+             stall=ClusterPolicy/gpu-cluster-policy=notReady,old-schema=argocds.argoproj.io:spec.resourceHealthChecks,no-lb,gpus=2"
+            .parse()
+            .unwrap();
+        assert_eq!(f.err500, 0.1);
+        assert_eq!(f.slow, Some((0.1, Duration::from_millis(800))));
+        assert_eq!(f.stall_for("ArgoCD", "argocd", "argocd"), Some("Pending"));
+        assert_eq!(f.stall_for("ClusterPolicy", "", "gpu-cluster-policy"), Some("notReady"));
+        assert_eq!(f.old_schema[0].1, "spec.resourceHealthChecks");
+        assert!(f.no_lb && f.gpus == Some(2));
+        assert!("500=2".parse::<FaultSpec>().is_err());
+        assert!("bogus=1".parse::<FaultSpec>().is_err());
+        assert!("".parse::<FaultSpec>().unwrap().is_none());
+    }
+}

@@ -1,0 +1,166 @@
+//! OpenAPI v3: the index (`/openapi/v3`) and one document per group/version listing every resource's
+//! operations with `x-kubernetes-group-version-kind` and the `fieldValidation` parameter, which is what
+//! kubectl checks before sending `fieldValidation=Strict` (so it needs no client-side schemas).
+//! CRD schemas are included as components; built-in kinds get an open object schema.
+//! `/openapi/v2` answers 404, as a server without it would.
+
+use super::discovery::ResourceInfo;
+use super::errors::ApiError;
+use super::server::{all_resources, err_resp, json_resp, Body, Req};
+use super::Shared;
+use hyper::Response;
+use serde_json::{json, Map, Value};
+
+fn gv_path(ri: &ResourceInfo, v: &str) -> String {
+    if ri.group.is_empty() {
+        format!("api/{v}")
+    } else {
+        format!("apis/{}/{v}", ri.group)
+    }
+}
+
+fn hash(s: &str) -> String {
+    let h = s
+        .bytes()
+        .fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3));
+    format!("{h:016X}")
+}
+
+fn ops(ri: &ResourceInfo, v: &str) -> Value {
+    let gvk = json!({"group": ri.group, "version": v, "kind": ri.kind});
+    let params = |names: &[&str]| -> Vec<Value> {
+        names
+            .iter()
+            .map(|n| json!({"name": n, "in": "query", "schema": {"type": "string", "uniqueItems": true}}))
+            .collect()
+    };
+    let op = |id: &str, action: &str, p: &[&str]| {
+        json!({"operationId": format!("{id}{}", ri.kind), "x-kubernetes-action": action,
+            "x-kubernetes-group-version-kind": gvk, "parameters": params(p),
+            "responses": {"200": {"description": "OK"}}})
+    };
+    let w = ["dryRun", "fieldManager", "fieldValidation"];
+    json!({
+        "get": op("read", "get", &["pretty"]),
+        "put": op("replace", "put", &w),
+        "patch": op("patch", "patch", &["dryRun", "fieldManager", "fieldValidation", "force"]),
+        "delete": op("delete", "delete", &["dryRun"]),
+    })
+}
+
+fn schema_name(ri: &ResourceInfo, v: &str) -> String {
+    let g: Vec<&str> = ri.group.split('.').rev().collect();
+    format!(
+        "{}.{v}.{}",
+        if ri.group.is_empty() {
+            "io.k8s.api.core".to_string()
+        } else {
+            g.join(".")
+        },
+        ri.kind
+    )
+}
+
+fn crd_schema(shared: &Shared, ri: &ResourceInfo, v: &str) -> Option<Value> {
+    let crd = shared
+        .store
+        .get("customresourcedefinitions.apiextensions.k8s.io", "", &ri.gr())?;
+    let crd_ri = super::discovery::builtins()
+        .into_iter()
+        .find(|r| r.plural == "customresourcedefinitions")?;
+    let crd = super::verbs::output(shared, &crd_ri, "v1", crd);
+    let vers = crd.pointer("/spec/versions")?.as_array()?;
+    vers.iter()
+        .find(|x| x["name"] == v)?
+        .pointer("/schema/openAPIV3Schema")
+        .cloned()
+}
+
+fn gv_doc(shared: &Shared, all: &[ResourceInfo], path: &str) -> Option<Value> {
+    let mut paths = Map::new();
+    let mut schemas = Map::new();
+    for ri in all {
+        for v in &ri.versions {
+            if gv_path(ri, v) != path {
+                continue;
+            }
+            let base = format!(
+                "/{path}/{}{}",
+                if ri.namespaced { "namespaces/{namespace}/" } else { "" },
+                ri.plural
+            );
+            paths.insert(format!("{base}/{{name}}"), ops(ri, v));
+            let mut schema = crd_schema(shared, ri, v).unwrap_or(json!({"type": "object"}));
+            schema["x-kubernetes-group-version-kind"] = json!([{"group": ri.group, "version": v, "kind": ri.kind}]);
+            schemas.insert(schema_name(ri, v), schema);
+        }
+    }
+    if paths.is_empty() {
+        return None;
+    }
+    Some(
+        json!({"openapi": "3.0.0", "info": {"title": "Kubernetes (simulated cluster)", "version": "v1"},
+        "paths": paths, "components": {"schemas": schemas}}),
+    )
+}
+
+pub fn serve(shared: &Shared, rest: &[&str], _req: &Req) -> Response<Body> {
+    let all = all_resources(shared);
+    let not_found = || {
+        err_resp(&ApiError::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        ))
+    };
+    match rest {
+        ["v3"] => {
+            let mut paths = Map::new();
+            for ri in &all {
+                for v in &ri.versions {
+                    let p = gv_path(ri, v);
+                    let h = hash(&format!("{p}{}", shared.store.current_rv()));
+                    paths.insert(
+                        p.clone(),
+                        json!({"serverRelativeURL": format!("/openapi/v3/{p}?hash={h}")}),
+                    );
+                }
+            }
+            json_resp(200, &json!({"paths": paths}))
+        }
+        ["v3", gv @ ..] => match gv_doc(shared, &all, &gv.join("/")) {
+            Some(d) => json_resp(200, &d),
+            None => not_found(),
+        },
+        _ => not_found(),
+    }
+}
+
+/// Removes `a.b.c` (property names under the root object) from every version's openAPIV3Schema.
+pub fn remove_schema_property(crd: &mut Value, dotted: &str) {
+    let parts: Vec<&str> = dotted.split('.').collect();
+    let Some(vers) = crd.pointer_mut("/spec/versions").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for v in vers {
+        let mut cur = match v.pointer_mut("/schema/openAPIV3Schema") {
+            Some(c) => c,
+            None => continue,
+        };
+        for (i, p) in parts.iter().enumerate() {
+            if i + 1 == parts.len() {
+                if let Some(props) = cur.get_mut("properties").and_then(Value::as_object_mut) {
+                    props.remove(*p);
+                }
+                if let Some(req) = cur.get_mut("required").and_then(Value::as_array_mut) {
+                    req.retain(|r| r != p);
+                }
+                break;
+            }
+            match cur.pointer_mut(&format!("/properties/{p}")) {
+                Some(next) => cur = next,
+                None => break,
+            }
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! Watches: newline-delimited JSON events, `resourceVersion` resume from the bounded history (410
+//! Expired ERROR event when too old), `""`/`"0"` = current objects as ADDED first, bookmarks,
+//! `timeoutSeconds`, label/field selectors.
+
+use super::discovery::ResourceInfo;
+use super::errors::ApiError;
+use super::selector::Selector;
+use super::server::{Body, Req, Target};
+use super::store::meta_str;
+use super::verbs::output;
+use super::Shared;
+use bytes::Bytes;
+use futures::StreamExt;
+use http_body_util::{BodyExt, StreamBody};
+use hyper::body::Frame;
+use hyper::Response;
+use serde_json::{json, Value};
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast::error::RecvError, mpsc};
+
+fn line(etype: &str, obj: &Value) -> Bytes {
+    let mut v = serde_json::to_vec(&json!({"type": etype, "object": obj})).unwrap_or_default();
+    v.push(b'\n');
+    Bytes::from(v)
+}
+
+fn expired(msg: &str) -> Bytes {
+    line("ERROR", &ApiError::expired(msg).status())
+}
+
+pub async fn serve(shared: &Arc<Shared>, req: &Req, ri: &ResourceInfo, t: &Target) -> Result<Response<Body>, ApiError> {
+    let sel = Selector::parse(req.q("labelSelector"), req.q("fieldSelector"))?;
+    let since = match req.q("resourceVersion").unwrap_or("") {
+        "" | "0" => None,
+        s => Some(
+            s.parse::<u64>()
+                .map_err(|_| ApiError::bad_request(format!("invalid resource version: {s}")))?,
+        ),
+    };
+    let timeout = req
+        .q("timeoutSeconds")
+        .and_then(|s| s.parse::<u64>().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(Duration::from_secs(1800));
+    let bookmarks = req.q("allowWatchBookmarks").is_some_and(|b| b == "true");
+    let (tx, rx) = mpsc::channel::<Bytes>(1024);
+    let gr = ri.gr();
+    let ns = t.ns.clone();
+    let (sh, ri, version) = (shared.clone(), ri.clone(), t.version.clone());
+    let keep = move |o: &Value| ns.as_deref().is_none_or(|n| meta_str(o, "namespace") == n) && sel.matches(o);
+    match shared.store.watch_start(&gr, t.ns.as_deref(), since) {
+        Err(()) => {
+            let _ = tx.try_send(expired(&format!(
+                "too old resource version: {} ({})",
+                since.unwrap_or(0),
+                shared.store.current_rv()
+            )));
+        }
+        Ok((initial, replay, mut brx, _)) => {
+            tokio::spawn(async move {
+                let out = |o: &Value| output(&sh, &ri, &version, o.clone());
+                for o in initial.iter().filter(|o| keep(o)) {
+                    if tx.send(line("ADDED", &out(o))).await.is_err() {
+                        return;
+                    }
+                }
+                for ev in replay.iter().filter(|e| keep(&e.obj)) {
+                    if tx.send(line(ev.etype.as_str(), &out(&ev.obj))).await.is_err() {
+                        return;
+                    }
+                }
+                let deadline = tokio::time::sleep(timeout);
+                tokio::pin!(deadline);
+                let mut tick = tokio::time::interval(Duration::from_secs(5));
+                tick.tick().await;
+                loop {
+                    let msg = tokio::select! {
+                        ev = brx.recv() => match ev {
+                            Ok(ev) if ev.gr == gr && keep(&ev.obj) => line(ev.etype.as_str(), &out(&ev.obj)),
+                            Ok(_) => continue,
+                            Err(RecvError::Lagged(_)) => {
+                                let _ = tx.send(expired("watch fell behind; too old resource version")).await;
+                                return;
+                            }
+                            Err(RecvError::Closed) => return,
+                        },
+                        _ = &mut deadline => return,
+                        _ = tick.tick(), if bookmarks => line("BOOKMARK", &json!({"kind": ri.kind, "apiVersion": ri.api_version(&version),
+                            "metadata": {"resourceVersion": sh.store.current_rv().to_string()}})),
+                        _ = tx.closed() => return,
+                    };
+                    if tx.send(msg).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    }
+    let stream = tokio_stream::wrappers::ReceiverStream::new(rx).map(|b| Ok::<_, Infallible>(Frame::data(b)));
+    Ok(Response::builder()
+        .status(200)
+        .header("content-type", "application/json")
+        .header("cache-control", "no-cache, private")
+        .body(StreamBody::new(stream).boxed_unsync())
+        .unwrap())
+}

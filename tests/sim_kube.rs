@@ -1,0 +1,243 @@
+//! kube-rs (kube 5) through a kubeconfig against the simulated cluster: discovery, CRDs, SSA with
+//! managedFields, watch resume, kube-runtime's watcher.
+mod sim_support;
+
+use fleetctl::sim::Platform;
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{
+    Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
+};
+use kube::discovery::Discovery;
+use serde_json::json;
+
+const CRD: &str = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.sim}
+spec:
+  group: example.sim
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget, listKind: WidgetList}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources: {status: {}}
+    schema:
+      openAPIV3Schema:
+        type: object
+        x-kubernetes-preserve-unknown-fields: true
+"#;
+
+#[tokio::test]
+async fn discovery_and_a_crd_created_at_run_time() {
+    let h = sim_support::start(Platform::Talos, 20.0, "", false).await;
+    let client = sim_support::kube_client(&h).await;
+    let d = Discovery::new(client.clone()).run().await.unwrap();
+    assert!(d.has_group("apps") && d.has_group("apiextensions.k8s.io"));
+    assert!(!d.has_group("example.sim"));
+
+    let crd: CustomResourceDefinition = serde_yaml::from_str(CRD).unwrap();
+    Api::<CustomResourceDefinition>::all(client.clone())
+        .create(&PostParams::default(), &crd)
+        .await
+        .unwrap();
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    sim_support::eventually(10, "CRD Established", || async {
+        let c = crds.get("widgets.example.sim").await.ok()?;
+        let conds = c.status?.conditions?;
+        conds
+            .iter()
+            .any(|c| c.type_ == "Established" && c.status == "True")
+            .then_some(())
+    })
+    .await;
+    let d = Discovery::new(client.clone()).run().await.unwrap();
+    let (ar, caps) = d
+        .resolve_gvk(&GroupVersionKind::gvk("example.sim", "v1", "Widget"))
+        .expect("Widget discovered");
+    assert_eq!(ar.plural, "widgets");
+    assert!(caps.scope == kube::discovery::Scope::Namespaced);
+
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), "default", &ar);
+    let w = DynamicObject::new("w1", &ar).data(json!({"spec": {"size": 3}}));
+    let got = api
+        .patch("w1", &PatchParams::apply("test"), &Patch::Apply(&w))
+        .await
+        .unwrap();
+    assert_eq!(got.data["spec"]["size"], 3);
+    // the status subresource: main-resource writes ignore .status
+    let with_status = DynamicObject::new("w1", &ar).data(json!({"spec": {"size": 3}, "status": {"phase": "x"}}));
+    let got = api
+        .patch("w1", &PatchParams::apply("test"), &Patch::Apply(&with_status))
+        .await
+        .unwrap();
+    assert!(got.data.get("status").is_none());
+    api.patch_status(
+        "w1",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"status": {"phase": "Ready"}})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(api.get("w1").await.unwrap().data["status"]["phase"], "Ready");
+
+    // deleting the CRD removes the group and its objects
+    crds.delete("widgets.example.sim", &Default::default()).await.unwrap();
+    let d = Discovery::new(client.clone()).run().await.unwrap();
+    assert!(!d.has_group("example.sim"));
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn ssa_merges_two_managers_and_records_both() {
+    let h = sim_support::start(Platform::Talos, 20.0, "", false).await;
+    let client = sim_support::kube_client(&h).await;
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let a = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "shared", "labels": {"owner-a": "yes"}}, "data": {"a": "1"}});
+    let b = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "shared"}, "data": {"b": "2"}});
+    let first = cms
+        .patch("shared", &PatchParams::apply("manager-a"), &Patch::Apply(&a))
+        .await
+        .unwrap();
+    cms.patch("shared", &PatchParams::apply("manager-b"), &Patch::Apply(&b))
+        .await
+        .unwrap();
+    let got = cms.get("shared").await.unwrap();
+    let data = got.data.clone().unwrap();
+    assert_eq!((data["a"].as_str(), data["b"].as_str()), ("1", "2"));
+    let mf = got.metadata.managed_fields.clone().unwrap();
+    let managers: Vec<_> = mf
+        .iter()
+        .map(|e| (e.manager.clone().unwrap(), e.operation.clone().unwrap()))
+        .collect();
+    assert!(
+        managers.contains(&("manager-a".into(), "Apply".into()))
+            && managers.contains(&("manager-b".into(), "Apply".into())),
+        "{managers:?}"
+    );
+    let a_fields = serde_json::to_value(
+        &mf.iter()
+            .find(|e| e.manager.as_deref() == Some("manager-a"))
+            .unwrap()
+            .fields_v1,
+    )
+    .unwrap();
+    assert!(
+        a_fields["f:data"]["f:a"].is_object() && a_fields["f:data"].get("f:b").is_none(),
+        "{a_fields}"
+    );
+
+    // same apply again: no change, resourceVersion kept
+    let again = cms
+        .patch("shared", &PatchParams::apply("manager-a"), &Patch::Apply(&a))
+        .await
+        .unwrap();
+    assert_eq!(again.metadata.resource_version, got.metadata.resource_version);
+    assert_ne!(first.metadata.resource_version, got.metadata.resource_version);
+
+    // manager-b taking a field manager-a owns, with another value: conflict unless forced
+    let steal =
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "shared"}, "data": {"b": "2", "a": "9"}});
+    let err = cms
+        .patch("shared", &PatchParams::apply("manager-b"), &Patch::Apply(&steal))
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, kube::Error::Api(s) if s.code == 409), "{err:?}");
+    cms.patch(
+        "shared",
+        &PatchParams::apply("manager-b").force(),
+        &Patch::Apply(&steal),
+    )
+    .await
+    .unwrap();
+    // manager-a drops its label: removed since nobody else owns it; data.a stays (now manager-b's)
+    let a2 = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "shared"}});
+    let got = cms
+        .patch("shared", &PatchParams::apply("manager-a"), &Patch::Apply(&a2))
+        .await
+        .unwrap();
+    assert!(got.metadata.labels.unwrap_or_default().get("owner-a").is_none());
+    assert_eq!(got.data.unwrap()["a"], "9");
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn watch_resumes_from_a_resource_version_and_runtime_watcher_works() {
+    let h = sim_support::start(Platform::Talos, 20.0, "", false).await;
+    let client = sim_support::kube_client(&h).await;
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let mk = |n: &str| ConfigMap {
+        metadata: kube::api::ObjectMeta {
+            name: Some(n.into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let c1 = cms.create(&PostParams::default(), &mk("one")).await.unwrap();
+    let rv = c1.metadata.resource_version.unwrap();
+    cms.create(&PostParams::default(), &mk("two")).await.unwrap();
+    cms.delete("one", &Default::default()).await.unwrap();
+    let mut stream = cms
+        .watch(&WatchParams::default().timeout(5), &rv)
+        .await
+        .unwrap()
+        .boxed();
+    let mut seen = vec![];
+    while let Some(ev) = stream.try_next().await.unwrap() {
+        match ev {
+            WatchEvent::Added(c) => seen.push(format!("ADDED {}", c.metadata.name.unwrap())),
+            WatchEvent::Deleted(c) => seen.push(format!("DELETED {}", c.metadata.name.unwrap())),
+            _ => {}
+        }
+        if seen.len() == 2 {
+            break;
+        }
+    }
+    assert_eq!(seen, vec!["ADDED two", "DELETED one"]);
+
+    // kube-runtime watcher: list + watch, then sees a later object
+    let nss: Api<Namespace> = Api::all(client.clone());
+    let mut w = kube::runtime::watcher(nss.clone(), Default::default()).boxed();
+    let creator = async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let ns = Namespace {
+            metadata: kube::api::ObjectMeta {
+                name: Some("late".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        nss.create(&PostParams::default(), &ns).await.unwrap();
+    };
+    let finder = async {
+        while let Some(ev) = w.try_next().await.unwrap() {
+            if let kube::runtime::watcher::Event::Apply(ns) = ev {
+                if ns.metadata.name.as_deref() == Some("late") {
+                    return ns;
+                }
+            }
+        }
+        panic!("watcher ended");
+    };
+    let (_, ns) = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        tokio::join!(creator, finder)
+    })
+    .await
+    .unwrap();
+    assert_eq!(ns.status.unwrap().phase.as_deref(), Some("Active"));
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn dynamic_api_for_an_unknown_resource_is_404() {
+    let h = sim_support::start(Platform::Talos, 20.0, "", false).await;
+    let client = sim_support::kube_client(&h).await;
+    let ar = ApiResource::from_gvk(&GroupVersionKind::gvk("config.openshift.io", "v1", "ClusterVersion"));
+    let api: Api<DynamicObject> = Api::all_with(client, &ar);
+    let err = api.get("version").await.unwrap_err();
+    assert!(matches!(err, kube::Error::Api(s) if s.code == 404));
+    h.shutdown().await;
+}

@@ -1,0 +1,195 @@
+//! The real kubectl against the simulated cluster, through a written kubeconfig, with no extra flags.
+mod sim_support;
+
+use fleetctl::sim::Platform;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn kubectl_bin() -> Option<std::path::PathBuf> {
+    which::which("kubectl").ok()
+}
+
+fn kubectl(kc: &Path, args: &[&str]) -> Output {
+    let out = Command::new(kubectl_bin().unwrap())
+        .arg("--kubeconfig")
+        .arg(kc)
+        .args(args)
+        .output()
+        .expect("kubectl runs");
+    eprintln!(
+        "$ kubectl {}\n{}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn ok(kc: &Path, args: &[&str]) -> String {
+    let out = kubectl(kc, args);
+    assert!(
+        out.status.success(),
+        "kubectl {} failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+const MANIFEST: &str = r#"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+  namespace: shop
+  labels: {app: shop, tier: config}
+data: {mode: simulated}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+  labels: {app: shop, tier: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: shop}}
+  template:
+    metadata: {labels: {app: shop}}
+    spec:
+      containers: [{name: web, image: "registry.example/web:1"}]
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: vectoradd, namespace: shop}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: cuda, image: "nvcr.io/nvidia/k8s/cuda-sample:vectoradd-cuda12.5.0-ubuntu22.04"}]
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_works_unchanged_against_the_sim() {
+    if kubectl_bin().is_none() {
+        eprintln!("SKIPPED: kubectl is not on PATH; this test needs the real kubectl");
+        return;
+    }
+    let h = sim_support::start(Platform::Talos, 20.0, "", false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kc = sim_support::kubeconfig(&h, &dir);
+
+    let res = ok(&kc, &["api-resources"]);
+    assert!(
+        res.contains("deployments") && res.contains("customresourcedefinitions"),
+        "{res}"
+    );
+    assert!(!res.contains("config.openshift.io"));
+
+    assert!(ok(&kc, &["create", "namespace", "shop"]).contains("namespace/shop created"));
+    let dup = kubectl(&kc, &["create", "namespace", "shop"]);
+    assert!(!dup.status.success() && String::from_utf8_lossy(&dup.stderr).contains("AlreadyExists"));
+
+    // get -w in the background sees an object created later
+    let mut watch = Command::new(kubectl_bin().unwrap())
+        .arg("--kubeconfig")
+        .arg(&kc)
+        .args([
+            "get",
+            "configmaps",
+            "-n",
+            "shop",
+            "-w",
+            "--request-timeout=20s",
+            "-o",
+            "name",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+
+    let mf = dir.path().join("m.yaml");
+    std::fs::write(&mf, MANIFEST).unwrap();
+    let applied = ok(&kc, &["apply", "--server-side", "-f", mf.to_str().unwrap()]);
+    assert!(applied.contains("configmap/settings serverside-applied"), "{applied}");
+    assert!(applied.contains("deployment.apps/web serverside-applied"));
+
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    watch.kill().unwrap();
+    let wout = watch.wait_with_output().unwrap();
+    let seen = String::from_utf8_lossy(&wout.stdout);
+    assert!(
+        seen.contains("configmap/settings"),
+        "get -w did not see the new ConfigMap: {seen:?}"
+    );
+
+    let by_label = ok(
+        &kc,
+        &[
+            "get",
+            "cm,deploy",
+            "-n",
+            "shop",
+            "-l",
+            "app=shop,tier in (web)",
+            "-o",
+            "name",
+        ],
+    );
+    assert_eq!(by_label.trim(), "deployment.apps/web");
+    let not_web = ok(&kc, &["get", "cm", "-n", "shop", "-l", "tier!=web", "-o", "name"]);
+    assert!(not_web.contains("configmap/settings") && !not_web.contains("kube-root"));
+
+    // a status the Deployment controller sets
+    ok(
+        &kc,
+        &[
+            "wait",
+            "--for=condition=Available",
+            "deployment/web",
+            "-n",
+            "shop",
+            "--timeout=20s",
+        ],
+    );
+    let ready = ok(
+        &kc,
+        &[
+            "get",
+            "deploy",
+            "web",
+            "-n",
+            "shop",
+            "-o",
+            "jsonpath={.status.readyReplicas}",
+        ],
+    );
+    assert_eq!(ready, "2");
+
+    // Job -> Pod -> log
+    ok(
+        &kc,
+        &[
+            "wait",
+            "--for=condition=Complete",
+            "job/vectoradd",
+            "-n",
+            "shop",
+            "--timeout=30s",
+        ],
+    );
+    let log = ok(&kc, &["logs", "job/vectoradd", "-n", "shop"]);
+    assert!(log.ends_with("Test PASSED\nDone\n"), "{log:?}");
+
+    assert!(ok(&kc, &["delete", "configmap", "settings", "-n", "shop"]).contains("deleted"));
+    let gone = kubectl(&kc, &["get", "configmap", "settings", "-n", "shop"]);
+    assert!(!gone.status.success() && String::from_utf8_lossy(&gone.stderr).contains("NotFound"));
+    ok(&kc, &["delete", "namespace", "shop"]);
+    let gone = kubectl(&kc, &["get", "deploy", "-n", "shop", "-o", "name"]);
+    assert!(
+        String::from_utf8_lossy(&gone.stdout).trim().is_empty(),
+        "namespace delete cascades"
+    );
+    h.shutdown().await;
+}
