@@ -47,19 +47,13 @@ fn legacy_apps() -> Vec<GeneratedApp> {
 fn legacy_fleet_rows_match_by_hand() {
     let repo = fixture("legacy");
     let sets = appset::load_appsets(&repo, None).unwrap();
-    let names: Vec<(&str, String)> = sets
-        .iter()
-        .map(|s| (s.name.as_str(), s.location()))
-        .collect();
+    let names: Vec<(&str, String)> = sets.iter().map(|s| (s.name.as_str(), s.location())).collect();
     let dir = "infrastructure/controllers/argocd/apps";
     assert_eq!(
         names,
         vec![
             ("database", format!("{dir}/database-appset.yaml:2")),
-            (
-                "infrastructure",
-                format!("{dir}/infrastructure-appset.yaml:2")
-            ),
+            ("infrastructure", format!("{dir}/infrastructure-appset.yaml:2")),
             ("monitoring", format!("{dir}/monitoring-appset.yaml:1")),
             ("my-apps", format!("{dir}/my-apps-appset.yaml:3")),
             // The file starts with `---` and a comment: the object starts on line 3.
@@ -67,11 +61,7 @@ fn legacy_fleet_rows_match_by_hand() {
         ]
     );
 
-    let rows: Vec<Row> = appset::generate(&repo, &sets)
-        .unwrap()
-        .iter()
-        .map(row)
-        .collect();
+    let rows: Vec<Row> = appset::generate(&repo, &sets).unwrap().iter().map(row).collect();
     let expected = vec![
         // database: infrastructure/database/*/* (legacy {{ path.basename }} with spaces).
         r(
@@ -133,13 +123,7 @@ fn legacy_fleet_rows_match_by_hand() {
             "infrastructure/storage/longhorn",
         ),
         // monitoring/* (goTemplate); monitoring/.keep is a file.
-        r(
-            "monitoring",
-            "grafana",
-            "monitoring",
-            "grafana",
-            "monitoring/grafana",
-        ),
+        r("monitoring", "grafana", "monitoring", "grafana", "monitoring/grafana"),
         r(
             "monitoring",
             "prometheus-stack",
@@ -163,13 +147,7 @@ fn legacy_fleet_rows_match_by_hand() {
             "jellyfin",
             "my-apps/media/jellyfin",
         ),
-        r(
-            "my-apps",
-            "my-apps-plex",
-            "my-apps",
-            "plex",
-            "my-apps/media/plex",
-        ),
+        r("my-apps", "my-apps-plex", "my-apps", "plex", "my-apps/media/plex"),
         r(
             "my-apps",
             "my-apps-redlib",
@@ -203,21 +181,14 @@ fn legacy_fleet_sync_policies_labels_and_annotations() {
 
     // The database AppSet keeps selfHeal off on purpose; everything automated else heals.
     for db in ["immich-db", "paperless-db", "authentik-redis"] {
-        assert_eq!(
-            by(db).sync_policy["automated"]["selfHeal"],
-            json!(false),
-            "{db}"
-        );
+        assert_eq!(by(db).sync_policy["automated"]["selfHeal"], json!(false), "{db}");
         assert!(!by(db).self_heal());
     }
     for app in ["argocd", "grafana", "my-apps-plex"] {
         assert!(by(app).self_heal(), "{app}");
     }
     // The template's syncPolicy, not the ApplicationSet's own spec.syncPolicy.
-    assert!(by("cilium")
-        .sync_policy
-        .get("preserveResourcesOnDeletion")
-        .is_none());
+    assert!(by("cilium").sync_policy.get("preserveResourcesOnDeletion").is_none());
     assert_eq!(
         by("cilium").sync_policy["syncOptions"],
         json!(["CreateNamespace=true", "ServerSideApply=true"])
@@ -244,10 +215,7 @@ fn legacy_fleet_sync_policies_labels_and_annotations() {
     );
 
     let a = by("my-apps-plex");
-    assert_eq!(
-        a.destination.server.as_deref(),
-        Some("https://kubernetes.default.svc")
-    );
+    assert_eq!(a.destination.server.as_deref(), Some("https://kubernetes.default.svc"));
     assert_eq!(a.source.repo_url, "https://github.com/example/homelab.git");
     assert_eq!(a.source.target_revision, "HEAD");
     assert_eq!(a.cluster, None);
@@ -264,13 +232,7 @@ trait TableSelfHeal {
 impl TableSelfHeal for GeneratedApp {
     fn table_self_heal(&self) -> String {
         let t = appset::to_table(std::slice::from_ref(self));
-        t.lines()
-            .nth(1)
-            .unwrap()
-            .split_whitespace()
-            .last()
-            .unwrap()
-            .to_string()
+        t.lines().nth(1).unwrap().split_whitespace().last().unwrap().to_string()
     }
 }
 

@@ -44,12 +44,7 @@ impl std::fmt::Display for Conflict {
         if let Some(ns) = &self.namespace {
             write!(f, "{ns}/")?;
         }
-        write!(
-            f,
-            "{} is rendered by Applications {}",
-            self.name,
-            self.apps.join(", ")
-        )?;
+        write!(f, "{} is rendered by Applications {}", self.name, self.apps.join(", "))?;
         if let Some(c) = &self.cluster {
             write!(f, " (cluster {c})")?;
         }
@@ -74,19 +69,10 @@ const CLUSTER_SCOPED: &[(&str, &str)] = &[
     ("scheduling.k8s.io", "PriorityClass"),
     ("node.k8s.io", "RuntimeClass"),
     ("networking.k8s.io", "IngressClass"),
-    (
-        "admissionregistration.k8s.io",
-        "ValidatingWebhookConfiguration",
-    ),
-    (
-        "admissionregistration.k8s.io",
-        "MutatingWebhookConfiguration",
-    ),
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
     ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
-    (
-        "admissionregistration.k8s.io",
-        "ValidatingAdmissionPolicyBinding",
-    ),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
     ("certificates.k8s.io", "CertificateSigningRequest"),
     ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
     ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
@@ -129,27 +115,24 @@ fn render_dir(
 ) -> Result<Vec<Value>, UserError> {
     let dir = repo.join(path);
     if path.is_empty() || !dir.is_dir() {
-        return Err(UserError::usage(
-            "the Application's source.path is not a directory of the repository",
-        )
-        .subject(dir.display().to_string()));
+        return Err(
+            UserError::usage("the Application's source.path is not a directory of the repository")
+                .subject(dir.display().to_string()),
+        );
     }
     let has = |f: &str| dir.join(f).is_file();
     if has("kustomization.yaml") || has("kustomization.yml") || has("Kustomization") {
         return kustomize()?.render(&dir);
     }
     if has("Chart.yaml") {
-        return Err(UserError::usage(
-            "a Helm chart source cannot be rendered offline (helm is not available)",
-        )
-        .subject(dir.display().to_string()));
+        return Err(
+            UserError::usage("a Helm chart source cannot be rendered offline (helm is not available)")
+                .subject(dir.display().to_string()),
+        );
     }
     // A directory Application: the .yaml/.yml/.json files of the directory itself.
     let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .map_err(|e| {
-            UserError::failed(format!("cannot read directory: {e}"))
-                .subject(dir.display().to_string())
-        })?
+        .map_err(|e| UserError::failed(format!("cannot read directory: {e}")).subject(dir.display().to_string()))?
         .flatten()
         .map(|e| e.path())
         .filter(|p| {
@@ -166,9 +149,8 @@ fn render_dir(
     files.sort();
     let mut out = Vec::new();
     for f in files {
-        let text = std::fs::read_to_string(&f).map_err(|e| {
-            UserError::failed(format!("cannot read manifest: {e}")).subject(f.display().to_string())
-        })?;
+        let text = std::fs::read_to_string(&f)
+            .map_err(|e| UserError::failed(format!("cannot read manifest: {e}")).subject(f.display().to_string()))?;
         out.extend(parse_multi_doc(&text).map_err(|e| e.subject(f.display().to_string()))?);
     }
     Ok(out)
@@ -199,10 +181,7 @@ pub fn conflicts(repo: &Path, apps: &[GeneratedApp]) -> Result<Vec<Conflict>, Us
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(p) = paths.get(i) else { break };
                 let r = render_dir(repo, p, &kustomize);
-                results
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(p.clone(), r);
+                results.lock().unwrap_or_else(|p| p.into_inner()).insert(p.clone(), r);
             });
         }
     });
@@ -239,14 +218,7 @@ pub fn conflicts(repo: &Path, apps: &[GeneratedApp]) -> Result<Vec<Conflict>, Us
         }
     }
 
-    type Key = (
-        Option<String>,
-        String,
-        String,
-        String,
-        Option<String>,
-        String,
-    );
+    type Key = (Option<String>, String, String, String, Option<String>, String);
     let mut owners: BTreeMap<Key, Vec<String>> = BTreeMap::new();
     let mut order: Vec<Key> = Vec::new();
     for app in apps {
@@ -268,8 +240,7 @@ pub fn conflicts(repo: &Path, apps: &[GeneratedApp]) -> Result<Vec<Conflict>, Us
                 continue;
             };
             // Hooks are created and deleted around a sync, not managed as app resources.
-            if o.pointer("/metadata/annotations/argocd.argoproj.io~1hook")
-                .is_some()
+            if o.pointer("/metadata/annotations/argocd.argoproj.io~1hook").is_some()
                 || o.pointer("/metadata/annotations/helm.sh~1hook").is_some()
             {
                 continue;

@@ -48,20 +48,13 @@ pub fn walk_order(a: &str, b: &str) -> std::cmp::Ordering {
 }
 
 fn git_files(root: &Path) -> Option<Vec<String>> {
-    let out = duct::cmd!(
-        "git",
-        "ls-files",
-        "-z",
-        "--cached",
-        "--others",
-        "--exclude-standard"
-    )
-    .dir(root)
-    .stdout_capture()
-    .stderr_null()
-    .unchecked()
-    .run()
-    .ok()?;
+    let out = duct::cmd!("git", "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+        .dir(root)
+        .stdout_capture()
+        .stderr_null()
+        .unchecked()
+        .run()
+        .ok()?;
     if !out.status.success() {
         return None;
     }
@@ -91,11 +84,7 @@ fn walk_files(root: &Path) -> Vec<String> {
             if name.starts_with('.') {
                 continue;
             }
-            let child = if rel.is_empty() {
-                name
-            } else {
-                format!("{rel}/{name}")
-            };
+            let child = if rel.is_empty() { name } else { format!("{rel}/{name}") };
             match e.file_type() {
                 Ok(t) if t.is_dir() => walk(root, &child, out),
                 Ok(_) => out.push(child),
@@ -123,13 +112,7 @@ mod tests {
     fn plain_tree_skips_hidden_and_empty_dirs() {
         let t = tempfile::tempdir().unwrap();
         let r = t.path();
-        for d in [
-            "apps/one",
-            "apps/two/base",
-            ".hidden/x",
-            "apps/.git/y",
-            "empty/inner",
-        ] {
+        for d in ["apps/one", "apps/two/base", ".hidden/x", "apps/.git/y", "empty/inner"] {
             std::fs::create_dir_all(r.join(d)).unwrap();
         }
         for f in [
@@ -140,13 +123,7 @@ mod tests {
         ] {
             std::fs::write(r.join(f), "x").unwrap();
         }
-        assert_eq!(
-            list_dirs(r),
-            vec!["apps", "apps/one", "apps/two", "apps/two/base"]
-        );
-        assert_eq!(
-            list_files(r),
-            vec!["apps/one/k.yaml", "apps/two/base/k.yaml"]
-        );
+        assert_eq!(list_dirs(r), vec!["apps", "apps/one", "apps/two", "apps/two/base"]);
+        assert_eq!(list_files(r), vec!["apps/one/k.yaml", "apps/two/base/k.yaml"]);
     }
 }

@@ -55,30 +55,21 @@ impl Ctx<'_> {
     /// An input error about this ApplicationSet, at the line holding `needle` if found.
     fn err(&self, cause: impl Into<String>, needle: Option<&str>) -> UserError {
         let line = needle.map(|n| find_line(self.a, n)).unwrap_or(self.a.line);
-        UserError::usage(format!(
-            "ApplicationSet '{}': {}",
-            self.a.name,
-            cause.into()
-        ))
-        .subject(format!("{}:{line}", self.a.path.display()))
+        UserError::usage(format!("ApplicationSet '{}': {}", self.a.name, cause.into()))
+            .subject(format!("{}:{line}", self.a.path.display()))
     }
 
     fn unsupported(&self, what: &str, needle: &str) -> UserError {
-        self.err(format!("{what} is not supported offline"), Some(needle))
-            .next(
-                "expand this ApplicationSet with `argocd appset generate` against a live Argo CD, \
+        self.err(format!("{what} is not supported offline"), Some(needle)).next(
+            "expand this ApplicationSet with `argocd appset generate` against a live Argo CD, \
              or rewrite it with git directory / list generators",
-            )
+        )
     }
 }
 
 /// The line (1-based, in the file) of the first line of the document that contains `needle`.
 fn find_line(a: &AppSetFile, needle: &str) -> usize {
-    let n = needle
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("");
+    let n = needle.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
     if n.is_empty() {
         return a.line;
     }
@@ -107,9 +98,7 @@ fn generate_one(
     let go = match spec.get("goTemplate") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
-        Some(_) => {
-            return Err(bare.err("spec.goTemplate must be true or false", Some("goTemplate")))
-        }
+        Some(_) => return Err(bare.err("spec.goTemplate must be true or false", Some("goTemplate"))),
     };
     let opt_strings: Vec<String> = match spec.get("goTemplateOptions") {
         None | Some(Value::Null) => Vec::new(),
@@ -203,11 +192,7 @@ fn generator_params(
         return Err(ctx.err(
             format!(
                 "a generator must have exactly one type, found: {}",
-                kinds
-                    .iter()
-                    .map(|k| k.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
             ),
             Some("generators"),
         ));
@@ -223,19 +208,13 @@ fn generator_params(
         "git" => git_params(ctx, body, repo, dirs_cache),
         "list" => list_params(ctx, body),
         "clusters" => cluster_params(ctx, body),
-        "matrix" | "merge" => {
-            Err(ctx.unsupported(&format!("the {kind} generator"), &format!("{kind}:")))
-        }
+        "matrix" | "merge" => Err(ctx.unsupported(&format!("the {kind} generator"), &format!("{kind}:"))),
         other => Err(ctx.unsupported(&format!("the {other} generator"), &format!("{other}:"))),
     }
 }
 
 /// Generator `values`: a map of strings (the CRD says so; the API server refuses others).
-fn string_map(
-    ctx: &Ctx,
-    v: Option<&Value>,
-    what: &str,
-) -> Result<Vec<(String, String)>, UserError> {
+fn string_map(ctx: &Ctx, v: Option<&Value>, what: &str) -> Result<Vec<(String, String)>, UserError> {
     let mut out = Vec::new();
     match v {
         None | Some(Value::Null) => {}
@@ -312,10 +291,7 @@ fn git_params(
         }
     }
     let values = string_map(ctx, git.get("values"), "git.values")?;
-    let prefix = git
-        .get("pathParamPrefix")
-        .and_then(Value::as_str)
-        .unwrap_or("");
+    let prefix = git.get("pathParamPrefix").and_then(Value::as_str).unwrap_or("");
     let all = dirs_cache.get_or_insert_with(|| dirs::list_dirs(repo));
     let mut out = Vec::new();
     for d in all.iter() {
@@ -339,18 +315,10 @@ pub(crate) fn dir_params(dir: &str, prefix: &str, go: bool) -> Value {
         let mut p = Map::new();
         p.insert("path".into(), Value::String(dir.to_string()));
         p.insert("basename".into(), Value::String(basename.clone()));
-        p.insert(
-            "basenameNormalized".into(),
-            Value::String(sanitize_name(&basename)),
-        );
+        p.insert("basenameNormalized".into(), Value::String(sanitize_name(&basename)));
         p.insert(
             "segments".into(),
-            Value::Array(
-                segments
-                    .iter()
-                    .map(|s| Value::String(s.to_string()))
-                    .collect(),
-            ),
+            Value::Array(segments.iter().map(|s| Value::String(s.to_string())).collect()),
         );
         if prefix.is_empty() {
             params.insert("path".into(), Value::Object(p));
@@ -451,10 +419,7 @@ fn cluster_params(ctx: &Ctx, clusters: &Value) -> Result<Vec<Value>, UserError> 
     let values = string_map(ctx, clusters.get("values"), "clusters.values")?;
     let mut m = Map::new();
     m.insert("name".into(), Value::String(IN_CLUSTER_NAME.into()));
-    m.insert(
-        "nameNormalized".into(),
-        Value::String(IN_CLUSTER_NAME.into()),
-    );
+    m.insert("nameNormalized".into(), Value::String(IN_CLUSTER_NAME.into()));
     m.insert("server".into(), Value::String(IN_CLUSTER_SERVER.into()));
     let mut params = Value::Object(m);
     add_values(ctx, &mut params, &values)?;
@@ -544,11 +509,7 @@ fn string_map_of(v: Option<&Value>) -> BTreeMap<String, String> {
     out
 }
 
-fn render_app(
-    ctx: &Ctx,
-    template: &Map<String, Value>,
-    params: &Value,
-) -> Result<GeneratedApp, UserError> {
+fn render_app(ctx: &Ctx, template: &Map<String, Value>, params: &Value) -> Result<GeneratedApp, UserError> {
     let r = render_value(ctx, &Value::Object(template.clone()), params, "")?;
     let name = str_at(&r, "/metadata/name").ok_or_else(|| {
         ctx.err(
@@ -582,10 +543,7 @@ fn render_app(
             path: str_at(&r, "/spec/source/path").unwrap_or_default(),
             target_revision: str_at(&r, "/spec/source/targetRevision").unwrap_or_default(),
         },
-        sync_policy: r
-            .pointer("/spec/syncPolicy")
-            .cloned()
-            .unwrap_or(Value::Null),
+        sync_policy: r.pointer("/spec/syncPolicy").cloned().unwrap_or(Value::Null),
         annotations: string_map_of(r.pointer("/metadata/annotations")),
         labels: string_map_of(r.pointer("/metadata/labels")),
     })

@@ -40,10 +40,7 @@ fn split_docs(text: &str) -> Vec<Doc> {
         cur.push_str(line);
         cur.push('\n');
     }
-    docs.push(Doc {
-        line: start,
-        text: cur,
-    });
+    docs.push(Doc { line: start, text: cur });
     docs
 }
 
@@ -77,21 +74,16 @@ pub fn load_appsets(repo: &Path, scope: Option<&Path>) -> Result<Vec<AppSetFile>
     }
     let scope_rel: PathBuf = match scope {
         None => PathBuf::new(),
-        Some(s) if s.is_absolute() => {
-            s.strip_prefix(repo).map(Path::to_path_buf).map_err(|_| {
-                UserError::usage("the scope is outside the fleet repository")
-                    .subject(s.display().to_string())
-            })?
-        }
+        Some(s) if s.is_absolute() => s.strip_prefix(repo).map(Path::to_path_buf).map_err(|_| {
+            UserError::usage("the scope is outside the fleet repository").subject(s.display().to_string())
+        })?,
         Some(s) => s.to_path_buf(),
     };
     let scope_abs = repo.join(&scope_rel);
     if !scope_abs.is_dir() {
-        return Err(
-            UserError::usage("no such directory in the fleet repository")
-                .subject(scope_abs.display().to_string())
-                .next("check --cluster (clusters/<name> must exist)"),
-        );
+        return Err(UserError::usage("no such directory in the fleet repository")
+            .subject(scope_abs.display().to_string())
+            .next("check --cluster (clusters/<name> must exist)"));
     }
     // When the fleet repo is also a Cargo crate (fleetctl lives in it), its top-level tests/
     // holds fixture fleets, not this fleet: a whole-repo scan leaves it out.
@@ -117,10 +109,7 @@ pub fn load_appsets(repo: &Path, scope: Option<&Path>) -> Result<Vec<AppSetFile>
                 continue;
             }
             let v: Value = serde_yaml::from_str(&doc.text).map_err(|e| {
-                let line = e
-                    .location()
-                    .map(|l| doc.line + l.line() - 1)
-                    .unwrap_or(doc.line);
+                let line = e.location().map(|l| doc.line + l.line() - 1).unwrap_or(doc.line);
                 UserError::usage(format!("malformed YAML in an ApplicationSet: {e}"))
                     .subject(format!("{}:{line}", rel.display()))
                     .next("fix the YAML (`kubectl apply --dry-run=client -f` shows the same)")
@@ -135,8 +124,13 @@ pub fn load_appsets(repo: &Path, scope: Option<&Path>) -> Result<Vec<AppSetFile>
                 .unwrap_or("")
                 .to_string();
             if name.is_empty() {
-                return Err(UserError::usage("ApplicationSet without metadata.name")
-                    .subject(format!("{}:{}", rel.display(), doc.line)));
+                return Err(
+                    UserError::usage("ApplicationSet without metadata.name").subject(format!(
+                        "{}:{}",
+                        rel.display(),
+                        doc.line
+                    )),
+                );
             }
             let namespace = meta
                 .and_then(|m| m.get("namespace"))
@@ -154,12 +148,7 @@ pub fn load_appsets(repo: &Path, scope: Option<&Path>) -> Result<Vec<AppSetFile>
                 name,
                 namespace,
                 object: v,
-                text: doc
-                    .text
-                    .lines()
-                    .skip(first)
-                    .map(|l| format!("{l}\n"))
-                    .collect(),
+                text: doc.text.lines().skip(first).map(|l| format!("{l}\n")).collect(),
             });
         }
     }

@@ -150,14 +150,7 @@ pub fn to_json(apps: &[GeneratedApp]) -> Value {
 
 /// A plain-text table, one row per Application.
 pub fn to_table(apps: &[GeneratedApp]) -> String {
-    let headers = [
-        "APPSET",
-        "NAME",
-        "PROJECT",
-        "DEST-NAMESPACE",
-        "PATH",
-        "SELF-HEAL",
-    ];
+    let headers = ["APPSET", "NAME", "PROJECT", "DEST-NAMESPACE", "PATH", "SELF-HEAL"];
     let rows: Vec<[String; 6]> = apps
         .iter()
         .map(|a| {
@@ -168,10 +161,7 @@ pub fn to_table(apps: &[GeneratedApp]) -> String {
                 },
                 a.name.clone(),
                 a.project.clone(),
-                a.destination
-                    .namespace
-                    .clone()
-                    .unwrap_or_else(|| "-".into()),
+                a.destination.namespace.clone().unwrap_or_else(|| "-".into()),
                 a.source.path.clone(),
                 if a.sync_policy.get("automated").is_some() {
                     a.self_heal().to_string()

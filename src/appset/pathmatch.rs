@@ -17,10 +17,7 @@ enum Tok {
     Lit(char),
     Any,  // ?
     Star, // *
-    Class {
-        negated: bool,
-        ranges: Vec<(char, char)>,
-    },
+    Class { negated: bool, ranges: Vec<(char, char)> },
 }
 
 /// A compiled pattern.
@@ -173,10 +170,7 @@ mod tests {
     #[test]
     fn whole_path_literal_and_classes() {
         assert!(m("infrastructure/networking", "infrastructure/networking"));
-        assert!(!m(
-            "infrastructure/networking",
-            "infrastructure/networking/cilium"
-        ));
+        assert!(!m("infrastructure/networking", "infrastructure/networking/cilium"));
         assert!(!m("infrastructure", "infrastructure/networking"));
         assert!(m("d/[f|g]", "d/f"));
         assert!(m("d/[f|g]", "d/g"));

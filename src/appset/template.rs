@@ -27,9 +27,7 @@ impl GoOptions {
         for o in opts {
             match o.as_str() {
                 "missingkey=error" => out.missingkey_error = true,
-                "missingkey=default" | "missingkey=invalid" | "missingkey=zero" => {
-                    out.missingkey_error = false
-                }
+                "missingkey=default" | "missingkey=invalid" | "missingkey=zero" => out.missingkey_error = false,
                 other => return Err(format!("unknown goTemplateOptions entry '{other}'")),
             }
         }
@@ -179,9 +177,7 @@ impl GoTemplate {
             let trimmed = action_src.trim();
             if trimmed.starts_with("/*") {
                 if !trimmed.ends_with("*/") {
-                    return Err(TemplateError::msg(format!(
-                        "unclosed comment in template '{src}'"
-                    )));
+                    return Err(TemplateError::msg(format!("unclosed comment in template '{src}'")));
                 }
             } else {
                 let toks = lex(action_src, src)?;
@@ -259,9 +255,7 @@ fn split_action<'a>(s: &'a str, whole: &str) -> Result<(&'a str, &'a str, bool),
         }
         i += 1;
     }
-    Err(TemplateError::msg(format!(
-        "unclosed action in template '{whole}'"
-    )))
+    Err(TemplateError::msg(format!("unclosed action in template '{whole}'")))
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -330,9 +324,7 @@ fn lex(s: &str, whole: &str) -> Result<Vec<Tok>, TemplateError> {
                             break;
                         }
                         Some('\\') => {
-                            let e = chars
-                                .get(i + 1)
-                                .ok_or_else(|| bad("unterminated string".into()))?;
+                            let e = chars.get(i + 1).ok_or_else(|| bad("unterminated string".into()))?;
                             v.push(match e {
                                 'n' => '\n',
                                 't' => '\t',
@@ -340,9 +332,7 @@ fn lex(s: &str, whole: &str) -> Result<Vec<Tok>, TemplateError> {
                                 '\\' => '\\',
                                 '"' => '"',
                                 '\'' => '\'',
-                                other => {
-                                    return Err(bad(format!("unsupported escape '\\{other}'")))
-                                }
+                                other => return Err(bad(format!("unsupported escape '\\{other}'"))),
                             });
                             i += 2;
                         }
@@ -378,9 +368,7 @@ fn lex(s: &str, whole: &str) -> Result<Vec<Tok>, TemplateError> {
                 if root {
                     i += 1;
                     if chars.get(i).is_some_and(|c| is_ident_char(*c)) {
-                        return Err(bad(
-                            "template variables other than $ are not supported".into()
-                        ));
+                        return Err(bad("template variables other than $ are not supported".into()));
                     }
                 }
                 // `.` alone, or `.a.b.c`.
@@ -410,15 +398,12 @@ fn lex(s: &str, whole: &str) -> Result<Vec<Tok>, TemplateError> {
                 toks.push(Tok::Field { root, chain });
             }
             c if c.is_ascii_digit()
-                || ((c == '-' || c == '+')
-                    && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())) =>
+                || ((c == '-' || c == '+') && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())) =>
             {
                 let mut num = String::new();
                 num.push(c);
                 i += 1;
-                while i < chars.len()
-                    && (chars[i].is_ascii_alphanumeric() || chars[i] == '.' || chars[i] == '_')
-                {
+                while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.' || chars[i] == '_') {
                     num.push(chars[i]);
                     i += 1;
                 }
@@ -439,9 +424,7 @@ fn lex(s: &str, whole: &str) -> Result<Vec<Tok>, TemplateError> {
                 }
                 toks.push(Tok::Ident(name));
             }
-            ':' if chars.get(i + 1) == Some(&'=') => {
-                return Err(bad("variable declarations are not supported".into()))
-            }
+            ':' if chars.get(i + 1) == Some(&'=') => return Err(bad("variable declarations are not supported".into())),
             other => return Err(bad(format!("unexpected '{other}'"))),
         }
     }
@@ -558,9 +541,7 @@ impl Eval<'_> {
             }
             first => {
                 if cmd.len() > 1 || piped.is_some() {
-                    return Err(TemplateError::msg(
-                        "can't give argument to non-function".to_string(),
-                    ));
+                    return Err(TemplateError::msg("can't give argument to non-function".to_string()));
                 }
                 self.operand(first)
             }
@@ -679,12 +660,10 @@ fn as_int(v: &GVal, f: &str) -> Result<i64, TemplateError> {
         Some(Value::Number(n)) => n
             .as_i64()
             .ok_or_else(|| TemplateError::msg(format!("error calling {f}: non-integer index"))),
-        Some(Value::String(s)) => s.parse().map_err(|_| {
-            TemplateError::msg(format!("error calling {f}: cannot use '{s}' as a number"))
-        }),
-        _ => Err(TemplateError::msg(format!(
-            "error calling {f}: expected an integer"
-        ))),
+        Some(Value::String(s)) => s
+            .parse()
+            .map_err(|_| TemplateError::msg(format!("error calling {f}: cannot use '{s}' as a number"))),
+        _ => Err(TemplateError::msg(format!("error calling {f}: expected an integer"))),
     }
 }
 
@@ -760,9 +739,7 @@ fn call(name: &str, args: Vec<GVal>) -> Result<GVal, TemplateError> {
                         m.get(&as_str(idx)).cloned()
                     }
                     None | Some(Value::Null) => {
-                        return Err(TemplateError::msg(
-                            "error calling index: index of untyped nil",
-                        ))
+                        return Err(TemplateError::msg("error calling index: index of untyped nil"))
                     }
                     Some(other) => {
                         return Err(TemplateError::msg(format!(
@@ -780,11 +757,7 @@ fn call(name: &str, args: Vec<GVal>) -> Result<GVal, TemplateError> {
                 Some(Value::String(s)) => s.len(),
                 Some(Value::Array(a)) => a.len(),
                 Some(Value::Object(m)) => m.len(),
-                _ => {
-                    return Err(TemplateError::msg(
-                        "error calling len: len of invalid value",
-                    ))
-                }
+                _ => return Err(TemplateError::msg("error calling len: len of invalid value")),
             };
             Ok(Some(Value::from(n as i64)))
         }
@@ -805,9 +778,10 @@ fn call(name: &str, args: Vec<GVal>) -> Result<GVal, TemplateError> {
             s(out)
         }
         "printf" => {
-            let fmt = as_str(args.first().ok_or_else(|| {
-                TemplateError::msg("wrong number of args for printf: want at least 1")
-            })?);
+            let fmt = as_str(
+                args.first()
+                    .ok_or_else(|| TemplateError::msg("wrong number of args for printf: want at least 1"))?,
+            );
             let mut out = String::new();
             let mut it = args[1..].iter();
             let mut chars = fmt.chars().peekable();
@@ -930,18 +904,14 @@ fn call(name: &str, args: Vec<GVal>) -> Result<GVal, TemplateError> {
             let sep = as_str(&args[0]);
             let v = as_str(&args[1]);
             Ok(Some(Value::Array(
-                v.split(sep.as_str())
-                    .map(|x| Value::String(x.to_string()))
-                    .collect(),
+                v.split(sep.as_str()).map(|x| Value::String(x.to_string())).collect(),
             )))
         }
         "normalize" => {
             arity(name, &args, 1)?;
             s(sanitize_name(&as_str(&args[0])))
         }
-        other => Err(TemplateError::msg(format!(
-            "function \"{other}\" not defined"
-        ))),
+        other => Err(TemplateError::msg(format!("function \"{other}\" not defined"))),
     }
 }
 
@@ -951,13 +921,7 @@ mod tests {
     use serde_json::json;
 
     fn go(t: &str, data: Value, err: bool) -> Result<String, TemplateError> {
-        render_go(
-            t,
-            &data,
-            GoOptions {
-                missingkey_error: err,
-            },
-        )
+        render_go(t, &data, GoOptions { missingkey_error: err })
     }
 
     fn dir_params() -> Value {
@@ -984,21 +948,11 @@ mod tests {
             "OPENSHIFT"
         );
         assert_eq!(
-            go(
-                "{{ index .path.segments 1 | printf \"app-%s\" }}",
-                d.clone(),
-                true
-            )
-            .unwrap(),
+            go("{{ index .path.segments 1 | printf \"app-%s\" }}", d.clone(), true).unwrap(),
             "app-redlib"
         );
         assert_eq!(
-            go(
-                "{{ (index .path.segments 0) | replace \"-\" \"_\" }}",
-                d.clone(),
-                true
-            )
-            .unwrap(),
+            go("{{ (index .path.segments 0) | replace \"-\" \"_\" }}", d.clone(), true).unwrap(),
             "apps_shared"
         );
         assert_eq!(go("a {{- \" b \" -}} c", d.clone(), true).unwrap(), "a b c");
@@ -1008,35 +962,20 @@ mod tests {
             "[apps-shared redlib overlays openshift]"
         );
         assert_eq!(go("{{ $.values.wave }}", d.clone(), true).unwrap(), "6");
-        assert_eq!(
-            go("{{ default \"x\" .values.nope }}", d.clone(), false).unwrap(),
-            "x"
-        );
+        assert_eq!(go("{{ default \"x\" .values.nope }}", d.clone(), false).unwrap(), "x");
         assert_eq!(go("no actions", d, true).unwrap(), "no actions");
     }
 
     #[test]
     fn missing_keys() {
         let d = dir_params();
-        assert_eq!(
-            go("{{ .values.nope }}", d.clone(), false).unwrap(),
-            "<no value>"
-        );
-        assert_eq!(
-            go("{{ .nope.deeper }}", d.clone(), false).unwrap(),
-            "<no value>"
-        );
+        assert_eq!(go("{{ .values.nope }}", d.clone(), false).unwrap(), "<no value>");
+        assert_eq!(go("{{ .nope.deeper }}", d.clone(), false).unwrap(), "<no value>");
         let e = go("{{ .values.nope }}", d.clone(), true).unwrap_err();
         assert_eq!(e.missing_key.as_deref(), Some(".values.nope"));
-        assert!(
-            e.message.contains("map has no entry for key \"nope\""),
-            "{e:?}"
-        );
+        assert!(e.message.contains("map has no entry for key \"nope\""), "{e:?}");
         let e = go("{{ .path.basename.x }}", d.clone(), false).unwrap_err();
-        assert!(
-            e.message.contains("can't evaluate field x in type string"),
-            "{e:?}"
-        );
+        assert!(e.message.contains("can't evaluate field x in type string"), "{e:?}");
         let e = go("{{ index .path.segments 9 }}", d, false).unwrap_err();
         assert!(e.message.contains("index out of range: 9"), "{e:?}");
     }
@@ -1071,10 +1010,7 @@ mod tests {
             render_legacy("my-apps-{{ path.basename }}", &p).unwrap(),
             "my-apps-plex"
         );
-        assert_eq!(
-            render_legacy("{{path[1]}}-{{values.wave}}", &p).unwrap(),
-            "media-6"
-        );
+        assert_eq!(render_legacy("{{path[1]}}-{{values.wave}}", &p).unwrap(), "media-6");
         assert_eq!(
             render_legacy("{{ unknown }}/{{path.path}}", &p).unwrap(),
             "{{ unknown }}/{{path.path}}"
