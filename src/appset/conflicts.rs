@@ -275,8 +275,8 @@ pub fn conflicts(repo: &Path, apps: &[GeneratedApp]) -> Result<Vec<Conflict>, Us
     Ok(order
         .into_iter()
         .filter_map(|k| {
-            let apps = owners.remove(&k)?;
-            (apps.len() > 1).then(|| Conflict {
+            let apps = owners.remove(&k).filter(|a| a.len() > 1)?;
+            Some(Conflict {
                 cluster: k.0,
                 group: k.2,
                 kind: k.3,
