@@ -109,6 +109,7 @@ struct CrdVersion {
 #[derive(Debug, Clone)]
 struct Crd {
     name: String,
+    annotations: BTreeMap<String, String>,
     versions: BTreeMap<String, CrdVersion>,
 }
 
@@ -260,8 +261,23 @@ impl SchemaSet {
         let mut cache = self.cache.lock().unwrap();
         cache.retain(|k, _| !(k.group == group && k.kind == kind));
         drop(cache);
-        self.crds
-            .insert((group.to_string(), kind.to_string()), Crd { name, versions });
+        let annotations = crd
+            .pointer("/metadata/annotations")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.crds.insert(
+            (group.to_string(), kind.to_string()),
+            Crd {
+                name,
+                annotations,
+                versions,
+            },
+        );
         Ok(())
     }
 
@@ -332,6 +348,15 @@ impl SchemaSet {
             .get(&gvk.version)?
             .schema
             .as_ref()
+    }
+
+    /// An annotation of the CRD defining this kind (e.g. `gateway.networking.k8s.io/channel`).
+    pub fn crd_annotation(&self, gvk: &Gvk, key: &str) -> Option<&str> {
+        self.crds
+            .get(&(gvk.group.clone(), gvk.kind.clone()))?
+            .annotations
+            .get(key)
+            .map(String::as_str)
     }
 
     /// The fields of `obj` that its CRD does not know (`None` when the CRD is not loaded). For the engine:
