@@ -33,7 +33,9 @@ impl std::str::FromStr for Platform {
         match s {
             "openshift" => Ok(Platform::Openshift),
             "talos" => Ok(Platform::Talos),
-            other => Err(format!("unknown platform '{other}' (expected openshift or talos)")),
+            other => Err(format!(
+                "unknown platform '{other}' (expected openshift or talos)"
+            )),
         }
     }
 }
@@ -93,10 +95,16 @@ impl ClusterSpec {
         let text = std::fs::read_to_string(&path).map_err(|e| {
             UserError::usage(format!("cannot read cluster description: {e}"))
                 .subject(path.display().to_string())
-                .next(format!("check --cluster (known: {})", Self::list(repo).join(", ")))
+                .next(format!(
+                    "check --cluster (known: {})",
+                    Self::list(repo).join(", ")
+                ))
         })?;
         serde_yaml::from_str(&text).map_err(|e| {
-            let loc = e.location().map(|l| format!(":{}", l.line())).unwrap_or_default();
+            let loc = e
+                .location()
+                .map(|l| format!(":{}", l.line()))
+                .unwrap_or_default();
             UserError::usage(format!("invalid cluster description: {e}"))
                 .subject(format!("{}{loc}", path.display()))
                 .next("see docs/cluster-yaml.md for the format")

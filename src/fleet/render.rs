@@ -41,16 +41,29 @@ impl Kustomize {
             .stderr_capture()
             .unchecked()
             .run()
-            .map_err(|e| UserError::failed(format!("could not run kustomize: {e}")).subject(dir.display().to_string()))?;
+            .map_err(|e| {
+                UserError::failed(format!("could not run kustomize: {e}"))
+                    .subject(dir.display().to_string())
+            })?;
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr);
-            let first = err.lines().find(|l| !l.trim().is_empty()).unwrap_or("kustomize failed");
-            return Err(UserError::usage(format!("kustomize build failed: {}", first.trim()))
-                .subject(dir.display().to_string())
-                .next(format!("run `kubectl kustomize {}` to see the full error", dir.display())));
+            let first = err
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("kustomize failed");
+            return Err(
+                UserError::usage(format!("kustomize build failed: {}", first.trim()))
+                    .subject(dir.display().to_string())
+                    .next(format!(
+                        "run `kubectl kustomize {}` to see the full error",
+                        dir.display()
+                    )),
+            );
         }
-        String::from_utf8(out.stdout)
-            .map_err(|_| UserError::failed("kustomize printed non-UTF-8 output").subject(dir.display().to_string()))
+        String::from_utf8(out.stdout).map_err(|_| {
+            UserError::failed("kustomize printed non-UTF-8 output")
+                .subject(dir.display().to_string())
+        })
     }
 
     /// Render `dir` to a list of objects (JSON values), in kustomize's order.
@@ -65,12 +78,20 @@ pub fn parse_multi_doc(text: &str) -> Result<Vec<Value>, UserError> {
     let mut out = Vec::new();
     for doc in serde_yaml::Deserializer::from_str(text) {
         let v: Value = serde::Deserialize::deserialize(doc).map_err(|e| {
-            let loc = e.location().map(|l| format!("line {}: ", l.line())).unwrap_or_default();
+            let loc = e
+                .location()
+                .map(|l| format!("line {}: ", l.line()))
+                .unwrap_or_default();
             UserError::usage(format!("malformed YAML: {loc}{e}"))
         })?;
         match v {
             Value::Null => {}
-            Value::Object(ref m) if m.get("kind").and_then(Value::as_str).is_some_and(|k| k.ends_with("List")) && m.contains_key("items") => {
+            Value::Object(ref m)
+                if m.get("kind")
+                    .and_then(Value::as_str)
+                    .is_some_and(|k| k.ends_with("List"))
+                    && m.contains_key("items") =>
+            {
                 if let Some(Value::Array(items)) = m.get("items") {
                     out.extend(items.iter().cloned());
                 }

@@ -28,7 +28,9 @@ pub fn crd_to_json_schema(openapi: &Value, object_meta: Option<Value>) -> Value 
         Some(o) => o,
         None => return root,
     };
-    let props = obj.entry("properties").or_insert_with(|| Value::Object(Map::new()));
+    let props = obj
+        .entry("properties")
+        .or_insert_with(|| Value::Object(Map::new()));
     if let Some(props) = props.as_object_mut() {
         props.insert("apiVersion".into(), json!({"type": "string"}));
         props.insert("kind".into(), json!({"type": "string"}));
@@ -44,7 +46,10 @@ pub fn crd_to_json_schema(openapi: &Value, object_meta: Option<Value>) -> Value 
         };
         props.insert("metadata".into(), meta);
     }
-    obj.insert("$schema".into(), json!("https://json-schema.org/draft/2020-12/schema"));
+    obj.insert(
+        "$schema".into(),
+        json!("https://json-schema.org/draft/2020-12/schema"),
+    );
     root
 }
 
@@ -80,8 +85,10 @@ pub fn convert(schema: &Value, strict: bool) -> Value {
             k if k.starts_with("x-kubernetes-") => {}
             "properties" | "patternProperties" | "$defs" | "definitions" => {
                 if let Some(props) = v.as_object() {
-                    let m: Map<String, Value> =
-                        props.iter().map(|(pk, pv)| (pk.clone(), convert(pv, strict))).collect();
+                    let m: Map<String, Value> = props
+                        .iter()
+                        .map(|(pk, pv)| (pk.clone(), convert(pv, strict)))
+                        .collect();
                     out.insert(k.clone(), Value::Object(m));
                 }
             }
@@ -99,7 +106,10 @@ pub fn convert(schema: &Value, strict: bool) -> Value {
             }
             "allOf" | "anyOf" | "oneOf" => {
                 if let Some(arr) = v.as_array() {
-                    out.insert(k.clone(), Value::Array(arr.iter().map(|s| convert(s, false)).collect()));
+                    out.insert(
+                        k.clone(),
+                        Value::Array(arr.iter().map(|s| convert(s, false)).collect()),
+                    );
                 }
             }
             "not" => {
@@ -112,7 +122,10 @@ pub fn convert(schema: &Value, strict: bool) -> Value {
         }
     }
     if int_or_string && !out.contains_key("anyOf") {
-        out.insert("anyOf".into(), json!([{"type": "integer"}, {"type": "string"}]));
+        out.insert(
+            "anyOf".into(),
+            json!([{"type": "integer"}, {"type": "string"}]),
+        );
     }
     if nullable {
         if let Some(t) = out.get_mut("type") {
@@ -129,11 +142,15 @@ pub fn convert(schema: &Value, strict: bool) -> Value {
         }
     }
     if embedded {
-        let props = out.entry("properties").or_insert_with(|| Value::Object(Map::new()));
+        let props = out
+            .entry("properties")
+            .or_insert_with(|| Value::Object(Map::new()));
         if let Some(p) = props.as_object_mut() {
-            p.entry("apiVersion").or_insert_with(|| json!({"type": "string"}));
+            p.entry("apiVersion")
+                .or_insert_with(|| json!({"type": "string"}));
             p.entry("kind").or_insert_with(|| json!({"type": "string"}));
-            p.entry("metadata").or_insert_with(|| json!({"type": "object"}));
+            p.entry("metadata")
+                .or_insert_with(|| json!({"type": "object"}));
         }
     }
     if strict && !preserve && is_object_type(o) && !out.contains_key("additionalProperties") {
@@ -151,7 +168,10 @@ pub fn join_field(path: &str, field: &str) -> String {
     match (path.is_empty(), simple) {
         (true, true) => field.to_string(),
         (false, true) => format!("{path}.{field}"),
-        (_, false) => format!("{path}[{}]", serde_json::to_string(field).unwrap_or_default()),
+        (_, false) => format!(
+            "{path}[{}]",
+            serde_json::to_string(field).unwrap_or_default()
+        ),
     }
 }
 

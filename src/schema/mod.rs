@@ -167,7 +167,11 @@ impl SchemaSet {
         })?;
         let mut set = SchemaSet::empty();
         set.source = dir.display().to_string();
-        let mut files: Vec<PathBuf> = rd.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
+        let mut files: Vec<PathBuf> = rd
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_file())
+            .collect();
         files.sort();
         for f in files {
             let ext = f.extension().and_then(|e| e.to_str()).unwrap_or("");
@@ -184,7 +188,8 @@ impl SchemaSet {
             let docs = match crate::fleet::render::parse_multi_doc(&text) {
                 Ok(d) => d,
                 Err(e) => {
-                    set.load_warnings.push(format!("{}: {}", f.display(), e.cause));
+                    set.load_warnings
+                        .push(format!("{}: {}", f.display(), e.cause));
                     continue;
                 }
             };
@@ -204,7 +209,10 @@ impl SchemaSet {
 
     /// Build from CRDs given as JSON values (e.g. read from a live cluster), optionally with the core
     /// schemas from a `_definitions.json` file.
-    pub fn from_crds(crds: &[Value], core_definitions: Option<&Path>) -> Result<SchemaSet, UserError> {
+    pub fn from_crds(
+        crds: &[Value],
+        core_definitions: Option<&Path>,
+    ) -> Result<SchemaSet, UserError> {
         let mut set = SchemaSet::empty();
         set.source = "CRDs given as values".into();
         for c in crds {
@@ -288,12 +296,16 @@ impl SchemaSet {
                 .subject(path.display().to_string())
         })?;
         let defs: Value = serde_json::from_str(&text).map_err(|e| {
-            UserError::usage(format!("malformed core Kubernetes schemas: {e}")).subject(path.display().to_string())
+            UserError::usage(format!("malformed core Kubernetes schemas: {e}"))
+                .subject(path.display().to_string())
         })?;
         let mut kinds = HashMap::new();
         if let Some(map) = defs.get("$defs").and_then(Value::as_object) {
             for (name, d) in map {
-                let Some(gvks) = d.get("x-kubernetes-group-version-kind").and_then(Value::as_array) else {
+                let Some(gvks) = d
+                    .get("x-kubernetes-group-version-kind")
+                    .and_then(Value::as_array)
+                else {
                     continue;
                 };
                 // Shared types (DeleteOptions, WatchEvent) list many GVKs: not a kind of their own.
@@ -302,9 +314,21 @@ impl SchemaSet {
                 }
                 let g = &gvks[0];
                 let gvk = Gvk {
-                    group: g.get("group").and_then(Value::as_str).unwrap_or("").to_string(),
-                    version: g.get("version").and_then(Value::as_str).unwrap_or("").to_string(),
-                    kind: g.get("kind").and_then(Value::as_str).unwrap_or("").to_string(),
+                    group: g
+                        .get("group")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string(),
+                    version: g
+                        .get("version")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string(),
+                    kind: g
+                        .get("kind")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string(),
                 };
                 kinds.insert(gvk, name.clone());
             }
@@ -337,7 +361,9 @@ impl SchemaSet {
 
     /// Whether a schema is known for this kind (CRD of that group/kind, or a core kind).
     pub fn knows(&self, gvk: &Gvk) -> bool {
-        self.crds.contains_key(&(gvk.group.clone(), gvk.kind.clone())) || self.core_kinds.contains_key(gvk)
+        self.crds
+            .contains_key(&(gvk.group.clone(), gvk.kind.clone()))
+            || self.core_kinds.contains_key(gvk)
     }
 
     /// The raw `openAPIV3Schema` of a CRD version, if known.
@@ -612,35 +638,52 @@ fn describe(err: &ValidationError<'_>) -> Vec<(String, String)> {
                     .collect::<Vec<_>>()
                     .join(" or "),
             };
-            vec![(path, format!("expected {expected}, got {}", type_name(instance)))]
+            vec![(
+                path,
+                format!("expected {expected}, got {}", type_name(instance)),
+            )]
         }
         ValidationErrorKind::Required { property } => {
             let p = property
                 .as_str()
                 .map(str::to_string)
                 .unwrap_or_else(|| property.to_string());
-            vec![(convert::join_field(&path, &p), "required field is missing".to_string())]
+            vec![(
+                convert::join_field(&path, &p),
+                "required field is missing".to_string(),
+            )]
         }
         ValidationErrorKind::Enum { options } => {
-            vec![(path, format!("{} is not one of {}", short(instance), short(options)))]
+            vec![(
+                path,
+                format!("{} is not one of {}", short(instance), short(options)),
+            )]
         }
         ValidationErrorKind::Constant { expected_value } => {
-            vec![(path, format!("{} is not {}", short(instance), short(expected_value)))]
+            vec![(
+                path,
+                format!("{} is not {}", short(instance), short(expected_value)),
+            )]
         }
         ValidationErrorKind::Pattern { pattern } => {
-            vec![(path, format!("{} does not match pattern {pattern}", short(instance)))]
+            vec![(
+                path,
+                format!("{} does not match pattern {pattern}", short(instance)),
+            )]
         }
         ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
             // int-or-string and friends: every branch is a type mismatch here.
             let types: Option<Vec<String>> = context
                 .iter()
                 .map(|branch| match branch.as_slice() {
-                    [e] if e.instance_path().as_str() == err.instance_path().as_str() => match e.kind() {
-                        ValidationErrorKind::Type {
-                            kind: jsonschema::error::TypeKind::Single(t),
-                        } => Some(t.to_string()),
-                        _ => None,
-                    },
+                    [e] if e.instance_path().as_str() == err.instance_path().as_str() => {
+                        match e.kind() {
+                            ValidationErrorKind::Type {
+                                kind: jsonschema::error::TypeKind::Single(t),
+                            } => Some(t.to_string()),
+                            _ => None,
+                        }
+                    }
                     _ => None,
                 })
                 .collect();
@@ -653,7 +696,10 @@ fn describe(err: &ValidationError<'_>) -> Vec<(String, String)> {
                     )]
                 }
                 _ => {
-                    let best = context.iter().filter(|b| !b.is_empty()).min_by_key(|b| b.len());
+                    let best = context
+                        .iter()
+                        .filter(|b| !b.is_empty())
+                        .min_by_key(|b| b.len());
                     let hint = best
                         .and_then(|b| describe(&b[0]).into_iter().next())
                         .map(|(p, m)| {
@@ -671,7 +717,9 @@ fn describe(err: &ValidationError<'_>) -> Vec<(String, String)> {
         ValidationErrorKind::OneOfMultipleValid { .. } => {
             vec![(path, "matches more than one of the exclusive forms".into())]
         }
-        ValidationErrorKind::Not { .. } => vec![(path, format!("{} is not allowed here", short(instance)))],
+        ValidationErrorKind::Not { .. } => {
+            vec![(path, format!("{} is not allowed here", short(instance)))]
+        }
         _ => {
             let msg = err.to_string();
             let msg = if msg.len() > 200 {
