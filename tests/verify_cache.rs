@@ -34,18 +34,25 @@ fn second_run_renders_nothing_and_one_change_rerenders_one_root() {
     assert_eq!(second.findings, first.findings);
 
     // One overlay file changes: only that overlay is rendered again.
-    let f = fleet.path().join("apps-shared/web/overlays/beta/route.yaml");
+    let f = fleet
+        .path()
+        .join("apps-shared/web/overlays/beta/route.yaml");
     let text = std::fs::read_to_string(&f)
         .unwrap()
         .replace("web.apps.beta.example", "www.apps.beta.example");
     std::fs::write(&f, text).unwrap();
     let third = verify(fleet.path(), Some(cache.path().to_path_buf()));
-    assert_eq!(misses(&third), vec!["apps-shared/web/overlays/beta".to_string()]);
+    assert_eq!(
+        misses(&third),
+        vec!["apps-shared/web/overlays/beta".to_string()]
+    );
     assert_eq!(third.cache_hits, third.roots.len() - 1);
 
     // A base file changes: the base and both overlays that use it.
     let f = fleet.path().join("apps-shared/web/base/service.yaml");
-    let text = std::fs::read_to_string(&f).unwrap().replace("port: 80", "port: 8080");
+    let text = std::fs::read_to_string(&f)
+        .unwrap()
+        .replace("port: 80", "port: 8080");
     std::fs::write(&f, text).unwrap();
     let fourth = verify(fleet.path(), Some(cache.path().to_path_buf()));
     assert_eq!(
@@ -68,7 +75,12 @@ fn default_cache_lives_in_the_repo() {
     assert_eq!(r.cache_misses, r.roots.len());
     let dir = fleet.path().join(".fleetctl/cache/render");
     let n = std::fs::read_dir(&dir).unwrap().count();
-    assert_eq!(n, r.roots.len(), "one cached render per root in {}", dir.display());
+    assert_eq!(
+        n,
+        r.roots.len(),
+        "one cached render per root in {}",
+        dir.display()
+    );
     let again = verify(fleet.path(), None);
     assert_eq!(again.cache_hits, again.roots.len());
 }
@@ -104,9 +116,14 @@ fn without_crds_every_kind_is_listed_not_validated() {
     let opts = VerifyOptions::new(fleet.path());
     let r = run_with(&opts, &SchemaSet::empty()).unwrap();
     assert_eq!(r.validated, 0);
-    assert!(r.not_validated.contains("apps/v1 Deployment"), "{:?}", r.not_validated);
     assert!(
-        r.not_validated.contains("argoproj.io/v1alpha1 ApplicationSet"),
+        r.not_validated.contains("apps/v1 Deployment"),
+        "{:?}",
+        r.not_validated
+    );
+    assert!(
+        r.not_validated
+            .contains("argoproj.io/v1alpha1 ApplicationSet"),
         "{:?}",
         r.not_validated
     );
@@ -157,7 +174,10 @@ fn json_report_shape() {
         "clusters/alpha/infrastructure/secrets/plain.yaml"
     );
     assert_eq!(j["findings"][0]["object"], "Secret/cert-manager/api-token");
-    assert_eq!(j["findings"][0]["root"], "clusters/alpha/infrastructure/secrets");
+    assert_eq!(
+        j["findings"][0]["root"],
+        "clusters/alpha/infrastructure/secrets"
+    );
     assert_eq!(j["summary"]["byRule"]["secret-plaintext"], 1);
     assert_eq!(j["roots"].as_array().unwrap().len(), 8);
     assert!(j["roots"][0]["cache"].is_string());

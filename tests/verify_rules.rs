@@ -24,7 +24,12 @@ fn only(fixture: &str, rule: &str, count: usize) -> Option<Vec<String>> {
         "{fixture}: expected only {rule} findings, got:\n{}",
         l.join("\n")
     );
-    assert_eq!(r.findings.len(), count, "{fixture}: findings:\n{}", l.join("\n"));
+    assert_eq!(
+        r.findings.len(),
+        count,
+        "{fixture}: findings:\n{}",
+        l.join("\n")
+    );
     assert!(!r.is_clean());
     Some(l)
 }
@@ -52,7 +57,11 @@ fn clean_fleet_is_clean() {
             "clusters/beta/bootstrap",
         ]
     );
-    assert!(r.validated > 0 && r.validated == r.objects, "{}", r.to_text());
+    assert!(
+        r.validated > 0 && r.validated == r.objects,
+        "{}",
+        r.to_text()
+    );
     assert!(r.not_validated.is_empty(), "{:?}", r.not_validated);
     let text = r.to_text();
     assert!(text.starts_with("clean: 0 finding(s); 8 root(s)"), "{text}");
@@ -77,7 +86,11 @@ fn secret_plaintext() {
 
 #[test]
 fn externalsecret_conventions() {
-    let Some(l) = only("externalsecret-conventions", "externalsecret-conventions", 4) else {
+    let Some(l) = only(
+        "externalsecret-conventions",
+        "externalsecret-conventions",
+        4,
+    ) else {
         return;
     };
     let all = l.join("\n");
@@ -191,7 +204,9 @@ fn no_user_route() {
         return;
     };
     assert!(
-        l[0].starts_with("no-user-route clusters/alpha/infrastructure/gateway/route.yaml Route/web/web:"),
+        l[0].starts_with(
+            "no-user-route clusters/alpha/infrastructure/gateway/route.yaml Route/web/web:"
+        ),
         "{l:?}"
     );
 }
@@ -203,7 +218,9 @@ fn hostname_domain() {
     };
     // Blamed on the overlay patch that sets the hostname, not on the base.
     assert!(
-        l[0].starts_with("hostname-domain apps-shared/web/overlays/beta/route.yaml HTTPRoute/web/web:"),
+        l[0].starts_with(
+            "hostname-domain apps-shared/web/overlays/beta/route.yaml HTTPRoute/web/web:"
+        ),
         "{l:?}"
     );
     assert!(
@@ -263,7 +280,11 @@ fn overlay_delta_diff_and_allow_list() {
         detail.contains("-  replicas: 1") && detail.contains("+  replicas: 2"),
         "{detail}"
     );
-    assert!(r.to_text().contains("    +  replicas: 2"), "{}", r.to_text());
+    assert!(
+        r.to_text().contains("    +  replicas: 2"),
+        "{}",
+        r.to_text()
+    );
     std::fs::write(
         fleet.path().join("apps-shared/web/overlay-delta.yaml"),
         "allow:\n  - path: spec.replicas\n    kind: Deployment\n    reason: beta has spare capacity\n",
@@ -275,7 +296,9 @@ fn overlay_delta_diff_and_allow_list() {
 
 #[test]
 fn schema_rule() {
-    let Some(l) = only("schema", "schema", 1) else { return };
+    let Some(l) = only("schema", "schema", 1) else {
+        return;
+    };
     assert_eq!(
         l[0],
         "schema apps-shared/web/base/deployment.yaml Deployment/web: spec.template.spec.containers[0].imagePullPolicyy: unknown field"
@@ -284,7 +307,9 @@ fn schema_rule() {
 
 #[test]
 fn render_failure_is_a_finding() {
-    let Some(l) = only("render", "render", 1) else { return };
+    let Some(l) = only("render", "render", 1) else {
+        return;
+    };
     assert!(
         l[0].starts_with("render clusters/alpha/infrastructure/gateway: kustomize build failed"),
         "{l:?}"
@@ -295,6 +320,9 @@ fn render_failure_is_a_finding() {
 fn every_rule_has_a_fixture() {
     let dir = fixtures().join("violations");
     for rule in fleetctl::verify::rules::RULES {
-        assert!(dir.join(rule).is_dir(), "no seeded-violation fixture for rule {rule}");
+        assert!(
+            dir.join(rule).is_dir(),
+            "no seeded-violation fixture for rule {rule}"
+        );
     }
 }

@@ -12,7 +12,10 @@ fn crds_dir() -> Option<PathBuf> {
     if p.is_dir() {
         Some(p)
     } else {
-        eprintln!("SKIP: no CRD directory at {} (set FLEETCTL_TEST_CRDS)", p.display());
+        eprintln!(
+            "SKIP: no CRD directory at {} (set FLEETCTL_TEST_CRDS)",
+            p.display()
+        );
         None
     }
 }
@@ -105,7 +108,10 @@ fn any_builtin_kind_is_validated_not_only_wrapper_files() {
     let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"A": "1"}});
     assert_eq!(s.validate(&cm), Outcome::Valid);
     let bad = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "datta": {"A": "1"}});
-    assert_eq!(findings(s.validate(&bad)), vec!["datta: unknown field".to_string()]);
+    assert_eq!(
+        findings(s.validate(&bad)),
+        vec!["datta: unknown field".to_string()]
+    );
 }
 
 fn argocd() -> Value {
@@ -155,7 +161,10 @@ fn crd_metadata_is_validated_as_object_meta() {
     a["metadata"]["annotations"] = json!({"x": 1});
     let f = findings(s.validate(&a));
     assert_eq!(f.len(), 1, "{f:?}");
-    assert!(f[0].starts_with("metadata.annotations.x: expected string"), "{f:?}");
+    assert!(
+        f[0].starts_with("metadata.annotations.x: expected string"),
+        "{f:?}"
+    );
 }
 
 #[test]
@@ -195,8 +204,7 @@ fn preserve_unknown_fields_accepts_anything_below() {
     let ok = json!({"apiVersion": "example.com/v1", "kind": "Toy", "metadata": {"name": "t"},
         "spec": {"free": {"anything": {"deep": [1, "x"]}, "typed": 3}, "port": "http", "count": 2}});
     assert_eq!(s.validate(&ok), Outcome::Valid);
-    let port_int =
-        json!({"apiVersion": "example.com/v1", "kind": "Toy", "metadata": {"name": "t"}, "spec": {"port": 80}});
+    let port_int = json!({"apiVersion": "example.com/v1", "kind": "Toy", "metadata": {"name": "t"}, "spec": {"port": 80}});
     assert_eq!(s.validate(&port_int), Outcome::Valid);
     // Known fields below a preserving level keep their types; levels without preserve stay strict.
     let bad = json!({"apiVersion": "example.com/v1", "kind": "Toy", "metadata": {"name": "t"},
@@ -204,9 +212,15 @@ fn preserve_unknown_fields_accepts_anything_below() {
     let f = findings(s.validate(&bad));
     assert_eq!(f.len(), 3, "{f:?}");
     assert!(f[0].starts_with("spec.extra: unknown field"), "{f:?}");
-    assert!(f[1].starts_with("spec.free.typed: expected integer"), "{f:?}");
+    assert!(
+        f[1].starts_with("spec.free.typed: expected integer"),
+        "{f:?}"
+    );
     assert!(f[2].starts_with("spec.port:"), "{f:?}");
-    assert_eq!(unknown_fields(&bad, &toy_crd()), vec!["spec.extra".to_string()]);
+    assert_eq!(
+        unknown_fields(&bad, &toy_crd()),
+        vec!["spec.extra".to_string()]
+    );
 }
 
 #[test]
@@ -218,7 +232,10 @@ fn kind_without_schema_is_not_validated() {
         Outcome::NotValidated("kopiur.home-operations.com/v1alpha1 Restore".into())
     );
     let empty = SchemaSet::empty();
-    assert!(matches!(empty.validate(&deployment()), Outcome::NotValidated(_)));
+    assert!(matches!(
+        empty.validate(&deployment()),
+        Outcome::NotValidated(_)
+    ));
 }
 
 #[test]
@@ -242,7 +259,8 @@ fn every_shared_crd_compiles() {
                 "metadata": {"name": "x"}});
             if let Outcome::Invalid(f) = s.validate(&obj) {
                 assert!(
-                    !f.iter().any(|f| f.message.contains("could not be compiled")),
+                    !f.iter()
+                        .any(|f| f.message.contains("could not be compiled")),
                     "{}: {f:?}",
                     p.display()
                 );

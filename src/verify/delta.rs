@@ -54,7 +54,9 @@ pub fn parse_path(p: &str) -> Vec<Seg> {
                 }
                 let mut inner = String::new();
                 for c in chars.by_ref() {
-                    if c == ']' && (!inner.starts_with('"') || (inner.len() > 1 && inner.ends_with('"'))) {
+                    if c == ']'
+                        && (!inner.starts_with('"') || (inner.len() > 1 && inner.ends_with('"')))
+                    {
                         break;
                     }
                     inner.push(c);
@@ -88,13 +90,21 @@ fn matches(pattern: &[Seg], path: &[Seg]) -> bool {
 
 /// Read `apps-shared/<app>/overlay-delta.yaml` (missing file: empty list).
 pub fn load_allow(repo: &std::path::Path, app: &str) -> Result<Vec<Allow>, String> {
-    let p = repo.join("apps-shared").join(app).join("overlay-delta.yaml");
+    let p = repo
+        .join("apps-shared")
+        .join(app)
+        .join("overlay-delta.yaml");
     let Ok(text) = std::fs::read_to_string(&p) else {
         return Ok(vec![]);
     };
     let v: Value = serde_yaml::from_str(&text).map_err(|e| format!("malformed: {e}"))?;
     let mut out = Vec::new();
-    for e in v.get("allow").and_then(Value::as_array).into_iter().flatten() {
+    for e in v
+        .get("allow")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         match e {
             Value::String(s) => out.push(Allow {
                 path: parse_path(s),
@@ -255,7 +265,10 @@ mod tests {
             &pat,
             &parse_path("spec.template.spec.containers[1].securityContext.runAsUser")
         ));
-        assert!(!matches(&pat, &parse_path("spec.template.spec.containers[1].image")));
+        assert!(!matches(
+            &pat,
+            &parse_path("spec.template.spec.containers[1].image")
+        ));
         assert_eq!(
             parse_path(r#"metadata.annotations["a.b/c"]"#),
             vec![

@@ -67,7 +67,12 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn new(rule: &str, file: impl Into<String>, object: impl Into<String>, message: impl Into<String>) -> Finding {
+    pub fn new(
+        rule: &str,
+        file: impl Into<String>,
+        object: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Finding {
         Finding {
             rule: rule.into(),
             file: file.into(),
@@ -167,7 +172,11 @@ impl VerifyReport {
         if !self.not_validated.is_empty() {
             out.push_str(&format!(
                 "not validated (no schema): {}\n",
-                self.not_validated.iter().cloned().collect::<Vec<_>>().join(", ")
+                self.not_validated
+                    .iter()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         out.push_str(&format!(
@@ -287,7 +296,11 @@ pub fn load_schemas(opts: &VerifyOptions) -> Result<SchemaSet, UserError> {
         }
     }
     if !opts.cluster_crds.is_empty() {
-        set.source = format!("{} + {} CRD(s) from the cluster", set.source, opts.cluster_crds.len());
+        set.source = format!(
+            "{} + {} CRD(s) from the cluster",
+            set.source,
+            opts.cluster_crds.len()
+        );
     }
     Ok(set)
 }
@@ -306,11 +319,11 @@ pub fn run_with(opts: &VerifyOptions, schemas: &SchemaSet) -> Result<VerifyRepor
             .next("pass --repo DIR (the directory holding clusters/ and apps-shared/)")
     })?;
     if !repo.join("clusters").is_dir() && !repo.join("apps-shared").is_dir() {
-        return Err(
-            UserError::usage("not a fleet repo: neither clusters/ nor apps-shared/ exists")
-                .subject(repo.display().to_string())
-                .next("pass --repo DIR (the directory holding clusters/ and apps-shared/)"),
-        );
+        return Err(UserError::usage(
+            "not a fleet repo: neither clusters/ nor apps-shared/ exists",
+        )
+        .subject(repo.display().to_string())
+        .next("pass --repo DIR (the directory holding clusters/ and apps-shared/)"));
     }
     let kustomize = Kustomize::find()?;
     let kversion = roots::kustomize_version(&kustomize);
@@ -319,12 +332,15 @@ pub fn run_with(opts: &VerifyOptions, schemas: &SchemaSet) -> Result<VerifyRepor
         .clone()
         .unwrap_or_else(|| repo.join(".fleetctl").join("cache").join("render"));
     std::fs::create_dir_all(&cache_dir).map_err(|e| {
-        UserError::usage(format!("cannot create the render cache: {e}")).subject(cache_dir.display().to_string())
+        UserError::usage(format!("cannot create the render cache: {e}"))
+            .subject(cache_dir.display().to_string())
     })?;
 
     let root_list = roots::discover(&repo);
     let jobs = if opts.jobs == 0 {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
     } else {
         opts.jobs
     }
@@ -388,7 +404,9 @@ pub fn run_with(opts: &VerifyOptions, schemas: &SchemaSet) -> Result<VerifyRepor
                 .as_ref()
                 .and_then(|k| sources.get(k).cloned())
                 .unwrap_or_else(|| root.rel.clone());
-            let patches = key.and_then(|k| patches.get(&k).cloned()).unwrap_or_default();
+            let patches = key
+                .and_then(|k| patches.get(&k).cloned())
+                .unwrap_or_default();
             objects.push(RenderedObject {
                 root: i,
                 value: v,
@@ -407,7 +425,8 @@ pub fn run_with(opts: &VerifyOptions, schemas: &SchemaSet) -> Result<VerifyRepor
             Outcome::Invalid(fs) => {
                 report.validated += 1;
                 for sf in fs {
-                    let mut f = Finding::new("schema", o.file_for(&sf.path), o.label(), sf.to_string());
+                    let mut f =
+                        Finding::new("schema", o.file_for(&sf.path), o.label(), sf.to_string());
                     f.root = Some(root_list[o.root].rel.clone());
                     findings.push(f);
                 }
@@ -433,8 +452,17 @@ pub fn run_with(opts: &VerifyOptions, schemas: &SchemaSet) -> Result<VerifyRepor
 
     // De-duplicate (an object shared by several roots is reported once) and sort.
     let mut seen = BTreeSet::new();
-    findings.retain(|f| seen.insert((f.rule.clone(), f.file.clone(), strip_ns(&f.object), f.message.clone())));
-    findings.sort_by(|a, b| (&a.file, &a.rule, &a.object, &a.message).cmp(&(&b.file, &b.rule, &b.object, &b.message)));
+    findings.retain(|f| {
+        seen.insert((
+            f.rule.clone(),
+            f.file.clone(),
+            strip_ns(&f.object),
+            f.message.clone(),
+        ))
+    });
+    findings.sort_by(|a, b| {
+        (&a.file, &a.rule, &a.object, &a.message).cmp(&(&b.file, &b.rule, &b.object, &b.message))
+    });
     report.findings = findings;
     Ok(report)
 }
@@ -458,7 +486,13 @@ struct RenderOut {
     millis: u64,
 }
 
-fn render_root(repo: &Path, root: &Root, k: &Kustomize, kversion: &str, cache_dir: &Path) -> RenderOut {
+fn render_root(
+    repo: &Path,
+    root: &Root,
+    k: &Kustomize,
+    kversion: &str,
+    cache_dir: &Path,
+) -> RenderOut {
     let start = Instant::now();
     let dir = repo.join(&root.rel);
     let closure = roots::closure(&dir);
@@ -528,8 +562,12 @@ fn source_index(repo: &Path, closure: &roots::Closure) -> SourceIndex {
     let mut out = HashMap::new();
     let mut patches: HashMap<(String, String), Vec<(String, Value)>> = HashMap::new();
     for f in &closure.patches {
-        let Ok(text) = std::fs::read_to_string(f) else { continue };
-        let Ok(docs) = parse_multi_doc(&text) else { continue };
+        let Ok(text) = std::fs::read_to_string(f) else {
+            continue;
+        };
+        let Ok(docs) = parse_multi_doc(&text) else {
+            continue;
+        };
         for d in docs {
             if let Some(k) = identity_key(&d) {
                 patches.entry(k).or_default().push((roots::rel(repo, f), d));
@@ -547,11 +585,17 @@ fn source_index(repo: &Path, closure: &roots::Closure) -> SourceIndex {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if !(name.ends_with(".yaml") || name.ends_with(".yml")) || roots::KUSTOMIZATION_FILES.contains(&name.as_str()) {
+        if !(name.ends_with(".yaml") || name.ends_with(".yml"))
+            || roots::KUSTOMIZATION_FILES.contains(&name.as_str())
+        {
             continue;
         }
-        let Ok(text) = std::fs::read_to_string(f) else { continue };
-        let Ok(docs) = parse_multi_doc(&text) else { continue };
+        let Ok(text) = std::fs::read_to_string(f) else {
+            continue;
+        };
+        let Ok(docs) = parse_multi_doc(&text) else {
+            continue;
+        };
         for d in docs {
             if let Some(k) = identity_key(&d) {
                 out.entry(k).or_insert_with(|| roots::rel(repo, f));

@@ -13,7 +13,8 @@ use std::collections::{BTreeSet, HashSet};
 use std::path::{Component, Path, PathBuf};
 
 /// The file names kustomize accepts, in its order of preference.
-pub const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+pub const KUSTOMIZATION_FILES: [&str; 3] =
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// What a root is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +54,10 @@ pub struct Root {
 
 /// The kustomization file of a directory, if it has one.
 pub fn kustomization_file(dir: &Path) -> Option<PathBuf> {
-    KUSTOMIZATION_FILES.iter().map(|f| dir.join(f)).find(|p| p.is_file())
+    KUSTOMIZATION_FILES
+        .iter()
+        .map(|f| dir.join(f))
+        .find(|p| p.is_file())
 }
 
 /// Parse a kustomization file (an empty mapping when unreadable; kustomize reports the error itself).
@@ -79,7 +83,9 @@ pub fn rel(repo: &Path, p: &Path) -> String {
 }
 
 fn walk_dirs(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     let mut subs: Vec<PathBuf> = rd
         .flatten()
         .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
@@ -115,7 +121,11 @@ pub fn walk_files(dir: &Path) -> Vec<PathBuf> {
 
 fn strs(v: Option<&serde_json::Value>) -> Vec<String> {
     v.and_then(|v| v.as_array())
-        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -169,7 +179,11 @@ pub fn discover(repo: &Path) -> Vec<Root> {
     }
     // apps-shared/<app>/{base,overlays/<cluster>}
     if let Ok(rd) = std::fs::read_dir(repo.join("apps-shared")) {
-        let mut apps: Vec<PathBuf> = rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+        let mut apps: Vec<PathBuf> = rd
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect();
         apps.sort();
         for app_dir in apps {
             let app = app_dir.file_name().unwrap().to_string_lossy().into_owned();
@@ -184,7 +198,11 @@ pub fn discover(repo: &Path) -> Vec<Root> {
                 });
             }
             if let Ok(rd) = std::fs::read_dir(app_dir.join("overlays")) {
-                let mut ovs: Vec<PathBuf> = rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+                let mut ovs: Vec<PathBuf> = rd
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.is_dir())
+                    .collect();
                 ovs.sort();
                 for ov in ovs {
                     if kustomization_file(&ov).is_some() {
@@ -233,7 +251,9 @@ fn visit_dir(dir: &Path, c: &mut Closure, seen: &mut HashSet<PathBuf>) {
     for f in walk_files(&canon) {
         c.files.insert(f);
     }
-    let Some(kf) = kustomization_file(&canon) else { return };
+    let Some(kf) = kustomization_file(&canon) else {
+        return;
+    };
     let k = read_kustomization(&kf);
     let mut refs: Vec<String> = Vec::new();
     let mut patch_refs: Vec<String> = strs(k.get("patchesStrategicMerge"));

@@ -184,7 +184,10 @@ fn externalsecret_conventions(ctx: &Ctx, o: &RenderedObject, out: &mut Vec<Findi
     }
     let (spec, prefix) = match g.kind.as_str() {
         "ExternalSecret" => (o.value.get("spec"), "spec"),
-        "ClusterExternalSecret" => (o.value.pointer("/spec/externalSecretSpec"), "spec.externalSecretSpec"),
+        "ClusterExternalSecret" => (
+            o.value.pointer("/spec/externalSecretSpec"),
+            "spec.externalSecretSpec",
+        ),
         _ => return,
     };
     let rule = "externalsecret-conventions";
@@ -243,7 +246,11 @@ fn externalsecret_conventions(ctx: &Ctx, o: &RenderedObject, out: &mut Vec<Findi
             format!("{prefix}.dataFrom is used; map fields one by one with {prefix}.data[].secretKey and remoteRef.key/property"),
         ));
     }
-    let data = spec.get("data").and_then(Value::as_array).cloned().unwrap_or_default();
+    let data = spec
+        .get("data")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     if data.is_empty() && spec.get("dataFrom").is_none() {
         out.push(finding(rule, ctx, o, format!("{prefix}.data is empty")));
     }
@@ -325,7 +332,10 @@ fn appset_rules(ctx: &Ctx, o: &RenderedObject, out: &mut Vec<Finding>) {
         }
         if let Some(tp) = v.pointer("/spec/templatePatch").and_then(Value::as_str) {
             for block in ["kustomize", "helm", "plugin", "directory"] {
-                if tp.lines().any(|l| l.trim_start().starts_with(&format!("{block}:"))) {
+                if tp
+                    .lines()
+                    .any(|l| l.trim_start().starts_with(&format!("{block}:")))
+                {
                     out.push(finding(
                         "appset-thin",
                         ctx,
@@ -386,7 +396,14 @@ fn appset_rules(ctx: &Ctx, o: &RenderedObject, out: &mut Vec<Finding>) {
     }
 }
 
-fn check_generator(ctx: &Ctx, o: &RenderedObject, g: &Value, p: &str, dirs: &mut Vec<String>, out: &mut Vec<Finding>) {
+fn check_generator(
+    ctx: &Ctx,
+    o: &RenderedObject,
+    g: &Value,
+    p: &str,
+    dirs: &mut Vec<String>,
+    out: &mut Vec<Finding>,
+) {
     let Some(m) = g.as_object() else { return };
     for (k, body) in m {
         match k.as_str() {
@@ -512,7 +529,8 @@ fn appset_class(v: &Value) -> Option<&'static str> {
 /// One AppProject must not hold both workload and infrastructure AppSets (per cluster).
 fn appset_project_separation(ctx: &Ctx, objects: &[RenderedObject], out: &mut Vec<Finding>) {
     // (cluster, project) -> class -> objects
-    let mut by_project: BTreeMap<(String, String), BTreeMap<&str, Vec<&RenderedObject>>> = BTreeMap::new();
+    let mut by_project: BTreeMap<(String, String), BTreeMap<&str, Vec<&RenderedObject>>> =
+        BTreeMap::new();
     let mut seen = HashSet::new();
     for o in objects {
         if !is_argo(&o.value, "ApplicationSet") {
@@ -541,7 +559,13 @@ fn appset_project_separation(ctx: &Ctx, objects: &[RenderedObject], out: &mut Ve
         if classes.len() < 2 {
             continue;
         }
-        let names = |c: &str| classes[c].iter().map(|o| o.label()).collect::<Vec<_>>().join(", ");
+        let names = |c: &str| {
+            classes[c]
+                .iter()
+                .map(|o| o.label())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         for o in &classes["workload"] {
             out.push(finding(
                 "appset-separation",
@@ -604,7 +628,10 @@ fn httproute_shared_base(ctx: &Ctx, o: &RenderedObject, out: &mut Vec<Finding>) 
         version: "v1".into(),
         ..g.clone()
     };
-    let standard = ctx.schemas.crd_annotation(&v1, "gateway.networking.k8s.io/channel") == Some("standard");
+    let standard = ctx
+        .schemas
+        .crd_annotation(&v1, "gateway.networking.k8s.io/channel")
+        == Some("standard");
     let extra: Vec<String> = match ctx.schemas.crd_schema(&v1) {
         Some(schema) if standard => crate::schema::unknown_fields(&o.value, schema),
         _ => experimental_fields(&o.value),
@@ -624,7 +651,12 @@ fn httproute_shared_base(ctx: &Ctx, o: &RenderedObject, out: &mut Vec<Finding>) 
 fn experimental_fields(v: &Value) -> Vec<String> {
     let mut out = Vec::new();
     for pat in EXPERIMENTAL_HTTPROUTE_FIELDS {
-        find_pattern(v, &pat.split('.').collect::<Vec<_>>(), String::new(), &mut out);
+        find_pattern(
+            v,
+            &pat.split('.').collect::<Vec<_>>(),
+            String::new(),
+            &mut out,
+        );
     }
     out
 }
@@ -694,7 +726,8 @@ fn find_uid(v: &Value, path: String, out: &mut Vec<String>) {
 
 fn no_user_route(ctx: &Ctx, o: &RenderedObject, out: &mut Vec<Finding>) {
     let g = gvk(&o.value);
-    if g.group == "route.openshift.io" && g.kind == "Route" && !in_bootstrap(&ctx.roots[o.root].rel) {
+    if g.group == "route.openshift.io" && g.kind == "Route" && !in_bootstrap(&ctx.roots[o.root].rel)
+    {
         out.push(finding(
             "no-user-route",
             ctx,
@@ -706,7 +739,10 @@ fn no_user_route(ctx: &Ctx, o: &RenderedObject, out: &mut Vec<Finding>) {
 
 /// Whether `host` (possibly `*.`-prefixed) is `domain` or below it.
 pub fn under_domain(host: &str, domain: &str) -> bool {
-    let h = host.trim_start_matches("*.").trim_end_matches('.').to_ascii_lowercase();
+    let h = host
+        .trim_start_matches("*.")
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
     let d = domain.trim_end_matches('.').to_ascii_lowercase();
     h == d || h.ends_with(&format!(".{d}"))
 }
@@ -724,7 +760,10 @@ fn hostname_domain(ctx: &Ctx, o: &RenderedObject, out: &mut Vec<Finding>) {
             .into_iter()
             .flatten()
             .enumerate()
-            .filter_map(|(i, h)| h.as_str().map(|h| (format!("spec.hostnames[{i}]"), h.to_string())))
+            .filter_map(|(i, h)| {
+                h.as_str()
+                    .map(|h| (format!("spec.hostnames[{i}]"), h.to_string()))
+            })
             .collect(),
         "Gateway" => o
             .value
@@ -790,7 +829,10 @@ fn install_method_quarantine(ctx: &Ctx, o: &RenderedObject, out: &mut Vec<Findin
     } else if (is_argo(&o.value, "Application") || is_argo(&o.value, "ApplicationSet"))
         && sources(o.value.get("spec"), "spec")
             .into_iter()
-            .chain(sources(o.value.pointer("/spec/template/spec"), "spec.template.spec"))
+            .chain(sources(
+                o.value.pointer("/spec/template/spec"),
+                "spec.template.spec",
+            ))
             .any(|(_, src)| src.get("chart").and_then(Value::as_str) == Some("argo-cd"))
     {
         Some("an Application installing the argo-cd Helm chart")
@@ -871,7 +913,12 @@ fn raw_files(ctx: &Ctx, closures: &[Closure], out: &mut Vec<Finding>) {
                 ));
             }
             if !bootstrap && roots::KUSTOMIZATION_FILES.contains(&name.as_str()) {
-                for c in d.get("helmCharts").and_then(Value::as_array).into_iter().flatten() {
+                for c in d
+                    .get("helmCharts")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     if c.get("name").and_then(Value::as_str) == Some("argo-cd") {
                         out.push(Finding::new(
                             "install-method-quarantine",
