@@ -326,3 +326,41 @@ fn every_rule_has_a_fixture() {
         );
     }
 }
+
+#[test]
+fn loose_files_are_validated_and_linted() {
+    if !have_kustomize() || schemas().is_none() {
+        return;
+    }
+    let fleet = fleet_with(None);
+    let dir = fleet.path().join("clusters/alpha/bootstrap");
+    std::fs::create_dir_all(&dir).unwrap();
+    // Applied by a bootstrap script, not by a kustomization: still checked.
+    std::fs::write(
+        dir.join("root.yaml"),
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: root\n  namespace: argocd\nspec:\n  project: default\n  source:\n    repoURL: https://example.com/fleet.git\n    targetRevision: v1.2.3\n    path: clusters/alpha/apps\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: argocd\n  syncPolicyy: {}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        fleet.path().join("apps-shared/web/stray-secret.yaml"),
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: stray\ndata:\n  password: aHVudGVyMg==\n",
+    )
+    .unwrap();
+    let r = verify(fleet.path(), Some(shared_cache()));
+    let l = lines(&r);
+    assert_eq!(l.len(), 3, "{l:?}");
+    assert!(
+        l[0].starts_with("secret-plaintext apps-shared/web/stray-secret.yaml Secret/stray:"),
+        "{l:?}"
+    );
+    assert!(l[1].starts_with("appset-head clusters/alpha/bootstrap/root.yaml Application/argocd/root: spec.source.targetRevision is \"v1.2.3\""), "{l:?}");
+    assert_eq!(l[2], "schema clusters/alpha/bootstrap/root.yaml Application/argocd/root: spec.syncPolicyy: unknown field");
+    assert!(r.findings.iter().all(|f| f.root.is_none()));
+    assert_eq!(
+        r.loose_files,
+        vec![
+            "apps-shared/web/stray-secret.yaml",
+            "clusters/alpha/bootstrap/root.yaml"
+        ]
+    );
+}

@@ -219,11 +219,14 @@ pub fn overlay_delta(ctx: &Ctx, objects: &[RenderedObject]) -> Vec<Finding> {
                 if bad.is_empty() {
                     continue;
                 }
-                let detail = similar::TextDiff::from_lines(&to_yaml(&r.value), &to_yaml(&o.value))
-                    .unified_diff()
-                    .context_radius(2)
-                    .header(ref_root, root)
-                    .to_string();
+                let detail = similar::TextDiff::from_lines(
+                    to_yaml(&r.value).as_str(),
+                    to_yaml(&o.value).as_str(),
+                )
+                .unified_diff()
+                .context_radius(2)
+                .header(ref_root, root)
+                .to_string();
                 let mut f = Finding::new(
                     "overlay-delta",
                     o.file_for(&bad[0]),

@@ -139,6 +139,8 @@ pub struct VerifyReport {
     pub kustomize: String,
     /// Notes for the operator (e.g. how to get CRDs).
     pub notes: Vec<String>,
+    /// Files of objects that no root renders; their objects are validated and linted too.
+    pub loose_files: Vec<String>,
 }
 
 impl VerifyReport {
@@ -180,10 +182,15 @@ impl VerifyReport {
             ));
         }
         out.push_str(&format!(
-            "{}: {} finding(s); {} root(s), {} rendered, {} cache hit(s); {} object(s), {} validated; {} kind(s) not validated\n",
+            "{}: {} finding(s); {} root(s){}, {} rendered, {} cache hit(s); {} object(s), {} validated; {} kind(s) not validated\n",
             if self.is_clean() { "clean" } else { "FAILED" },
             self.findings.len(),
             self.roots.len(),
+            if self.loose_files.is_empty() {
+                String::new()
+            } else {
+                format!(" + {} loose file(s)", self.loose_files.len())
+            },
             self.cache_misses,
             self.cache_hits,
             self.objects,
@@ -204,6 +211,7 @@ impl VerifyReport {
             "clean": self.is_clean(),
             "findings": self.findings,
             "roots": self.roots,
+            "looseFiles": self.loose_files,
             "notValidated": self.not_validated,
             "summary": {
                 "findings": self.findings.len(),
@@ -416,6 +424,48 @@ pub fn run_with(opts: &VerifyOptions, schemas: &SchemaSet) -> Result<VerifyRepor
         }
         closures.push(out.closure);
     }
+    // Files of objects no root renders (applied by hand or by a script): validated and linted too.
+    let mut all_roots = root_list.clone();
+    let closure_refs: Vec<&roots::Closure> = closures.iter().collect();
+    for f in roots::loose_files(&repo, &closure_refs) {
+        let Ok(text) = std::fs::read_to_string(&f) else {
+            continue;
+        };
+        let Ok(docs) = parse_multi_doc(&text) else {
+            continue;
+        };
+        let docs: Vec<Value> = docs.into_iter().filter(is_k8s_object).collect();
+        if docs.is_empty() {
+            continue;
+        }
+        let file = roots::rel(&repo, &f);
+        let dir = file
+            .rsplit_once('/')
+            .map(|(d, _)| d.to_string())
+            .unwrap_or_default();
+        let cluster = file
+            .strip_prefix("clusters/")
+            .and_then(|r| r.split('/').next())
+            .map(str::to_string);
+        all_roots.push(Root {
+            rel: dir,
+            kind: RootKind::Loose {
+                cluster,
+                file: file.clone(),
+            },
+        });
+        report.loose_files.push(file.clone());
+        for v in docs {
+            objects.push(RenderedObject {
+                root: all_roots.len() - 1,
+                value: v,
+                file: file.clone(),
+                patches: vec![],
+            });
+        }
+    }
+    let root_list = all_roots;
+    report.loose_files.sort();
     report.objects = objects.len();
 
     // Schema validation.
@@ -427,7 +477,7 @@ pub fn run_with(opts: &VerifyOptions, schemas: &SchemaSet) -> Result<VerifyRepor
                 for sf in fs {
                     let mut f =
                         Finding::new("schema", o.file_for(&sf.path), o.label(), sf.to_string());
-                    f.root = Some(root_list[o.root].rel.clone());
+                    f.root = root_path(&root_list[o.root]);
                     findings.push(f);
                 }
             }
@@ -448,7 +498,7 @@ pub fn run_with(opts: &VerifyOptions, schemas: &SchemaSet) -> Result<VerifyRepor
 
     // Lint rules.
     let ctx = rules::Ctx::new(&repo, &root_list, schemas);
-    findings.extend(rules::run_all(&ctx, &objects, &closures));
+    findings.extend(rules::run_all(&ctx, &objects));
 
     // De-duplicate (an object shared by several roots is reported once) and sort.
     let mut seen = BTreeSet::new();
@@ -529,6 +579,22 @@ fn render_root(
     }
     out.millis = start.elapsed().as_millis() as u64;
     out
+}
+
+/// A Kubernetes object (not a kustomize config or Helm values).
+fn is_k8s_object(v: &Value) -> bool {
+    let api = v.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    !api.is_empty()
+        && v.get("kind").and_then(Value::as_str).is_some()
+        && !api.starts_with("kustomize.config.k8s.io")
+}
+
+/// The `root` of a finding: the kustomization root, or none for a loose file.
+pub fn root_path(root: &Root) -> Option<String> {
+    match root.kind {
+        RootKind::Loose { .. } => None,
+        _ => Some(root.rel.clone()),
+    }
 }
 
 /// (kind, name) of an object.

@@ -25,6 +25,12 @@ pub enum RootKind {
     Overlay { app: String, cluster: String },
     /// `apps-shared/<app>/base`.
     Base { app: String },
+    /// A YAML file of objects that no root renders (e.g. `clusters/talos/bootstrap/root.yaml`, applied by
+    /// a script); `rel` is its directory. Validated and linted like rendered objects.
+    Loose {
+        cluster: Option<String>,
+        file: String,
+    },
 }
 
 impl RootKind {
@@ -33,6 +39,7 @@ impl RootKind {
             RootKind::Cluster { .. } => "cluster",
             RootKind::Overlay { .. } => "overlay",
             RootKind::Base { .. } => "base",
+            RootKind::Loose { .. } => "loose",
         }
     }
     /// The cluster directory name this root belongs to, if any.
@@ -40,6 +47,7 @@ impl RootKind {
         match self {
             RootKind::Cluster { cluster } | RootKind::Overlay { cluster, .. } => Some(cluster),
             RootKind::Base { .. } => None,
+            RootKind::Loose { cluster, .. } => cluster.as_deref(),
         }
     }
 }
@@ -377,4 +385,28 @@ pub fn kustomize_version(k: &Kustomize) -> String {
     match k {
         Kustomize::Standalone(p) | Kustomize::Kubectl(p) => format!("{} {line}", p.display()),
     }
+}
+
+/// YAML files under `clusters/` and `apps-shared/` holding Kubernetes objects that no root reads.
+pub fn loose_files(repo: &Path, closures: &[&Closure]) -> Vec<PathBuf> {
+    let read: HashSet<&PathBuf> = closures.iter().flat_map(|c| c.files.iter()).collect();
+    let mut out = Vec::new();
+    for top in ["clusters", "apps-shared"] {
+        for f in walk_files(&repo.join(top)) {
+            let name = f
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if !(name.ends_with(".yaml") || name.ends_with(".yml"))
+                || KUSTOMIZATION_FILES.contains(&name.as_str())
+            {
+                continue;
+            }
+            let canon = f.canonicalize().unwrap_or(f.clone());
+            if !read.contains(&canon) {
+                out.push(canon);
+            }
+        }
+    }
+    out
 }

@@ -1,13 +1,13 @@
 //! The fleet's lint rules. Each has a stable id (the first word of a text finding) and is documented in
 //! docs/verify.md.
 
-use super::roots::{self, Closure, Root, RootKind};
+use super::roots::{self, Root, RootKind};
 use super::{Finding, RenderedObject};
 use crate::fleet::cluster::ClusterSpec;
 use crate::schema::{convert::join_field, Gvk, SchemaSet};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Every rule id verify can report.
 pub const RULES: &[&str] = &[
@@ -72,7 +72,7 @@ fn finding(rule: &str, ctx: &Ctx, o: &RenderedObject, message: impl Into<String>
         _ => o.file.as_str(),
     };
     let mut f = Finding::new(rule, file, o.label(), message);
-    f.root = Some(ctx.roots[o.root].rel.clone());
+    f.root = super::root_path(&ctx.roots[o.root]);
     f
 }
 
@@ -95,7 +95,7 @@ pub fn in_bootstrap(rel: &str) -> bool {
 }
 
 /// Run every rule.
-pub fn run_all(ctx: &Ctx, objects: &[RenderedObject], closures: &[Closure]) -> Vec<Finding> {
+pub fn run_all(ctx: &Ctx, objects: &[RenderedObject]) -> Vec<Finding> {
     let mut out = Vec::new();
     for o in objects {
         secret_plaintext(ctx, o, &mut out);
@@ -108,7 +108,7 @@ pub fn run_all(ctx: &Ctx, objects: &[RenderedObject], closures: &[Closure]) -> V
         install_method_quarantine(ctx, o, &mut out);
     }
     appset_project_separation(ctx, objects, &mut out);
-    raw_files(ctx, closures, &mut out);
+    raw_files(ctx, &mut out);
     out.extend(super::delta::overlay_delta(ctx, objects));
     out
 }
@@ -878,10 +878,8 @@ pub fn looks_like_argocd_values(v: &Value) -> bool {
     has_configs && components >= 1 || components >= 3 && m.contains_key("global")
 }
 
-/// Rules on files themselves: Argo CD Helm values / helmCharts outside bootstrap, and Secrets with values
-/// in YAML files that no root renders.
-fn raw_files(ctx: &Ctx, closures: &[Closure], out: &mut Vec<Finding>) {
-    let rendered: HashSet<&PathBuf> = closures.iter().flat_map(|c| c.files.iter()).collect();
+/// Rules on files themselves: Argo CD Helm values / helmCharts outside bootstrap.
+fn raw_files(ctx: &Ctx, out: &mut Vec<Finding>) {
     let mut files = Vec::new();
     for top in ["clusters", "apps-shared"] {
         files.extend(roots::walk_files(&ctx.repo.join(top)));
@@ -902,7 +900,6 @@ fn raw_files(ctx: &Ctx, closures: &[Closure], out: &mut Vec<Finding>) {
             continue;
         };
         let bootstrap = in_bootstrap(&rel);
-        let canon = f.canonicalize().unwrap_or(f.clone());
         for d in &docs {
             if !bootstrap && looks_like_argocd_values(d) {
                 out.push(Finding::new(
@@ -927,16 +924,6 @@ fn raw_files(ctx: &Ctx, closures: &[Closure], out: &mut Vec<Finding>) {
                             "helmCharts installs argo-cd outside clusters/<name>/bootstrap/",
                         ));
                     }
-                }
-            }
-            if !rendered.contains(&canon) {
-                if let Some(m) = plaintext_secret(d) {
-                    out.push(Finding::new(
-                        "secret-plaintext",
-                        &rel,
-                        super::object_label(d),
-                        format!("{m} (file not rendered by any root)"),
-                    ));
                 }
             }
         }
