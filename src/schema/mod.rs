@@ -439,6 +439,25 @@ impl SchemaSet {
                 Some(_) => {}
             }
         } else if !self.core_kinds.contains_key(&gvk) {
+            // A built-in kind at a version Kubernetes no longer (or not yet) serves, e.g. batch/v1beta1.
+            let mut known: Vec<&str> = self
+                .core_kinds
+                .keys()
+                .filter(|k| k.group == gvk.group && k.kind == gvk.kind)
+                .map(|k| k.version.as_str())
+                .collect();
+            if !known.is_empty() {
+                known.sort();
+                return Outcome::Invalid(vec![finding(
+                    "apiVersion",
+                    format!(
+                        "{} {} is not a built-in API version (served: {})",
+                        gvk.api_version(),
+                        gvk.kind,
+                        known.join(", ")
+                    ),
+                )]);
+            }
             return Outcome::NotValidated(gvk.to_string());
         }
         let compiled = self.compiled(&gvk);
