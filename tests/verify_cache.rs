@@ -182,3 +182,23 @@ fn json_report_shape() {
     assert_eq!(j["roots"].as_array().unwrap().len(), 8);
     assert!(j["roots"][0]["cache"].is_string());
 }
+
+#[test]
+fn unwritable_cache_is_not_fatal() {
+    if !have_kustomize() {
+        return;
+    }
+    let fleet = fleet_with(None);
+    // A file where the cache directory should be.
+    let blocker = fleet.path().join("not-a-dir");
+    std::fs::write(&blocker, "x").unwrap();
+    let r = verify(fleet.path(), Some(blocker.join("cache")));
+    assert_eq!(r.cache_misses, r.roots.len());
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.starts_with("render cache disabled")),
+        "{:?}",
+        r.notes
+    );
+}

@@ -339,10 +339,13 @@ pub fn run_with(opts: &VerifyOptions, schemas: &SchemaSet) -> Result<VerifyRepor
         .cache_dir
         .clone()
         .unwrap_or_else(|| repo.join(".fleetctl").join("cache").join("render"));
-    std::fs::create_dir_all(&cache_dir).map_err(|e| {
-        UserError::usage(format!("cannot create the render cache: {e}"))
-            .subject(cache_dir.display().to_string())
-    })?;
+    // Without a writable cache every root is simply rendered each time.
+    let cache_note = std::fs::create_dir_all(&cache_dir).err().map(|e| {
+        format!(
+            "render cache disabled: cannot create {}: {e}",
+            cache_dir.display()
+        )
+    });
 
     let root_list = roots::discover(&repo);
     let jobs = if opts.jobs == 0 {
@@ -383,6 +386,7 @@ pub fn run_with(opts: &VerifyOptions, schemas: &SchemaSet) -> Result<VerifyRepor
         core_kinds_loaded: schemas.counts().1,
         ..Default::default()
     };
+    report.notes.extend(cache_note);
     let mut findings = Vec::new();
     let mut objects = Vec::new();
     let mut closures = Vec::new();
