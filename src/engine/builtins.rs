@@ -3,6 +3,9 @@
 //! - `live-crd-schema {path, kinds}`: render `path` and check every object of `kinds` against the schema
 //!   the live cluster's CRD serves. The API server silently prunes fields it does not know, so an older
 //!   operator would quietly drop e.g. `spec.resourceHealthChecks`; this stops first and names the field.
+//! - `repo-matches {path, kind, name, field, equals|contains, fix}`: a decision taken at a decision point must
+//!   be what Git says (GitOps: the cluster follows Git, so fleetctl never overrides it on the side). Renders
+//!   `path` and compares one field; on a mismatch it stops before any write and says what to change.
 
 use crate::cluster::Cluster;
 use crate::error::UserError;
@@ -12,13 +15,29 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::path::Path;
 
-pub const NAMES: &[&str] = &["live-crd-schema"];
+pub const NAMES: &[&str] = &["live-crd-schema", "repo-matches"];
+/// Builtins that read only the repo; the engine also runs them during preflight.
+pub const OFFLINE: &[&str] = &["repo-matches"];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LiveCrdSchemaArgs {
     path: String,
     kinds: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RepoMatchesArgs {
+    path: String,
+    kind: String,
+    name: String,
+    field: String,
+    #[serde(default)]
+    equals: Option<String>,
+    #[serde(default)]
+    contains: Option<String>,
+    fix: String,
 }
 
 /// Check the builtin's name and arguments during preflight.
@@ -45,6 +64,10 @@ pub async fn run(
             let a: LiveCrdSchemaArgs = serde_json::from_value(args.clone())
                 .map_err(|e| UserError::usage(format!("bad args for {name}: {e}")))?;
             live_crd_schema(cluster, repo, &a).await
+        }
+        "repo-matches" => {
+            let a: RepoMatchesArgs = serde_json::from_value(args.clone()).map_err(|e| UserError::usage(format!("bad args for {name}: {e}")))?;
+            repo_matches(repo, &a)
         }
         other => Err(UserError::usage(format!("unknown builtin step '{other}'"))),
     }
@@ -117,4 +140,35 @@ async fn live_crd_schema(
             }
         ),
     ))
+}
+
+fn repo_matches(repo: &Path, a: &RepoMatchesArgs) -> Result<(u32, String), UserError> {
+    use crate::runbook::path::{scalar_string, FieldPath};
+    let objects = Kustomize::find()?.render(&repo.join(&a.path))?;
+    let subject = format!("{} {} in {}", a.kind, a.name, a.path);
+    let obj = objects
+        .iter()
+        .find(|o| o.get("kind").and_then(Value::as_str) == Some(&a.kind) && o.pointer("/metadata/name").and_then(Value::as_str) == Some(&a.name))
+        .ok_or_else(|| UserError::usage(format!("{} {} is not in the rendered {}", a.kind, a.name, a.path)).subject(a.path.clone()))?;
+    let path = FieldPath::parse(&a.field).map_err(UserError::usage)?;
+    let got = path.get(obj);
+    let seen = got.map(scalar_string).unwrap_or_else(|| "<absent>".into());
+    let (ok, want) = match (&a.equals, &a.contains) {
+        (Some(e), _) => (seen == *e, e.clone()),
+        (_, Some(c)) => {
+            let hit = match got {
+                Some(Value::Array(items)) => items.iter().any(|i| scalar_string(i).contains(c.as_str())),
+                Some(v) => scalar_string(v).contains(c.as_str()),
+                None => false,
+            };
+            (hit, format!("something containing {c}"))
+        }
+        _ => (false, String::new()),
+    };
+    if ok {
+        return Ok((0, format!("Git agrees: {} {} = {seen}", a.kind, a.field)));
+    }
+    Err(UserError::usage(format!("Git does not match the decision: {} is {seen}, the decision wants {want}", a.field))
+        .subject(subject)
+        .next(format!("{}; commit and push, then run the phase again (nothing was written)", a.fix)))
 }

@@ -80,8 +80,9 @@ fn substitute(
     Ok(serde_json::from_value(v).expect("substituted step deserialises"))
 }
 
-fn vars_for(spec: &ClusterSpec, decisions: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+fn vars_for(spec: &ClusterSpec, decisions: &BTreeMap<String, String>, target: &Target) -> BTreeMap<String, String> {
     let mut vars = BTreeMap::new();
+    vars.insert("kube.context".into(), target.context.clone().unwrap_or_else(|| spec.kube_context.clone()));
     vars.insert("cluster.name".into(), spec.name.clone());
     vars.insert("cluster.platform".into(), spec.platform.to_string());
     vars.insert("cluster.appsDomain".into(), spec.apps_domain.clone());
@@ -220,7 +221,7 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
     }
 
     // Substitute and render every step up front: kustomize errors stop us before any write.
-    let vars = vars_for(&spec, &decisions);
+    let vars = vars_for(&spec, &decisions, &target);
     let kustomize = if rb.runbook.steps.iter().any(|s| s.apply.is_some()) {
         Some(Kustomize::find()?)
     } else {
