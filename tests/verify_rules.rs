@@ -364,3 +364,16 @@ fn loose_files_are_validated_and_linted() {
         ]
     );
 }
+
+#[test]
+fn hostname_domain_in_an_inline_patch_blames_the_kustomization() {
+    let Some(l) = only("hostname-domain-inline", "hostname-domain", 1) else {
+        return;
+    };
+    assert!(
+        l[0].starts_with(
+            "hostname-domain apps-shared/web/overlays/beta/kustomization.yaml HTTPRoute/web/web: spec.hostnames[0]: web.alpha.example"
+        ),
+        "{l:?}"
+    );
+}

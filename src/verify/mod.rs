@@ -10,7 +10,7 @@ pub mod rules;
 
 use crate::error::UserError;
 use crate::fleet::render::{parse_multi_doc, Kustomize};
-use crate::schema::{Outcome, SchemaSet};
+use crate::schema::{self, Outcome, SchemaSet};
 use roots::{Root, RootKind};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -243,8 +243,17 @@ pub struct RenderedObject {
     pub value: Value,
     /// The source file (repo-relative) when found by kind+name among the root's inputs, else the root dir.
     pub file: String,
-    /// Strategic-merge patch files (repo-relative) that touch this object, with their content.
-    pub patches: Vec<(String, Value)>,
+    /// The patches that touch this object (repo-relative file, effect), in the order kustomize applies them.
+    pub patches: Vec<(String, PatchEffect)>,
+}
+
+/// What a patch does to an object.
+#[derive(Debug, Clone)]
+pub enum PatchEffect {
+    /// A strategic-merge patch document.
+    Merge(Value),
+    /// The paths (JSON pointers) of JSON 6902 operations.
+    Ops(Vec<String>),
 }
 
 impl RenderedObject {
@@ -255,8 +264,17 @@ impl RenderedObject {
         if segs.is_empty() {
             return &self.file;
         }
-        for (f, doc) in self.patches.iter().rev() {
-            if lookup(doc, &segs).is_some() {
+        for (f, effect) in self.patches.iter().rev() {
+            let hit = match effect {
+                PatchEffect::Merge(doc) => lookup(doc, &segs).is_some(),
+                PatchEffect::Ops(ops) => ops.iter().any(|op| {
+                    let op = delta::parse_path(&schema::pointer_to_path(op));
+                    !op.is_empty()
+                        && op.len() <= segs.len()
+                        && op.iter().zip(&segs).all(|(a, b)| a == b)
+                }),
+            };
+            if hit {
                 return f;
             }
         }
@@ -409,16 +427,28 @@ pub fn run_with(opts: &VerifyOptions, schemas: &SchemaSet) -> Result<VerifyRepor
             objects: out.objects.len(),
             millis: out.millis,
         });
-        let (sources, patches) = source_index(&repo, &out.closure);
+        let sources = source_index(&repo, &out.closure);
         for v in out.objects {
             let key = identity_key(&v);
             let file = key
                 .as_ref()
                 .and_then(|k| sources.get(k).cloned())
                 .unwrap_or_else(|| root.rel.clone());
-            let patches = key
-                .and_then(|k| patches.get(&k).cloned())
-                .unwrap_or_default();
+            let mut patches = Vec::new();
+            if let Some((kind, name)) = &key {
+                for ps in &out.closure.patch_sources {
+                    if ps.kind.as_ref().is_some_and(|k| k != kind)
+                        || ps.name.as_ref().is_some_and(|n| n != name)
+                    {
+                        continue;
+                    }
+                    let f = roots::rel(&repo, &ps.file);
+                    patches.push(match &ps.doc {
+                        Some(d) => (f, PatchEffect::Merge(d.clone())),
+                        None => (f, PatchEffect::Ops(ps.op_paths.clone())),
+                    });
+                }
+            }
             objects.push(RenderedObject {
                 root: i,
                 value: v,
@@ -620,30 +650,8 @@ fn lookup<'v>(v: &'v Value, segs: &[delta::Seg]) -> Option<&'v Value> {
     Some(cur)
 }
 
-type SourceIndex = (
-    HashMap<(String, String), String>,
-    HashMap<(String, String), Vec<(String, Value)>>,
-);
-
-/// (kind, name) -> the repo-relative file defining it, and the patch files touching it, over a root's
-/// input files. Names changed by transformers (namePrefix) are not found; such objects are attributed to
-/// the root directory.
-fn source_index(repo: &Path, closure: &roots::Closure) -> SourceIndex {
+fn source_index(repo: &Path, closure: &roots::Closure) -> HashMap<(String, String), String> {
     let mut out = HashMap::new();
-    let mut patches: HashMap<(String, String), Vec<(String, Value)>> = HashMap::new();
-    for f in &closure.patches {
-        let Ok(text) = std::fs::read_to_string(f) else {
-            continue;
-        };
-        let Ok(docs) = parse_multi_doc(&text) else {
-            continue;
-        };
-        for d in docs {
-            if let Some(k) = identity_key(&d) {
-                patches.entry(k).or_default().push((roots::rel(repo, f), d));
-            }
-        }
-    }
     // Defining files first, patch files only as a fallback.
     let ordered = closure
         .files
@@ -672,7 +680,7 @@ fn source_index(repo: &Path, closure: &roots::Closure) -> SourceIndex {
             }
         }
     }
-    (out, patches)
+    out
 }
 
 /// The cluster a root belongs to, for the `hostname-domain` rule.

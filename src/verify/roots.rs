@@ -239,6 +239,65 @@ pub struct Closure {
     pub other: BTreeSet<String>,
     /// Files used as patches (not where an object is defined).
     pub patches: BTreeSet<PathBuf>,
+    /// Patches whose source is not a strategic-merge patch file: inline `patch:` text and JSON 6902
+    /// operation lists, with the file to blame for what they set.
+    pub patch_sources: Vec<PatchSource>,
+}
+
+/// What one patch sets, and where it is written.
+#[derive(Debug, Clone)]
+pub struct PatchSource {
+    /// The kustomization (inline patch) or the patch file.
+    pub file: PathBuf,
+    /// The patch's target, when it names one (`None` = any).
+    pub kind: Option<String>,
+    pub name: Option<String>,
+    /// A strategic-merge patch document, if that is what it is.
+    pub doc: Option<serde_json::Value>,
+    /// The paths (JSON pointers) a JSON 6902 patch writes.
+    pub op_paths: Vec<String>,
+}
+
+/// The patch sources of one `patches` entry (`entry` holds its optional `target`) whose text parsed to
+/// `docs`: a JSON 6902 operation list, or strategic-merge documents.
+fn patch_sources(
+    file: &Path,
+    entry: &serde_json::Value,
+    docs: Vec<serde_json::Value>,
+) -> Vec<PatchSource> {
+    let target = |f: &str| {
+        entry
+            .pointer(&format!("/target/{f}"))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    let mut out = Vec::new();
+    for d in docs {
+        let mut src = PatchSource {
+            file: file.to_path_buf(),
+            kind: target("kind"),
+            name: target("name"),
+            doc: None,
+            op_paths: vec![],
+        };
+        match d {
+            serde_json::Value::Array(ops) => {
+                src.op_paths = ops
+                    .iter()
+                    .filter_map(|o| o.get("path").and_then(|v| v.as_str()).map(str::to_string))
+                    .collect();
+            }
+            doc @ serde_json::Value::Object(_) => {
+                let id = |f: &str| doc.pointer(f).and_then(|v| v.as_str()).map(str::to_string);
+                src.kind = src.kind.or_else(|| id("/kind"));
+                src.name = src.name.or_else(|| id("/metadata/name"));
+                src.doc = Some(doc);
+            }
+            _ => continue,
+        }
+        out.push(src);
+    }
+    out
 }
 
 /// Collect every file a root depends on: all files under the root and under every local directory it
@@ -276,6 +335,37 @@ fn visit_dir(dir: &Path, c: &mut Closure, seen: &mut HashSet<PathBuf>) {
     for r in patch_refs {
         if let Ok(p) = canon.join(&r).canonicalize() {
             c.patches.insert(p);
+        }
+    }
+    // What each patch sets, in the order kustomize applies them (recorded after the resources'
+    // own patches, which apply first).
+    let mut own: Vec<PatchSource> = Vec::new();
+    let mut entries: Vec<serde_json::Value> = strs(k.get("patchesStrategicMerge"))
+        .into_iter()
+        .map(|p| serde_json::json!({ "path": p }))
+        .collect();
+    for field in ["patchesJson6902", "patches"] {
+        entries.extend(
+            k.get(field)
+                .and_then(|v| v.as_array())
+                .into_iter()
+                .flatten()
+                .cloned(),
+        );
+    }
+    for p in &entries {
+        if let Some(path) = p.get("path").and_then(|v| v.as_str()) {
+            let f = canon.join(path);
+            let Ok(t) = std::fs::read_to_string(&f) else {
+                continue;
+            };
+            if let Ok(docs) = crate::fleet::render::parse_multi_doc(&t) {
+                own.extend(patch_sources(&f.canonicalize().unwrap_or(f), p, docs));
+            }
+        } else if let Some(inline) = p.get("patch").and_then(|v| v.as_str()) {
+            if let Ok(docs) = crate::fleet::render::parse_multi_doc(inline) {
+                own.extend(patch_sources(&kf, p, docs));
+            }
         }
     }
     for field in [
@@ -328,6 +418,7 @@ fn visit_dir(dir: &Path, c: &mut Closure, seen: &mut HashSet<PathBuf>) {
             c.other.insert(format!("{}: {r}", canon.display()));
         }
     }
+    c.patch_sources.extend(own);
 }
 
 /// The cache key of a root: sha256 over the kustomize version, the root path and every input file
