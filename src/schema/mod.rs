@@ -758,3 +758,21 @@ fn describe(err: &ValidationError<'_>) -> Vec<(String, String)> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn schema_set_is_shareable_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<super::SchemaSet>();
+    }
+
+    #[test]
+    fn pointer_to_dotted_path() {
+        assert_eq!(super::pointer_to_path("/spec/rules/0/x"), "spec.rules[0].x");
+        assert_eq!(
+            super::pointer_to_path("/metadata/annotations/a.b~1c"),
+            r#"metadata.annotations["a.b/c"]"#
+        );
+    }
+}
