@@ -16,7 +16,16 @@ fn check(dump: &str) -> (i32, Value) {
         .arg(root)
         .env("FLEETCTL_STATE_DIR", state.path())
         .stdin(Stdio::null())
-        .args(["check", "--phase", "all", "--cluster", "openshift", "--output", "json", "--snapshot"])
+        .args([
+            "check",
+            "--phase",
+            "all",
+            "--cluster",
+            "openshift",
+            "--output",
+            "json",
+            "--snapshot",
+        ])
         .arg(root.join("tests/fixtures/snapshots").join(dump))
         .output()
         .unwrap();
@@ -25,8 +34,16 @@ fn check(dump: &str) -> (i32, Value) {
 }
 
 fn status<'a>(r: &'a Value, id: &str) -> (&'a str, String) {
-    let c = r["criteria"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("{id} missing"));
-    (c["status"].as_str().unwrap(), c["hint"].as_str().unwrap_or_default().to_string())
+    let c = r["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("{id} missing"));
+    (
+        c["status"].as_str().unwrap(),
+        c["hint"].as_str().unwrap_or_default().to_string(),
+    )
 }
 
 #[test]
@@ -64,8 +81,16 @@ fn a_failed_csv_fails_with_its_message() {
     let (s, hint) = status(&r, "p1.operator-installed");
     assert_eq!(s, "fail");
     assert!(hint.contains("CSV failed"), "{hint}");
-    let c = r["criteria"].as_array().unwrap().iter().find(|c| c["id"] == "p1.operator-installed").unwrap();
-    assert!(c["evidence"]["status.message"].as_str().unwrap().contains("not available"));
+    let c = r["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "p1.operator-installed")
+        .unwrap();
+    assert!(c["evidence"]["status.message"]
+        .as_str()
+        .unwrap()
+        .contains("not available"));
 }
 
 #[test]
@@ -92,6 +117,11 @@ fn two_default_storage_classes_fail_the_one_and_only_default() {
     assert_eq!(code, 1);
     let (s, _) = status(&r, "p2.default-storageclass");
     assert_eq!(s, "fail");
-    let c = r["criteria"].as_array().unwrap().iter().find(|c| c["id"] == "p2.default-storageclass").unwrap();
+    let c = r["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "p2.default-storageclass")
+        .unwrap();
     assert_eq!(c["evidence"]["matched"], "gp3-csi, lvms-vg1");
 }
