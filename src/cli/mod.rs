@@ -5,6 +5,7 @@ pub mod check;
 pub mod info;
 pub mod phase;
 pub mod rehearse;
+pub mod verify;
 
 use crate::engine::ui::{Ui, Verbosity};
 use crate::error::UserError;
@@ -155,6 +156,23 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "table")]
         output: ReportFormat,
     },
+    /// Render every kustomization root, validate every object against its schema strictly, and lint the
+    /// brief's rules (exit 0 clean, 1 findings, 2 bad input).
+    #[command(
+        after_help = "Examples:\n  fleetctl verify --crds ~/.cache/fleetctl/crds\n  fleetctl verify --from-cluster --cluster openshift --output json"
+    )]
+    Verify {
+        /// CRD directory (default: $FLEETCTL_CRDS, then ~/.cache/fleetctl/crds from scripts/fetch-crds.sh).
+        #[arg(long, value_name = "DIR")]
+        crds: Option<PathBuf>,
+        /// Read CRDs from the live cluster (its kubeconfig/context as for `phase`).
+        #[arg(long)]
+        from_cluster: bool,
+        #[command(flatten)]
+        target: TargetArgs,
+        #[arg(long, value_enum, default_value = "text")]
+        output: verify::VerifyFormat,
+    },
     /// The simulated cluster used by tests and rehearsals.
     #[command(subcommand)]
     Sim(SimCommand),
@@ -304,6 +322,12 @@ pub async fn run(cli: Cli) -> Result<i32, UserError> {
                     snapshot,
                     output,
                 } => check::check(&g, &phase, target, snapshot, output).await,
+                Command::Verify {
+                    crds,
+                    from_cluster,
+                    target,
+                    output,
+                } => verify::verify(&g, crds, from_cluster, target, output).await,
                 Command::Status { cluster, output } => info::status(&g, cluster, output),
                 Command::Decisions { phase, output } => info::decisions(&g, phase, output),
                 Command::Rehearse {
