@@ -13,6 +13,7 @@
 //! - `verify`, `appset`: offline repo tooling.
 //! - `sim`: the simulated cluster used by tests and `fleetctl rehearse`.
 
+pub mod appset;
 pub mod checks;
 pub mod cli;
 pub mod cluster;
