@@ -1,6 +1,7 @@
 //! The command line: one clap definition, from which help, shell completions and the man page come.
 //! Raw flags become validated settings in `Globals`; each command lives in its own thin file.
 
+pub mod appset;
 pub mod check;
 pub mod info;
 pub mod phase;
@@ -173,6 +174,9 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "text")]
         output: verify::VerifyFormat,
     },
+    /// Offline ApplicationSet tooling.
+    #[command(subcommand)]
+    Appset(AppsetCommand),
     /// The simulated cluster used by tests and rehearsals.
     #[command(subcommand)]
     Sim(SimCommand),
@@ -182,6 +186,21 @@ pub enum Command {
     /// Print the man page (roff).
     #[command(after_help = "Example:\n  fleetctl man > fleetctl.1 && man ./fleetctl.1")]
     Man,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AppsetCommand {
+    /// Expand the ApplicationSets against the working tree (exit 1 when two Applications would own one resource).
+    #[command(
+        after_help = "Examples:\n  fleetctl appset generate --cluster talos\n  fleetctl appset generate --output json"
+    )]
+    Generate {
+        /// Only the AppSets under clusters/NAME.
+        #[arg(long, value_name = "NAME")]
+        cluster: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        output: ListFormat,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -328,6 +347,7 @@ pub async fn run(cli: Cli) -> Result<i32, UserError> {
                     target,
                     output,
                 } => verify::verify(&g, crds, from_cluster, target, output).await,
+                Command::Appset(AppsetCommand::Generate { cluster, output }) => appset::generate(&g, cluster, output),
                 Command::Status { cluster, output } => info::status(&g, cluster, output),
                 Command::Decisions { phase, output } => info::decisions(&g, phase, output),
                 Command::Rehearse {
