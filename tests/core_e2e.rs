@@ -37,7 +37,10 @@ fn sample_phase_completes_with_a_passing_report_and_a_rerun_writes_nothing() {
     assert_eq!(report["summary"]["fail"], 0);
     assert_eq!(report["decisions"]["replicas-ok"], "yes");
     let first_writes = sim.writes();
-    assert_eq!(first_writes, 4, "the first run writes namespace, configmap, deployment, secret once each");
+    assert_eq!(
+        first_writes, 4,
+        "the first run writes namespace, configmap, deployment, secret once each"
+    );
 
     sim.reset_stats();
     let again = phase9(&fleet, &sim, &a, &[]);

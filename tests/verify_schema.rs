@@ -260,3 +260,14 @@ fn route_with_target_port_validates_despite_null_anyof() {
         "spec": {"to": {"kind": "Service", "name": "s", "weight": 100}, "port": {"targetPort": "http"}}});
     assert_eq!(findings(s.validate(&r)), Vec::<String>::new());
 }
+
+#[test]
+fn removed_builtin_api_version_is_a_finding() {
+    let Some(s) = set() else { return };
+    let cj = json!({"apiVersion": "batch/v1beta1", "kind": "CronJob", "metadata": {"name": "c"}, "spec": {}});
+    let f = findings(s.validate(&cj));
+    assert_eq!(
+        f,
+        vec!["apiVersion: batch/v1beta1 CronJob is not a built-in API version (served: v1)".to_string()]
+    );
+}

@@ -52,11 +52,14 @@ pub async fn run(p: &Probe, src: &Source<'_>) -> Result<(Status, BTreeMap<String
     let pins = pins();
     let addr = match pins.get(&host).or_else(|| pins.get("*")) {
         Some(a) => a.clone(),
-        None if std::env::var("FLEETCTL_REHEARSAL").is_ok() => {
+        // A simulated cluster's hosts are real names on a real LAN: never contact them unless pinned.
+        None if std::env::var("FLEETCTL_REHEARSAL").is_ok() || matches!(src, Source::Live(c) if c.simulated) => {
             return Ok((
                 Status::Skipped,
                 ev,
-                vec![format!("rehearsal: {host} is a real host; not probed")],
+                vec![format!(
+                    "simulated cluster: {host} is a real host; not probed (pin it with FLEETCTL_PROBE_RESOLVE)"
+                )],
             ));
         }
         None => format!("{host}:443"),

@@ -1,10 +1,12 @@
 //! The command line: one clap definition, from which help, shell completions and the man page come.
 //! Raw flags become validated settings in `Globals`; each command lives in its own thin file.
 
+pub mod appset;
 pub mod check;
 pub mod info;
 pub mod phase;
 pub mod rehearse;
+pub mod verify;
 
 use crate::engine::ui::{Ui, Verbosity};
 use crate::error::UserError;
@@ -155,6 +157,26 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "table")]
         output: ReportFormat,
     },
+    /// Render every kustomization root, validate every object against its schema strictly, and lint the
+    /// brief's rules (exit 0 clean, 1 findings, 2 bad input).
+    #[command(
+        after_help = "Examples:\n  fleetctl verify --crds ~/.cache/fleetctl/crds\n  fleetctl verify --from-cluster --cluster openshift --output json"
+    )]
+    Verify {
+        /// CRD directory (default: $FLEETCTL_CRDS, then ~/.cache/fleetctl/crds from scripts/fetch-crds.sh).
+        #[arg(long, value_name = "DIR")]
+        crds: Option<PathBuf>,
+        /// Read CRDs from the live cluster (its kubeconfig/context as for `phase`).
+        #[arg(long)]
+        from_cluster: bool,
+        #[command(flatten)]
+        target: TargetArgs,
+        #[arg(long, value_enum, default_value = "text")]
+        output: verify::VerifyFormat,
+    },
+    /// Offline ApplicationSet tooling.
+    #[command(subcommand)]
+    Appset(AppsetCommand),
     /// The simulated cluster used by tests and rehearsals.
     #[command(subcommand)]
     Sim(SimCommand),
@@ -164,6 +186,21 @@ pub enum Command {
     /// Print the man page (roff).
     #[command(after_help = "Example:\n  fleetctl man > fleetctl.1 && man ./fleetctl.1")]
     Man,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AppsetCommand {
+    /// Expand the ApplicationSets against the working tree (exit 1 when two Applications would own one resource).
+    #[command(
+        after_help = "Examples:\n  fleetctl appset generate --cluster talos\n  fleetctl appset generate --output json"
+    )]
+    Generate {
+        /// Only the AppSets under clusters/NAME.
+        #[arg(long, value_name = "NAME")]
+        cluster: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        output: ListFormat,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -304,6 +341,13 @@ pub async fn run(cli: Cli) -> Result<i32, UserError> {
                     snapshot,
                     output,
                 } => check::check(&g, &phase, target, snapshot, output).await,
+                Command::Verify {
+                    crds,
+                    from_cluster,
+                    target,
+                    output,
+                } => verify::verify(&g, crds, from_cluster, target, output).await,
+                Command::Appset(AppsetCommand::Generate { cluster, output }) => appset::generate(&g, cluster, output),
                 Command::Status { cluster, output } => info::status(&g, cluster, output),
                 Command::Decisions { phase, output } => info::decisions(&g, phase, output),
                 Command::Rehearse {

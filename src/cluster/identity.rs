@@ -30,7 +30,10 @@ pub async fn detect(cluster: &Cluster) -> Result<Identity, UserError> {
             .unwrap_or_else(|| "unknown version".into());
         return Ok(Identity {
             platform: Some(Platform::Openshift),
-            detail: format!("OpenShift {version}"),
+            detail: format!(
+                "OpenShift {version}{}",
+                if cluster.simulated { " (simulated cluster)" } else { "" }
+            ),
         });
     }
     let nodes = cluster.list("v1", "Node", None, None).await?;
@@ -45,7 +48,11 @@ pub async fn detect(cluster: &Cluster) -> Result<Identity, UserError> {
     if !images.is_empty() && images.iter().all(|i| i.starts_with("Talos")) {
         return Ok(Identity {
             platform: Some(Platform::Talos),
-            detail: images[0].clone(),
+            detail: format!(
+                "{}{}",
+                images[0],
+                if cluster.simulated { " (simulated cluster)" } else { "" }
+            ),
         });
     }
     let detail = if images.is_empty() {

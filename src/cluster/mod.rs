@@ -30,6 +30,8 @@ pub struct Target {
 /// A connected cluster.
 pub struct Cluster {
     pub client: kube::Client,
+    /// The API server says it is fleetctl's simulated cluster (`gitCommit: simulated`).
+    pub simulated: bool,
     pub target: Target,
     discovery: RwLock<Option<Discovery>>,
 }
@@ -80,8 +82,9 @@ impl Cluster {
         config.read_timeout = Some(Duration::from_secs(60));
         let client = kube::Client::try_from(config)
             .map_err(|e| UserError::usage(format!("cannot build a client: {e}")).subject(url.clone()))?;
-        let cluster = Cluster {
+        let mut cluster = Cluster {
             client,
+            simulated: false,
             target: target.clone(),
             discovery: RwLock::new(None),
         };
@@ -91,7 +94,10 @@ impl Cluster {
         )
         .await;
         match version {
-            Ok(Ok(_)) => Ok(cluster),
+            Ok(Ok(info)) => {
+                cluster.simulated = info.git_commit == "simulated";
+                Ok(cluster)
+            }
             Ok(Err(kube::Error::Api(s))) if s.code == 401 || s.code == 403 => Err(UserError::usage(format!(
                 "the API server refused the credentials ({} {})",
                 s.code, s.message

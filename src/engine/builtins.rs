@@ -46,6 +46,15 @@ pub fn validate(name: &str, args: &Value) -> Result<(), String> {
         "live-crd-schema" => serde_json::from_value::<LiveCrdSchemaArgs>(args.clone())
             .map(|_| ())
             .map_err(|e| format!("bad args for {name}: {e}")),
+        "repo-matches" => {
+            let a: RepoMatchesArgs =
+                serde_json::from_value(args.clone()).map_err(|e| format!("bad args for {name}: {e}"))?;
+            crate::runbook::path::FieldPath::parse(&a.field)?;
+            match (&a.equals, &a.contains) {
+                (Some(_), None) | (None, Some(_)) => Ok(()),
+                _ => Err(format!("{name} needs exactly one of equals, contains")),
+            }
+        }
         other => Err(format!("unknown builtin step '{other}' (known: {})", NAMES.join(", "))),
     }
 }

@@ -217,10 +217,13 @@ fn walk_unknown(v: &Value, s: &Value, path: &str, out: &mut Vec<String>) {
                     walk_unknown(child, sub, &p, out);
                 } else if let Some(a) = addl.filter(|a| a.is_object()) {
                     walk_unknown(child, a, &p, out);
-                } else if addl.and_then(Value::as_bool) == Some(true) || preserve {
-                } else if embedded && matches!(k.as_str(), "apiVersion" | "kind" | "metadata") {
-                } else if is_object_type(so) {
-                    out.push(p);
+                } else {
+                    let allowed = addl.and_then(Value::as_bool) == Some(true)
+                        || preserve
+                        || (embedded && matches!(k.as_str(), "apiVersion" | "kind" | "metadata"));
+                    if !allowed && is_object_type(so) {
+                        out.push(p);
+                    }
                 }
             }
         }

@@ -109,6 +109,7 @@ struct CrdVersion {
 #[derive(Debug, Clone)]
 struct Crd {
     name: String,
+    annotations: BTreeMap<String, String>,
     versions: BTreeMap<String, CrdVersion>,
 }
 
@@ -260,8 +261,23 @@ impl SchemaSet {
         let mut cache = self.cache.lock().unwrap();
         cache.retain(|k, _| !(k.group == group && k.kind == kind));
         drop(cache);
-        self.crds
-            .insert((group.to_string(), kind.to_string()), Crd { name, versions });
+        let annotations = crd
+            .pointer("/metadata/annotations")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.crds.insert(
+            (group.to_string(), kind.to_string()),
+            Crd {
+                name,
+                annotations,
+                versions,
+            },
+        );
         Ok(())
     }
 
@@ -334,6 +350,15 @@ impl SchemaSet {
             .as_ref()
     }
 
+    /// An annotation of the CRD defining this kind (e.g. `gateway.networking.k8s.io/channel`).
+    pub fn crd_annotation(&self, gvk: &Gvk, key: &str) -> Option<&str> {
+        self.crds
+            .get(&(gvk.group.clone(), gvk.kind.clone()))?
+            .annotations
+            .get(key)
+            .map(String::as_str)
+    }
+
     /// The fields of `obj` that its CRD does not know (`None` when the CRD is not loaded). For the engine:
     /// "the live ArgoCD CRD does not know spec.resourceHealthChecks".
     pub fn unknown_fields(&self, obj: &Value) -> Option<Vec<String>> {
@@ -388,6 +413,25 @@ impl SchemaSet {
                 Some(_) => {}
             }
         } else if !self.core_kinds.contains_key(&gvk) {
+            // A built-in kind at a version Kubernetes no longer (or not yet) serves, e.g. batch/v1beta1.
+            let mut known: Vec<&str> = self
+                .core_kinds
+                .keys()
+                .filter(|k| k.group == gvk.group && k.kind == gvk.kind)
+                .map(|k| k.version.as_str())
+                .collect();
+            if !known.is_empty() {
+                known.sort();
+                return Outcome::Invalid(vec![finding(
+                    "apiVersion",
+                    format!(
+                        "{} {} is not a built-in API version (served: {})",
+                        gvk.api_version(),
+                        gvk.kind,
+                        known.join(", ")
+                    ),
+                )]);
+            }
             return Outcome::NotValidated(gvk.to_string());
         }
         let compiled = self.compiled(&gvk);
@@ -666,5 +710,23 @@ fn describe(err: &ValidationError<'_>) -> Vec<(String, String)> {
             };
             vec![(path, msg)]
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn schema_set_is_shareable_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<super::SchemaSet>();
+    }
+
+    #[test]
+    fn pointer_to_dotted_path() {
+        assert_eq!(super::pointer_to_path("/spec/rules/0/x"), "spec.rules[0].x");
+        assert_eq!(
+            super::pointer_to_path("/metadata/annotations/a.b~1c"),
+            r#"metadata.annotations["a.b/c"]"#
+        );
     }
 }
