@@ -289,8 +289,29 @@ async fn old_schema_serves_the_crd_without_the_field() {
         );
         assert!(props.get("server").is_some());
     }
+    // like an older operator's CRD, the API server prunes the field from an applied ArgoCD
+    let argo = "apiVersion: argoproj.io/v1beta1\nkind: ArgoCD\nmetadata: {name: a, namespace: openshift-gitops-operator}\nspec: {resourceHealthChecks: [{group: operators.coreos.com, kind: Subscription, check: 'return {}'}], server: {insecure: true}}\n";
+    sim_support::eventually(10, "argocds served", || async {
+        kube::discovery::Discovery::new(c.clone())
+            .run()
+            .await
+            .ok()?
+            .has_group("argoproj.io")
+            .then_some(())
+    })
+    .await;
+    let got = serde_json::to_value(apply_yaml(&c, argo).await.unwrap()).unwrap();
+    assert!(
+        got["spec"].get("resourceHealthChecks").is_none(),
+        "{}",
+        got["spec"]
+    );
+    assert_eq!(got["spec"]["server"]["insecure"], true);
+
     // without the fault the field is there
     h.set_faults(Default::default());
+    let got = serde_json::to_value(apply_yaml(&c, argo).await.unwrap()).unwrap();
+    assert!(got["spec"]["resourceHealthChecks"].is_array());
     let crd = get_json(
         &c,
         "apiextensions.k8s.io/v1",
