@@ -210,6 +210,12 @@ async fn kubectl_works_unchanged_against_the_sim() {
     );
     let log = ok(&kc, &["logs", "job/vectoradd", "-n", "shop"]);
     assert!(log.ends_with("Test PASSED\nDone\n"), "{log:?}");
+    ok(&kc, &["delete", "job", "vectoradd", "-n", "shop"]);
+    let pods = ok(&kc, &["get", "pods", "-n", "shop", "-o", "name"]);
+    assert!(
+        pods.trim().is_empty(),
+        "the Job's pod is garbage-collected: {pods}"
+    );
 
     // a CRD applied with kubectl becomes Established and served; unknown fields are refused (Strict)
     let crd = dir.path().join("crd.yaml");
