@@ -68,6 +68,27 @@ spec:
       containers: [{name: cuda, image: "nvcr.io/nvidia/k8s/cuda-sample:vectoradd-cuda12.5.0-ubuntu22.04"}]
 "#;
 
+const WIDGET_CRD: &str = r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.sim}
+spec:
+  group: example.sim
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              size: {type: integer}
+"#;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_works_unchanged_against_the_sim() {
     if kubectl_bin().is_none() {
@@ -181,6 +202,40 @@ async fn kubectl_works_unchanged_against_the_sim() {
     );
     let log = ok(&kc, &["logs", "job/vectoradd", "-n", "shop"]);
     assert!(log.ends_with("Test PASSED\nDone\n"), "{log:?}");
+    ok(&kc, &["delete", "job", "vectoradd", "-n", "shop"]);
+    let pods = ok(&kc, &["get", "pods", "-n", "shop", "-o", "name"]);
+    assert!(pods.trim().is_empty(), "the Job's pod is garbage-collected: {pods}");
+
+    // a CRD applied with kubectl becomes Established and served; unknown fields are refused (Strict)
+    let crd = dir.path().join("crd.yaml");
+    std::fs::write(&crd, WIDGET_CRD).unwrap();
+    ok(&kc, &["apply", "--server-side", "-f", crd.to_str().unwrap()]);
+    ok(
+        &kc,
+        &[
+            "wait",
+            "--for=condition=Established",
+            "crd/widgets.example.sim",
+            "--timeout=20s",
+        ],
+    );
+    let w = dir.path().join("w.yaml");
+    std::fs::write(
+        &w,
+        "apiVersion: example.sim/v1\nkind: Widget\nmetadata: {name: w, namespace: shop}\nspec: {size: 2}\n",
+    )
+    .unwrap();
+    ok(&kc, &["apply", "--server-side", "-f", w.to_str().unwrap()]);
+    assert_eq!(
+        ok(
+            &kc,
+            &["get", "widgets", "-n", "shop", "-o", "jsonpath={.items[0].spec.size}"]
+        ),
+        "2"
+    );
+    std::fs::write(&w, "apiVersion: example.sim/v1\nkind: Widget\nmetadata: {name: w, namespace: shop}\nspec: {size: 2, colour: red}\n").unwrap();
+    let bad = kubectl(&kc, &["apply", "--server-side", "-f", w.to_str().unwrap()]);
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("unknown field \"spec.colour\""));
 
     assert!(ok(&kc, &["delete", "configmap", "settings", "-n", "shop"]).contains("deleted"));
     let gone = kubectl(&kc, &["get", "configmap", "settings", "-n", "shop"]);

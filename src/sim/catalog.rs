@@ -156,6 +156,12 @@ pub const OPENSHIFT_VERSION: &str = "4.22.0-rc.2";
 pub fn crd(shared: &Shared, name: &str) -> Option<Value> {
     if let Some(dir) = &shared.crds_dir {
         let p = dir.join(format!("{name}.yaml"));
+        static CACHE: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<std::path::PathBuf, Value>>> =
+            std::sync::OnceLock::new();
+        let cache = CACHE.get_or_init(Default::default);
+        if let Some(v) = cache.lock().unwrap().get(&p) {
+            return Some(v.clone());
+        }
         if let Ok(text) = std::fs::read_to_string(&p) {
             match serde_yaml::from_str::<Value>(&text) {
                 Ok(mut v) => {
@@ -165,6 +171,7 @@ pub fn crd(shared: &Shared, name: &str) -> Option<Value> {
                     if let Some(o) = v.as_object_mut() {
                         o.remove("status");
                     }
+                    cache.lock().unwrap().insert(p.clone(), v.clone());
                     return Some(v);
                 }
                 Err(e) => tracing::warn!("sim: cannot parse {}: {e}", p.display()),

@@ -22,6 +22,7 @@ mod faults;
 mod kubeconfig;
 mod openapi;
 mod protobuf;
+mod prune;
 mod selector;
 mod server;
 mod store;

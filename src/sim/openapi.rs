@@ -61,7 +61,7 @@ fn schema_name(ri: &ResourceInfo, v: &str) -> String {
     )
 }
 
-fn crd_schema(shared: &Shared, ri: &ResourceInfo, v: &str) -> Option<Value> {
+pub fn crd_schema(shared: &Shared, ri: &ResourceInfo, v: &str) -> Option<Value> {
     let crd = shared
         .store
         .get("customresourcedefinitions.apiextensions.k8s.io", "", &ri.gr())?;

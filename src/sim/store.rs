@@ -352,3 +352,36 @@ impl Store {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn too_old_resource_version_is_refused_and_noop_keeps_rv() {
+        let s = Store::new();
+        let cm = |n: usize| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("c{n}"), "namespace": "d"}});
+        let first = s.create("configmaps", cm(0)).unwrap();
+        assert!(s.watch_start("configmaps", None, Some(1)).is_ok());
+        for n in 1..HISTORY + 10 {
+            s.create("configmaps", cm(n)).unwrap();
+        }
+        assert!(
+            s.watch_start("configmaps", None, Some(1)).is_err(),
+            "history is bounded: rv 1 is gone"
+        );
+        let recent = s.current_rv() - 5;
+        let (_, evs, _, _) = s.watch_start("configmaps", Some("d"), Some(recent)).unwrap();
+        assert_eq!(evs.len(), 5);
+        let (same, changed) = s.replace("configmaps", first.clone(), None).unwrap();
+        assert!(!changed);
+        assert_eq!(
+            same["metadata"]["resourceVersion"],
+            first["metadata"]["resourceVersion"]
+        );
+        let mut stale = first.clone();
+        stale["data"] = json!({"a": "b"});
+        stale["metadata"]["resourceVersion"] = json!("0");
+        assert_eq!(s.replace("configmaps", stale, Some("0")).unwrap_err().code, 409);
+    }
+}

@@ -148,6 +148,32 @@ fn manager(req: &Req) -> String {
     }
 }
 
+/// Prunes a custom resource body against its CRD schema (see `prune`); returns warnings.
+fn fields_check(
+    shared: &Shared,
+    req: &Req,
+    ri: &ResourceInfo,
+    t: &Target,
+    obj: &mut Value,
+) -> Result<Vec<String>, ApiError> {
+    let builtin = super::discovery::builtins().iter().any(|b| b.gr() == ri.gr());
+    let schema = if builtin {
+        None
+    } else {
+        super::openapi::crd_schema(shared, ri, &t.version)
+    };
+    super::prune::check(ri, schema, req.q("fieldValidation"), obj)
+}
+
+fn with_warnings(mut r: Response<Body>, warns: &[String]) -> Response<Body> {
+    for w in warns {
+        if let Ok(v) = format!("299 - \"{}\"", w.replace('"', "\\\"")).parse() {
+            r.headers_mut().append("warning", v);
+        }
+    }
+    r
+}
+
 fn count_write(shared: &Shared, req: &Req, created: bool) {
     if req.dry_run() {
         return;
@@ -227,6 +253,7 @@ fn create_obj(shared: &Shared, req: &Req, ri: &ResourceInfo, mut obj: Value) -> 
 fn create(shared: &Shared, req: &Req, ri: &ResourceInfo, t: &Target) -> R {
     let mut obj = parse_body(req)?;
     place(&mut obj, ri, t, None)?;
+    let warns = fields_check(shared, req, ri, t, &mut obj)?;
     if meta_str(&obj, "name").is_empty() {
         let gen = meta_str(&obj, "generateName").to_string();
         if gen.is_empty() {
@@ -250,7 +277,10 @@ fn create(shared: &Shared, req: &Req, ri: &ResourceInfo, t: &Target) -> R {
     obj["metadata"]["managedFields"] = mfobj["metadata"]["managedFields"].clone();
     count_write(shared, req, true);
     let out = create_obj(shared, req, ri, obj)?;
-    Ok(json_resp(201, &output(shared, ri, &t.version, out)))
+    Ok(with_warnings(
+        json_resp(201, &output(shared, ri, &t.version, out)),
+        &warns,
+    ))
 }
 
 /// Keeps the parts of `new` a write to this (sub)resource may change.
@@ -279,19 +309,31 @@ fn scope_write(ri: &ResourceInfo, t: &Target, old: &Value, mut new: Value) -> Va
     new
 }
 
-fn store_update(shared: &Shared, req: &Req, ri: &ResourceInfo, t: &Target, new: Value, expected: Option<String>) -> R {
+fn store_update(
+    shared: &Shared,
+    req: &Req,
+    ri: &ResourceInfo,
+    t: &Target,
+    new: Value,
+    expected: Option<String>,
+    warns: &[String],
+) -> R {
     count_write(shared, req, false);
     let out = if req.dry_run() {
         new
     } else {
         shared.store.replace(&ri.gr(), new, expected.as_deref())?.0
     };
-    Ok(json_resp(200, &output(shared, ri, &t.version, out)))
+    Ok(with_warnings(
+        json_resp(200, &output(shared, ri, &t.version, out)),
+        warns,
+    ))
 }
 
 fn update(shared: &Shared, req: &Req, ri: &ResourceInfo, t: &Target, name: &str) -> R {
     let mut obj = parse_body(req)?;
     place(&mut obj, ri, t, Some(name))?;
+    let warns = fields_check(shared, req, ri, t, &mut obj)?;
     let ns = t.ns.clone().unwrap_or_default();
     let old = shared
         .store
@@ -310,7 +352,7 @@ fn update(shared: &Shared, req: &Req, ri: &ResourceInfo, t: &Target, name: &str)
         skip,
         t.sub.as_deref(),
     );
-    store_update(shared, req, ri, t, new, expected)
+    store_update(shared, req, ri, t, new, expected, &warns)
 }
 
 fn patch(shared: &Shared, req: &Req, ri: &ResourceInfo, t: &Target, name: &str) -> R {
@@ -328,6 +370,7 @@ fn patch(shared: &Shared, req: &Req, ri: &ResourceInfo, t: &Target, name: &str) 
         }
         let mut cfg = parse_body(req)?;
         place(&mut cfg, ri, t, Some(name))?;
+        let warns = fields_check(shared, req, ri, t, &mut cfg)?;
         let ar = ApplyReq {
             manager: &mgr,
             force: req.q("force").is_some_and(|f| f == "true"),
@@ -349,13 +392,16 @@ fn patch(shared: &Shared, req: &Req, ri: &ResourceInfo, t: &Target, name: &str) 
                 }
                 count_write(shared, req, true);
                 let out = create_obj(shared, req, ri, obj)?;
-                Ok(json_resp(201, &output(shared, ri, &t.version, out)))
+                Ok(with_warnings(
+                    json_resp(201, &output(shared, ri, &t.version, out)),
+                    &warns,
+                ))
             }
             Some(old) => {
                 let merged = apply::apply(&old, &cfg, &ar)?;
                 let mut new = scope_write(ri, t, &old, merged);
                 defaults::on_update(ri, &mut new);
-                store_update(shared, req, ri, t, new, None)
+                store_update(shared, req, ri, t, new, None, &warns)
             }
         };
     }
@@ -372,6 +418,7 @@ fn patch(shared: &Shared, req: &Req, ri: &ResourceInfo, t: &Target, name: &str) 
         .and_then(Value::as_str)
         .map(str::to_string);
     place(&mut new, ri, t, Some(name))?;
+    let warns = fields_check(shared, req, ri, t, &mut new)?;
     new["metadata"]["managedFields"] = old["metadata"]["managedFields"].clone();
     let mut new = scope_write(ri, t, &old, new);
     defaults::on_update(ri, &mut new);
@@ -383,7 +430,7 @@ fn patch(shared: &Shared, req: &Req, ri: &ResourceInfo, t: &Target, name: &str) 
         ri.has_status && !is_status,
         t.sub.as_deref(),
     );
-    store_update(shared, req, ri, t, new, expected)
+    store_update(shared, req, ri, t, new, expected, &warns)
 }
 
 fn delete(shared: &Shared, req: &Req, ri: &ResourceInfo, t: &Target, name: &str) -> R {

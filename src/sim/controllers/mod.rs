@@ -114,8 +114,33 @@ pub fn key(gr: &str, obj: &Value) -> String {
 
 const CRDS: &str = "customresourcedefinitions.apiextensions.k8s.io";
 
+/// Garbage collection: deleting an owner deletes the objects whose ownerReferences name its uid.
+fn collect_garbage(ctx: &Arc<Ctx>, owner: &Value) {
+    let uid = meta_str(owner, "uid");
+    if uid.is_empty() {
+        return;
+    }
+    let mut grs: Vec<String> = super::discovery::builtins().iter().map(|r| r.gr()).collect();
+    grs.extend(ctx.shared.store.crd_resources().iter().map(|r| r.gr()));
+    for gr in grs {
+        for o in ctx.shared.store.list(&gr, None).0 {
+            let owned = o
+                .pointer("/metadata/ownerReferences")
+                .and_then(Value::as_array)
+                .is_some_and(|refs| refs.iter().any(|r| r["uid"] == uid));
+            if owned {
+                let _ = ctx
+                    .shared
+                    .store
+                    .delete(&gr, meta_str(&o, "namespace"), meta_str(&o, "name"));
+            }
+        }
+    }
+}
+
 fn dispatch(ctx: &Arc<Ctx>, gr: &str, etype: EventType, obj: &Value) {
     if etype == EventType::Deleted {
+        collect_garbage(ctx, obj);
         return;
     }
     match gr {

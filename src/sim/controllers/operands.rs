@@ -112,6 +112,12 @@ fn ingress_domain(ctx: &Ctx) -> String {
         .unwrap_or_else(|| INGRESS_DOMAIN.to_string())
 }
 
+/// An ownerReference to `o` (so deleting `o` deletes the child).
+fn owner(o: &Value) -> Value {
+    json!([{"apiVersion": o["apiVersion"], "kind": o["kind"], "name": o["metadata"]["name"], "uid": o["metadata"]["uid"],
+        "controller": true, "blockOwnerDeletion": true}])
+}
+
 fn argocd(ctx: &Ctx, o: &mut Value, ns: &str, name: &str) {
     let route = o
         .pointer("/spec/server/route/enabled")
@@ -121,7 +127,7 @@ fn argocd(ctx: &Ctx, o: &mut Value, ns: &str, name: &str) {
     let st = &ctx.shared.store;
     if route && ctx.served("routes.route.openshift.io") {
         st.ensure("routes.route.openshift.io", json!({"apiVersion": "route.openshift.io/v1", "kind": "Route",
-            "metadata": {"name": format!("{name}-server"), "namespace": ns, "labels": {"app.kubernetes.io/name": format!("{name}-server")}},
+            "metadata": {"name": format!("{name}-server"), "namespace": ns, "labels": {"app.kubernetes.io/name": format!("{name}-server")}, "ownerReferences": owner(o)},
             "spec": {"host": host, "to": {"kind": "Service", "name": format!("{name}-server"), "weight": 100},
                 "port": {"targetPort": "https"}, "tls": {"termination": "reencrypt", "insecureEdgeTerminationPolicy": "Redirect"}, "wildcardPolicy": "None"},
             "status": {"ingress": [{"host": host, "routerName": "default", "wildcardPolicy": "None",
@@ -129,13 +135,13 @@ fn argocd(ctx: &Ctx, o: &mut Value, ns: &str, name: &str) {
     }
     for comp in ["server", "repo-server", "redis", "applicationset-controller"] {
         st.ensure("deployments.apps", json!({"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": format!("{name}-{comp}"), "namespace": ns, "labels": {"app.kubernetes.io/name": format!("{name}-{comp}"), "app.kubernetes.io/part-of": "argocd"}},
+            "metadata": {"name": format!("{name}-{comp}"), "namespace": ns, "labels": {"app.kubernetes.io/name": format!("{name}-{comp}"), "app.kubernetes.io/part-of": "argocd"}, "ownerReferences": owner(o)},
             "spec": {"replicas": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": format!("{name}-{comp}")}},
                 "template": {"metadata": {"labels": {"app.kubernetes.io/name": format!("{name}-{comp}")}},
                     "spec": {"containers": [{"name": comp, "image": "registry.redhat.io/openshift-gitops-1/argocd-rhel9:simulated"}]}}}}));
     }
     st.ensure("services", json!({"apiVersion": "v1", "kind": "Service",
-        "metadata": {"name": format!("{name}-server"), "namespace": ns},
+        "metadata": {"name": format!("{name}-server"), "namespace": ns, "ownerReferences": owner(o)},
         "spec": {"type": "ClusterIP", "clusterIP": "172.30.0.80", "selector": {"app.kubernetes.io/name": format!("{name}-server")},
             "ports": [{"name": "http", "port": 80, "targetPort": 8080}, {"name": "https", "port": 443, "targetPort": 8080}]}}));
     let s = &mut o["status"];
@@ -285,7 +291,7 @@ fn external_secret(ctx: &Ctx, o: &mut Value, ns: &str, name: &str) {
         }
     }
     ctx.shared.store.ensure("secrets", json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-        "metadata": {"name": target, "namespace": ns, "labels": {"reconcile.external-secrets.io/managed": "true"}}, "data": data}));
+        "metadata": {"name": target, "namespace": ns, "labels": {"reconcile.external-secrets.io/managed": "true"}, "ownerReferences": owner(o)}, "data": data}));
     o["status"]["binding"] = json!({"name": target});
     set_once(o, "refreshTime", json!(now()));
     set_cond(o, cond("Ready", "True", "SecretSynced", "secret synced (simulated)"));
