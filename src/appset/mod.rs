@@ -45,6 +45,18 @@ pub struct AppSetFile {
 }
 
 impl AppSetFile {
+    /// An ApplicationSet read from a cluster (the simulated Argo CD), not from a file.
+    pub fn in_cluster(namespace: &str, name: &str, object: Value) -> AppSetFile {
+        AppSetFile {
+            path: PathBuf::from(format!("<cluster>/{namespace}/{name}")),
+            line: 1,
+            name: name.to_string(),
+            namespace: Some(namespace.to_string()),
+            text: serde_yaml::to_string(&object).unwrap_or_default(),
+            object,
+        }
+    }
+
     /// `file:line` of the object.
     pub fn location(&self) -> String {
         format!("{}:{}", self.path.display(), self.line)

@@ -228,6 +228,9 @@ pub enum SimCommand {
         /// Real CRD schemas to serve (default: permissive generated ones).
         #[arg(long, value_name = "DIR", env = "FLEETCTL_CRDS")]
         crds: Option<PathBuf>,
+        /// Simulate Argo CD syncing Applications and ApplicationSets from this fleet working tree.
+        #[arg(long, value_name = "DIR")]
+        fleet: Option<PathBuf>,
     },
 }
 
@@ -318,7 +321,8 @@ pub async fn run(cli: Cli) -> Result<i32, UserError> {
             faults,
             speed,
             crds,
-        }) => rehearse::sim_serve(&platform, listen, kubeconfig_out, &context, &faults, speed, crds).await,
+            fleet,
+        }) => rehearse::sim_serve(&platform, listen, kubeconfig_out, &context, &faults, speed, crds, fleet).await,
         cmd => {
             let g = cli.global.resolve()?;
             match cmd {

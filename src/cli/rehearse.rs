@@ -19,6 +19,7 @@ pub async fn sim_serve(
     faults: &str,
     speed: f64,
     crds: Option<PathBuf>,
+    fleet: Option<PathBuf>,
 ) -> Result<i32, UserError> {
     let platform: Platform = platform.parse().map_err(UserError::usage)?;
     let faults: FaultSpec = faults
@@ -32,6 +33,7 @@ pub async fn sim_serve(
     cfg.faults = faults;
     cfg.speed = speed;
     cfg.crds_dir = crds;
+    cfg.repo = fleet;
     sim::serve_cli(cfg, out, context)
         .await
         .map_err(|e| UserError::failed(format!("the simulated cluster stopped: {e:#}")))?;
@@ -87,6 +89,7 @@ pub async fn rehearse(
                 let mut cfg = SimConfig::new(spec.platform);
                 cfg.speed = 20.0;
                 cfg.crds_dir = crds.clone();
+                cfg.repo = Some(g.repo.clone());
                 let h = sim::start(cfg)
                     .await
                     .map_err(|e| UserError::failed(format!("cannot start the simulated cluster: {e:#}")))?;

@@ -48,6 +48,9 @@ pub struct SimConfig {
     pub speed: f64,
     /// Where to take real CRD schemas from (`<plural>.<group>.yaml`), e.g. shared/crds.
     pub crds_dir: Option<PathBuf>,
+    /// A fleet repo: when set, the simulated Argo CD syncs Applications and expands ApplicationSets from
+    /// this working tree (every repoURL is taken to be it). When unset, Applications just report Synced.
+    pub repo: Option<PathBuf>,
 }
 
 impl SimConfig {
@@ -58,6 +61,7 @@ impl SimConfig {
             faults: FaultSpec::default(),
             speed: 1.0,
             crds_dir: None,
+            repo: None,
         }
     }
 }
@@ -83,6 +87,7 @@ pub(crate) struct Shared {
     pub stats: Mutex<Stats>,
     pub speed: f64,
     pub crds_dir: Option<PathBuf>,
+    pub repo: Option<PathBuf>,
     pub addr: SocketAddr,
 }
 
@@ -144,6 +149,7 @@ pub async fn start(cfg: SimConfig) -> anyhow::Result<SimHandle> {
         stats: Mutex::new(Stats::default()),
         speed: if cfg.speed > 0.0 { cfg.speed } else { 1.0 },
         crds_dir: cfg.crds_dir,
+        repo: cfg.repo,
         addr,
     });
     catalog::seed(&shared)?;

@@ -21,6 +21,11 @@ pub struct SimProc {
 
 impl SimProc {
     pub fn start(platform: &str, context: &str, faults: &str, speed: f64) -> SimProc {
+        Self::start_with(platform, context, faults, speed, &[])
+    }
+
+    /// With extra `sim serve` arguments (e.g. `--fleet DIR`, `--crds DIR`).
+    pub fn start_with(platform: &str, context: &str, faults: &str, speed: f64, extra: &[&str]) -> SimProc {
         let dir = tempfile::tempdir().unwrap();
         let kubeconfig = dir.path().join("kubeconfig");
         let mut child = Command::new(bin())
@@ -36,6 +41,7 @@ impl SimProc {
                 "--faults",
                 faults,
             ])
+            .args(extra)
             .arg("--kubeconfig-out")
             .arg(&kubeconfig)
             .stdout(Stdio::piped())

@@ -3,6 +3,7 @@
 //! delays of `base / speed`. Their writes go straight to the store: they are not client requests and
 //! are not counted in Stats. What each one does is listed in docs/sim.md.
 
+mod gitops;
 mod olm;
 mod operands;
 mod workloads;
@@ -164,6 +165,9 @@ fn dispatch(ctx: &Arc<Ctx>, gr: &str, etype: EventType, obj: &Value) {
             );
         }
         "subscriptions.operators.coreos.com" => olm::on_subscription(ctx, obj),
+        "applications.argoproj.io" | "applicationsets.argoproj.io" if ctx.shared.repo.is_some() => {
+            gitops::on_event(ctx, gr, obj, ctx.shared.repo.clone().unwrap_or_default())
+        }
         "pods" | "jobs.batch" | "deployments.apps" | "nodes" => workloads::on_event(ctx, gr, obj),
         _ => operands::on_event(ctx, gr, obj),
     }
