@@ -3,6 +3,7 @@
 
 pub mod appset;
 pub mod check;
+pub mod cluster;
 pub mod info;
 pub mod phase;
 pub mod rehearse;
@@ -174,6 +175,9 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "text")]
         output: verify::VerifyFormat,
     },
+    /// Fleet layout tooling.
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
     /// Offline ApplicationSet tooling.
     #[command(subcommand)]
     Appset(AppsetCommand),
@@ -186,6 +190,28 @@ pub enum Command {
     /// Print the man page (roff).
     #[command(after_help = "Example:\n  fleetctl man > fleetctl.1 && man ./fleetctl.1")]
     Man,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClusterCommand {
+    /// Scaffold clusters/NAME and an overlay per shared app from an existing cluster.
+    #[command(
+        after_help = "Example:\n  fleetctl cluster new gke-lab --platform talos --from talos --apps-domain lab.example.org"
+    )]
+    New {
+        name: String,
+        #[arg(long, value_parser = ["openshift", "talos"])]
+        platform: String,
+        /// The existing cluster to copy (clusters/<from>).
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        apps_domain: Option<String>,
+        #[arg(long)]
+        kube_context: Option<String>,
+        #[arg(long)]
+        storage_class: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -351,6 +377,25 @@ pub async fn run(cli: Cli) -> Result<i32, UserError> {
                     target,
                     output,
                 } => verify::verify(&g, crds, from_cluster, target, output).await,
+                Command::Cluster(ClusterCommand::New {
+                    name,
+                    platform,
+                    from,
+                    apps_domain,
+                    kube_context,
+                    storage_class,
+                }) => {
+                    let platform = platform.parse().map_err(UserError::usage)?;
+                    let n = crate::fleet::scaffold::NewCluster {
+                        name,
+                        platform,
+                        from,
+                        apps_domain,
+                        kube_context,
+                        storage_class,
+                    };
+                    cluster::new(&g, n)
+                }
                 Command::Appset(AppsetCommand::Generate { cluster, output }) => appset::generate(&g, cluster, output),
                 Command::Status { cluster, output } => info::status(&g, cluster, output),
                 Command::Decisions { phase, output } => info::decisions(&g, phase, output),
