@@ -71,6 +71,7 @@ impl ResourceInfo {
 }
 
 /// (group, version, plural, kind, namespaced, short names, status subresource)
+#[allow(clippy::type_complexity)]
 const BUILTINS: &[(&str, &str, &str, &str, bool, &[&str], bool)] = &[
     ("", "v1", "namespaces", "Namespace", false, &["ns"], true),
     ("", "v1", "nodes", "Node", false, &["no"], true),

@@ -157,11 +157,8 @@ async fn handle(
 ) -> Result<Response<Body>, DropConnection> {
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_string();
-    let query: HashMap<String, String> = parts
-        .uri
-        .query()
-        .map(|q| url_decode_pairs(q))
-        .unwrap_or_default();
+    let query: HashMap<String, String> =
+        parts.uri.query().map(url_decode_pairs).unwrap_or_default();
     let hdr = |k: &str| {
         parts
             .headers

@@ -33,10 +33,10 @@ pub fn on_event(ctx: &Arc<Ctx>, gr: &str, obj: &Value) {
                 ctx.once(key(gr, obj), 800, move |ctx| deployment(ctx, &ns, &name));
             }
         }
-        "jobs.batch" => {
-            if obj.pointer("/status/startTime").is_none() && ctx.stall("Job", obj).is_none() {
-                ctx.once(key(gr, obj), 300, move |ctx| start_job(ctx, &ns, &name));
-            }
+        "jobs.batch"
+            if obj.pointer("/status/startTime").is_none() && ctx.stall("Job", obj).is_none() =>
+        {
+            ctx.once(key(gr, obj), 300, move |ctx| start_job(ctx, &ns, &name));
         }
         "pods" => {
             let phase = obj
