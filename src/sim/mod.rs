@@ -21,6 +21,7 @@ mod errors;
 mod faults;
 mod kubeconfig;
 mod openapi;
+mod patch;
 mod protobuf;
 mod prune;
 mod selector;
@@ -28,6 +29,7 @@ mod server;
 mod store;
 mod verbs;
 mod watch;
+mod write;
 
 pub use crate::fleet::Platform;
 pub use faults::{FaultSpec, Stall};

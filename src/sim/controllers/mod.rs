@@ -3,6 +3,7 @@
 //! delays of `base / speed`. Their writes go straight to the store: they are not client requests and
 //! are not counted in Stats. What each one does is listed in docs/sim.md.
 
+mod nodes;
 mod olm;
 mod operands;
 mod workloads;
