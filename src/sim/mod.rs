@@ -66,7 +66,8 @@ impl SimConfig {
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 pub struct Stats {
-    /// "VERB resource": GET/LIST/WATCH/POST/PUT/PATCH/DELETE, resource with `/subresource`;
+    /// "VERB resource": the HTTP method (GET/POST/PUT/PATCH/DELETE) or WATCH for a watch, and the
+    /// resource plural with `/subresource`;
     /// discovery and OpenAPI requests count as "GET discovery" and "GET openapi".
     pub requests: BTreeMap<String, u64>,
     /// Client requests that changed or tried to change state (not dry-run, not fault-rejected).

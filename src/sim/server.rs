@@ -138,10 +138,9 @@ pub fn all_resources(shared: &Shared) -> Vec<ResourceInfo> {
     all
 }
 
-fn stats_verb(req: &Req, t: &Target) -> &'static str {
+fn stats_verb(req: &Req) -> &'static str {
     match req.method {
         Method::GET if req.is_watch() => "WATCH",
-        Method::GET if t.name.is_none() => "LIST",
         Method::GET => "GET",
         Method::POST => "POST",
         Method::PUT => "PUT",
@@ -191,7 +190,7 @@ async fn handle(
                 Some(s) => format!("{}/{s}", t.plural),
                 None => t.plural.clone(),
             };
-            format!("{} {res}", stats_verb(&req, t))
+            format!("{} {res}", stats_verb(&req))
         }
         None if segs.first() == Some(&"openapi") => "GET openapi".into(),
         None => "GET discovery".into(),
