@@ -181,7 +181,9 @@ fn dispatch(ctx: &Arc<Ctx>, gr: &str, etype: EventType, obj: &Value) {
             );
         }
         "subscriptions.operators.coreos.com" => olm::on_subscription(ctx, obj),
-        "pods" | "jobs.batch" | "deployments.apps" | "nodes" => workloads::on_event(ctx, gr, obj),
+        "pods" | "jobs.batch" | "deployments.apps" | "nodes" | "persistentvolumeclaims" => {
+            workloads::on_event(ctx, gr, obj)
+        }
         _ => operands::on_event(ctx, gr, obj),
     }
 }
