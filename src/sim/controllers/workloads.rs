@@ -79,10 +79,10 @@ pub fn on_event(ctx: &Arc<Ctx>, gr: &str, obj: &Value) {
                 _ => {}
             }
         }
-        "persistentvolumeclaims" => {
-            if obj.pointer("/status/phase").and_then(Value::as_str) != Some("Bound") {
-                ctx.once(key(gr, obj), 1000, move |ctx| bind_claim(ctx, &ns, &name));
-            }
+        "persistentvolumeclaims"
+            if obj.pointer("/status/phase").and_then(Value::as_str) != Some("Bound") =>
+        {
+            ctx.once(key(gr, obj), 1000, move |ctx| bind_claim(ctx, &ns, &name));
         }
         "nodes" => {
             // capacity may have changed: retry unschedulable pods
