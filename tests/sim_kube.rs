@@ -56,6 +56,18 @@ async fn discovery_and_a_crd_created_at_run_time() {
     })
     .await;
     let d = Discovery::new(client.clone()).run().await.unwrap();
+    let agg = Discovery::new(client.clone())
+        .run_aggregated()
+        .await
+        .unwrap();
+    assert!(
+        agg.has_group("example.sim") && agg.has_group("apps"),
+        "aggregated discovery sees the CRD"
+    );
+    let (core, _) = agg
+        .resolve_gvk(&GroupVersionKind::gvk("", "v1", "Pod"))
+        .expect("core group in aggregated discovery");
+    assert_eq!(core.plural, "pods");
     let (ar, caps) = d
         .resolve_gvk(&GroupVersionKind::gvk("example.sim", "v1", "Widget"))
         .expect("Widget discovered");

@@ -75,6 +75,7 @@ pub struct Req {
     pub query: HashMap<String, String>,
     pub content_type: String,
     pub user_agent: String,
+    pub accept: String,
     pub body: Bytes,
 }
 
@@ -176,6 +177,7 @@ async fn handle(
         query,
         content_type: hdr("content-type"),
         user_agent: hdr("user-agent"),
+        accept: hdr("accept"),
         body,
     };
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
@@ -246,6 +248,8 @@ async fn handle(
                 "goVersion": "go1.24", "compiler": "gc", "platform": "linux/amd64"}),
             )
         }
+        (None, ["api"]) if wants_aggregated(&req) => aggregated(&all_resources(&shared), true),
+        (None, ["apis"]) if wants_aggregated(&req) => aggregated(&all_resources(&shared), false),
         (None, ["api"]) => json_resp(200, &discovery::api_versions(&shared.addr.to_string())),
         (None, ["apis"]) => json_resp(200, &discovery::api_group_list(&all_resources(&shared))),
         (None, ["api", v]) | (None, ["apis", "", v]) => {
@@ -261,6 +265,21 @@ async fn handle(
         )),
     };
     Ok(resp)
+}
+
+/// client-go and kube-rs ask for aggregated discovery v2 first (legacy JSON is the fallback).
+fn wants_aggregated(req: &Req) -> bool {
+    req.accept.split(',').any(|a| {
+        a.contains("as=APIGroupDiscoveryList") && a.contains("v=v2") && !a.contains("v=v2beta1")
+    })
+}
+
+fn aggregated(all: &[ResourceInfo], core: bool) -> Response<Body> {
+    full(
+        200,
+        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
+        serde_json::to_vec(&discovery::aggregated(all, core)).unwrap_or_default(),
+    )
 }
 
 fn opt(v: Option<Value>) -> Response<Body> {
