@@ -55,6 +55,15 @@ async fn discovery_and_a_crd_created_at_run_time() {
     })
     .await;
     let d = Discovery::new(client.clone()).run().await.unwrap();
+    let agg = Discovery::new(client.clone()).run_aggregated().await.unwrap();
+    assert!(
+        agg.has_group("example.sim") && agg.has_group("apps"),
+        "aggregated discovery sees the CRD"
+    );
+    let (core, _) = agg
+        .resolve_gvk(&GroupVersionKind::gvk("", "v1", "Pod"))
+        .expect("core group in aggregated discovery");
+    assert_eq!(core.plural, "pods");
     let (ar, caps) = d
         .resolve_gvk(&GroupVersionKind::gvk("example.sim", "v1", "Widget"))
         .expect("Widget discovered");
@@ -159,7 +168,7 @@ async fn ssa_merges_two_managers_and_records_both() {
         .patch("shared", &PatchParams::apply("manager-a"), &Patch::Apply(&a2))
         .await
         .unwrap();
-    assert!(got.metadata.labels.unwrap_or_default().get("owner-a").is_none());
+    assert!(!got.metadata.labels.unwrap_or_default().contains_key("owner-a"));
     assert_eq!(got.data.unwrap()["a"], "9");
     h.shutdown().await;
 }
@@ -240,4 +249,23 @@ async fn dynamic_api_for_an_unknown_resource_is_404() {
     let err = api.get("version").await.unwrap_err();
     assert!(matches!(err, kube::Error::Api(s) if s.code == 404));
     h.shutdown().await;
+}
+
+#[tokio::test]
+async fn serve_cli_writes_a_kubeconfig_that_kube_can_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sub/kubeconfig");
+    let cfg = fleetctl::sim::SimConfig::new(Platform::Openshift);
+    let task = tokio::spawn(fleetctl::sim::serve_cli(cfg, Some(path.clone()), "sno"));
+    sim_support::eventually(10, "kubeconfig written", || async { path.exists().then_some(()) }).await;
+    let kc = kube::config::Kubeconfig::read_from(&path).unwrap();
+    assert_eq!(kc.current_context.as_deref(), Some("sno"));
+    let cfg = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(cfg.cluster_url.host(), Some("127.0.0.1"));
+    let client = kube::Client::try_from(cfg).unwrap();
+    let nss: Api<Namespace> = Api::all(client);
+    assert!(nss.get("openshift-operators").await.is_ok());
+    task.abort();
 }

@@ -352,3 +352,52 @@ async fn operands_report_ready_and_create_their_objects() {
     assert!(gw["status"]["addresses"][0]["value"].is_string());
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn claims_bind_on_first_consumer_and_gpu_pods_wait_for_gpus() {
+    let h = sim_support::start(Platform::Talos, 50.0, "", false).await;
+    let c = sim_support::kube_client(&h).await;
+    apply_yaml(&c, "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data, namespace: default}\nspec: {storageClassName: sim-local, accessModes: [ReadWriteOnce], resources: {requests: {storage: 5Gi}}}\n").await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let pvc = get_json(&c, "v1", "PersistentVolumeClaim", Some("default"), "data")
+        .await
+        .unwrap();
+    assert_eq!(
+        pvc["status"]["phase"], "Pending",
+        "WaitForFirstConsumer: no consumer yet"
+    );
+    apply_yaml(&c, "apiVersion: v1\nkind: Pod\nmetadata: {name: user, namespace: default}\nspec: {containers: [{name: c, image: busybox}], volumes: [{name: d, persistentVolumeClaim: {claimName: data}}]}\n").await.unwrap();
+    let pvc = wait_field(
+        &c,
+        "v1",
+        "PersistentVolumeClaim",
+        Some("default"),
+        "data",
+        "/status/phase",
+        json!("Bound"),
+        10,
+    )
+    .await;
+    assert_eq!(pvc["status"]["capacity"]["storage"], "5Gi");
+    wait_field(
+        &c,
+        "v1",
+        "Pod",
+        Some("default"),
+        "user",
+        "/status/phase",
+        json!("Running"),
+        10,
+    )
+    .await;
+
+    // a pod asking for a GPU stays Pending (Unschedulable) on nodes without one
+    apply_yaml(&c, "apiVersion: v1\nkind: Pod\nmetadata: {name: gpu, namespace: default}\nspec: {restartPolicy: Never, containers: [{name: c, image: 'nvcr.io/nvidia/k8s/cuda-sample:vectoradd-cuda12.5.0-ubi8', resources: {limits: {nvidia.com/gpu: 1}}}]}\n").await.unwrap();
+    let pod = sim_support::eventually(10, "Unschedulable", || async {
+        let p = get_json(&c, "v1", "Pod", Some("default"), "gpu").await?;
+        (p.pointer("/status/conditions/0/reason") == Some(&json!("Unschedulable"))).then_some(p)
+    })
+    .await;
+    assert_eq!(pod["status"]["phase"], "Pending");
+    h.shutdown().await;
+}

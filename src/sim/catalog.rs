@@ -280,7 +280,7 @@ pub fn seed(shared: &Shared) -> anyhow::Result<()> {
                 node(
                     "sno-ai-lab",
                     "Red Hat Enterprise Linux CoreOS 9.6.20260801-0 (Plow)",
-                    &format!("{kubelet}"),
+                    &kubelet,
                     "cri-o://1.35.1",
                     "192.0.2.10",
                     true,

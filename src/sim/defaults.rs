@@ -85,11 +85,7 @@ pub fn on_create(ri: &ResourceInfo, obj: &mut Value) -> Result<(), ApiError> {
             obj["status"] = json!({"phase": "Pending", "qosClass": "BestEffort"});
         }
         ("", "persistentvolumeclaims") => obj["status"] = json!({"phase": "Pending"}),
-        ("apps", "deployments") => {
-            if obj.pointer("/spec/replicas").is_none() {
-                obj["spec"]["replicas"] = json!(1);
-            }
-        }
+        ("apps", "deployments") if obj.pointer("/spec/replicas").is_none() => obj["spec"]["replicas"] = json!(1),
         ("batch", "jobs") => {
             let uid = new_uid();
             obj["metadata"]["uid"] = json!(uid);

@@ -68,6 +68,7 @@ impl ResourceInfo {
 }
 
 /// (group, version, plural, kind, namespaced, short names, status subresource)
+#[allow(clippy::type_complexity)]
 const BUILTINS: &[(&str, &str, &str, &str, bool, &[&str], bool)] = &[
     ("", "v1", "namespaces", "Namespace", false, &["ns"], true),
     ("", "v1", "nodes", "Node", false, &["no"], true),
@@ -269,4 +270,45 @@ pub fn api_group(all: &[ResourceInfo], name: &str) -> Option<Value> {
 pub fn api_versions(addr: &str) -> Value {
     json!({"kind": "APIVersions", "versions": ["v1"],
         "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": addr}]})
+}
+
+/// Aggregated discovery (apidiscovery.k8s.io/v2) for `/api` (core) or `/apis` (all groups).
+pub fn aggregated(all: &[ResourceInfo], core: bool) -> Value {
+    let mut by_group: BTreeMap<String, Vec<&ResourceInfo>> = BTreeMap::new();
+    for r in all.iter().filter(|r| r.group.is_empty() == core) {
+        by_group.entry(r.group.clone()).or_default().push(r);
+    }
+    let gv = groups(all);
+    let items: Vec<Value> = by_group
+        .iter()
+        .map(|(g, rs)| {
+            let versions: Vec<String> = if core { vec!["v1".into()] } else { gv.get(g).cloned().unwrap_or_default() };
+            let vs: Vec<Value> = versions
+                .iter()
+                .map(|v| {
+                    let res: Vec<Value> = rs
+                        .iter()
+                        .filter(|r| r.versions.contains(v))
+                        .map(|r| {
+                            let kind = json!({"group": r.group, "version": v, "kind": r.kind});
+                            let mut subs = vec![];
+                            if r.has_status {
+                                subs.push(json!({"subresource": "status", "responseKind": kind, "verbs": ["get", "patch", "update"]}));
+                            }
+                            if r.plural == "pods" {
+                                subs.push(json!({"subresource": "log", "responseKind": {"group": "", "version": "v1", "kind": "Pod"}, "verbs": ["get"]}));
+                            }
+                            json!({"resource": r.plural, "responseKind": kind,
+                                "scope": if r.namespaced { "Namespaced" } else { "Cluster" },
+                                "singularResource": r.singular, "verbs": VERBS, "shortNames": r.short_names,
+                                "categories": r.categories, "subresources": subs})
+                        })
+                        .collect();
+                    json!({"version": v, "resources": res, "freshness": "Current"})
+                })
+                .collect();
+            json!({"metadata": {"name": g, "creationTimestamp": null}, "versions": vs})
+        })
+        .collect();
+    json!({"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items})
 }

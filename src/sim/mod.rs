@@ -21,6 +21,7 @@ mod errors;
 mod faults;
 mod kubeconfig;
 mod openapi;
+mod patch;
 mod protobuf;
 mod prune;
 mod selector;
@@ -28,6 +29,7 @@ mod server;
 mod store;
 mod verbs;
 mod watch;
+mod write;
 
 pub use crate::fleet::Platform;
 pub use faults::{FaultSpec, Stall};
@@ -68,7 +70,8 @@ impl SimConfig {
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 pub struct Stats {
-    /// "VERB resource": GET/LIST/WATCH/POST/PUT/PATCH/DELETE, resource with `/subresource`;
+    /// "VERB resource": the HTTP method (GET/POST/PUT/PATCH/DELETE) or WATCH for a watch, and the
+    /// resource plural with `/subresource`;
     /// discovery and OpenAPI requests count as "GET discovery" and "GET openapi".
     pub requests: BTreeMap<String, u64>,
     /// Client requests that changed or tried to change state (not dry-run, not fault-rejected).

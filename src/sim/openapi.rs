@@ -115,16 +115,24 @@ pub fn serve(shared: &Shared, rest: &[&str], _req: &Req) -> Response<Body> {
     };
     match rest {
         ["v3"] => {
-            let mut paths = Map::new();
+            // the hash changes when a group-version's resources or their CRDs change
+            let mut keys: std::collections::BTreeMap<String, String> = Default::default();
+            let old_schema = format!("{:?}", shared.faults().old_schema);
             for ri in &all {
+                let crd_rv = shared
+                    .store
+                    .get("customresourcedefinitions.apiextensions.k8s.io", "", &ri.gr())
+                    .map(|c| c["metadata"]["resourceVersion"].to_string())
+                    .unwrap_or_default();
                 for v in &ri.versions {
-                    let p = gv_path(ri, v);
-                    let h = hash(&format!("{p}{}", shared.store.current_rv()));
-                    paths.insert(
-                        p.clone(),
-                        json!({"serverRelativeURL": format!("/openapi/v3/{p}?hash={h}")}),
-                    );
+                    let k = keys.entry(gv_path(ri, v)).or_insert_with(|| old_schema.clone());
+                    k.push_str(&format!("/{}:{crd_rv}", ri.plural));
                 }
+            }
+            let mut paths = Map::new();
+            for (p, k) in keys {
+                let url = format!("/openapi/v3/{p}?hash={}", hash(&k));
+                paths.insert(p, json!({"serverRelativeURL": url}));
             }
             json_resp(200, &json!({"paths": paths}))
         }

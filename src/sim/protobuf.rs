@@ -89,6 +89,7 @@ impl<'a> Rd<'a> {
 }
 
 /// Raw fields: (number, varint value or bytes).
+#[allow(clippy::type_complexity)]
 fn fields(buf: &[u8]) -> Option<Vec<(u64, Result<u64, &[u8]>)>> {
     let mut r = Rd(buf, 0);
     let mut out = vec![];
@@ -117,10 +118,8 @@ fn decode(buf: &[u8], schema: &[(u64, &str, T)]) -> Option<Value> {
             continue;
         };
         match (t, val) {
-            (T::Str, Err(b)) => {
-                if !b.is_empty() {
-                    m.insert(name.into(), s(b));
-                }
+            (T::Str, Err(b)) if !b.is_empty() => {
+                m.insert(name.into(), s(b));
             }
             (T::Bytes, Err(b)) => {
                 m.insert(name.into(), json!(b64(b)));

@@ -1,5 +1,6 @@
-//! Label selectors (`=`, `==`, `!=`, `in`, `notin`, `key`, `!key`) and field selectors
-//! (`metadata.name`, `metadata.namespace`, with `=`, `==`, `!=`).
+//! Label selectors (`=`, `==`, `!=`, `in`, `notin`, `key`, `!key`) and field selectors (`=`, `==`,
+//! `!=` on any dotted path, e.g. `metadata.name`, `metadata.namespace`, `involvedObject.name`; an
+//! absent field equals "").
 
 use super::errors::ApiError;
 use serde_json::Value;
@@ -101,22 +102,8 @@ impl Selector {
         }
         for t in split_top(fields.unwrap_or("")) {
             let r = parse_req(&t)?;
-            let key = match &r {
-                Req::Eq(k, _) | Req::Ne(k, _) => k.clone(),
-                _ => return Err(ApiError::bad_request(format!("invalid field selector: '{t}'"))),
-            };
-            if ![
-                "metadata.name",
-                "metadata.namespace",
-                "status.phase",
-                "spec.nodeName",
-                "type",
-            ]
-            .contains(&key.as_str())
-            {
-                return Err(ApiError::bad_request(format!(
-                    "field label not supported: {key} (the simulated cluster supports metadata.name and metadata.namespace)"
-                )));
+            if !matches!(&r, Req::Eq(..) | Req::Ne(..)) {
+                return Err(ApiError::bad_request(format!("invalid field selector: '{t}'")));
             }
             s.fields.push(r);
         }
@@ -132,10 +119,11 @@ impl Selector {
         };
         let fields = |k: &str| {
             let p = format!("/{}", k.replace('.', "/"));
-            obj.pointer(&p)
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .or_else(|| Some(String::new()))
+            match obj.pointer(&p) {
+                Some(Value::String(s)) => Some(s.clone()),
+                Some(Value::Null) | None => Some(String::new()),
+                Some(v) => Some(v.to_string()),
+            }
         };
         self.labels.iter().all(|r| matches(r, &labels)) && self.fields.iter().all(|r| matches(r, &fields))
     }
@@ -155,6 +143,7 @@ mod tests {
         assert!(!m("app=y") && !m("tier in (db)") && !m("!app") && !m("missing"));
         let f = |s: &str| Selector::parse(None, Some(s)).unwrap().matches(&o);
         assert!(f("metadata.name=a") && f("metadata.namespace!=m") && !f("metadata.name=b"));
-        assert!(Selector::parse(None, Some("spec.foo=1")).is_err());
+        assert!(Selector::parse(None, Some("metadata.name in (a)")).is_err());
+        assert!(f("spec.missing=") && !f("spec.missing=x"));
     }
 }

@@ -71,6 +71,7 @@ pub struct Req {
     pub query: HashMap<String, String>,
     pub content_type: String,
     pub user_agent: String,
+    pub accept: String,
     pub body: Bytes,
 }
 
@@ -131,10 +132,9 @@ pub fn all_resources(shared: &Shared) -> Vec<ResourceInfo> {
     all
 }
 
-fn stats_verb(req: &Req, t: &Target) -> &'static str {
+fn stats_verb(req: &Req) -> &'static str {
     match req.method {
         Method::GET if req.is_watch() => "WATCH",
-        Method::GET if t.name.is_none() => "LIST",
         Method::GET => "GET",
         Method::POST => "POST",
         Method::PUT => "PUT",
@@ -147,7 +147,7 @@ fn stats_verb(req: &Req, t: &Target) -> &'static str {
 async fn handle(shared: Arc<Shared>, req: Request<hyper::body::Incoming>) -> Result<Response<Body>, DropConnection> {
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_string();
-    let query: HashMap<String, String> = parts.uri.query().map(|q| url_decode_pairs(q)).unwrap_or_default();
+    let query: HashMap<String, String> = parts.uri.query().map(url_decode_pairs).unwrap_or_default();
     let hdr = |k: &str| {
         parts
             .headers
@@ -162,6 +162,7 @@ async fn handle(shared: Arc<Shared>, req: Request<hyper::body::Incoming>) -> Res
         query,
         content_type: hdr("content-type"),
         user_agent: hdr("user-agent"),
+        accept: hdr("accept"),
         body,
     };
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
@@ -176,7 +177,7 @@ async fn handle(shared: Arc<Shared>, req: Request<hyper::body::Incoming>) -> Res
                 Some(s) => format!("{}/{s}", t.plural),
                 None => t.plural.clone(),
             };
-            format!("{} {res}", stats_verb(&req, t))
+            format!("{} {res}", stats_verb(&req))
         }
         None if segs.first() == Some(&"openapi") => "GET openapi".into(),
         None => "GET discovery".into(),
@@ -222,6 +223,8 @@ async fn handle(shared: Arc<Shared>, req: Request<hyper::body::Incoming>) -> Res
                 "goVersion": "go1.24", "compiler": "gc", "platform": "linux/amd64"}),
             )
         }
+        (None, ["api"]) if wants_aggregated(&req) => aggregated(&all_resources(&shared), true),
+        (None, ["apis"]) if wants_aggregated(&req) => aggregated(&all_resources(&shared), false),
         (None, ["api"]) => json_resp(200, &discovery::api_versions(&shared.addr.to_string())),
         (None, ["apis"]) => json_resp(200, &discovery::api_group_list(&all_resources(&shared))),
         (None, ["api", v]) | (None, ["apis", "", v]) => opt(discovery::resource_list(&all_resources(&shared), "", v)),
@@ -235,6 +238,21 @@ async fn handle(shared: Arc<Shared>, req: Request<hyper::body::Incoming>) -> Res
         )),
     };
     Ok(resp)
+}
+
+/// client-go and kube-rs ask for aggregated discovery v2 first (legacy JSON is the fallback).
+fn wants_aggregated(req: &Req) -> bool {
+    req.accept
+        .split(',')
+        .any(|a| a.contains("as=APIGroupDiscoveryList") && a.contains("v=v2") && !a.contains("v=v2beta1"))
+}
+
+fn aggregated(all: &[ResourceInfo], core: bool) -> Response<Body> {
+    full(
+        200,
+        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
+        serde_json::to_vec(&discovery::aggregated(all, core)).unwrap_or_default(),
+    )
 }
 
 fn opt(v: Option<Value>) -> Response<Body> {

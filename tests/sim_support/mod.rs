@@ -5,10 +5,11 @@ use fleetctl::sim::{self, Platform, SimConfig, SimHandle};
 use std::path::PathBuf;
 
 pub fn crds_dir() -> Option<PathBuf> {
+    let env = std::env::var_os("FLEETCTL_TEST_CRDS").map(PathBuf::from);
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/crds");
     let alt = PathBuf::from("/work/shared/crds");
-    [p, alt]
-        .into_iter()
+    env.into_iter()
+        .chain([p, alt])
         .find(|d| d.join("argocds.argoproj.io.yaml").exists())
 }
 
@@ -93,6 +94,7 @@ pub async fn get_json(
 }
 
 /// Waits until `pointer` in the object equals `want`.
+#[allow(clippy::too_many_arguments)]
 pub async fn wait_field(
     client: &kube::Client,
     api_version: &str,

@@ -4,6 +4,7 @@
 //! are not counted in Stats. What each one does is listed in docs/sim.md.
 
 mod gitops;
+mod nodes;
 mod olm;
 mod operands;
 mod workloads;
@@ -168,7 +169,9 @@ fn dispatch(ctx: &Arc<Ctx>, gr: &str, etype: EventType, obj: &Value) {
         "applications.argoproj.io" | "applicationsets.argoproj.io" if ctx.shared.repo.is_some() => {
             gitops::on_event(ctx, gr, obj, ctx.shared.repo.clone().unwrap_or_default())
         }
-        "pods" | "jobs.batch" | "deployments.apps" | "nodes" => workloads::on_event(ctx, gr, obj),
+        "pods" | "jobs.batch" | "deployments.apps" | "nodes" | "persistentvolumeclaims" => {
+            workloads::on_event(ctx, gr, obj)
+        }
         _ => operands::on_event(ctx, gr, obj),
     }
 }

@@ -30,15 +30,29 @@ pub fn on_event(ctx: &Arc<Ctx>, gr: &str, obj: &Value) {
                 ctx.once(key(gr, obj), 800, move |ctx| deployment(ctx, &ns, &name));
             }
         }
-        "jobs.batch" => {
-            if obj.pointer("/status/startTime").is_none() && ctx.stall("Job", obj).is_none() {
-                ctx.once(key(gr, obj), 300, move |ctx| start_job(ctx, &ns, &name));
-            }
+        "jobs.batch" if obj.pointer("/status/startTime").is_none() && ctx.stall("Job", obj).is_none() => {
+            ctx.once(key(gr, obj), 300, move |ctx| start_job(ctx, &ns, &name));
         }
         "pods" => {
             let phase = obj.pointer("/status/phase").and_then(Value::as_str).unwrap_or("");
             match phase {
-                "Pending" => ctx.once(key(gr, obj), 1000, move |ctx| schedule_pod(ctx, &ns, &name)),
+                "Pending" => {
+                    // a first consumer binds WaitForFirstConsumer claims
+                    for v in obj
+                        .pointer("/spec/volumes")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default()
+                    {
+                        if let Some(claim) = v.pointer("/persistentVolumeClaim/claimName").and_then(Value::as_str) {
+                            let (ns, claim) = (ns.clone(), claim.to_string());
+                            ctx.once(format!("persistentvolumeclaims/{ns}/{claim}"), 500, move |ctx| {
+                                bind_claim(ctx, &ns, &claim)
+                            });
+                        }
+                    }
+                    ctx.once(key(gr, obj), 1000, move |ctx| schedule_pod(ctx, &ns, &name))
+                }
                 "Running" => {
                     let rp = obj
                         .pointer("/spec/restartPolicy")
@@ -51,6 +65,9 @@ pub fn on_event(ctx: &Arc<Ctx>, gr: &str, obj: &Value) {
                 "Succeeded" | "Failed" => job_pod_done(ctx, obj, phase),
                 _ => {}
             }
+        }
+        "persistentvolumeclaims" if obj.pointer("/status/phase").and_then(Value::as_str) != Some("Bound") => {
+            ctx.once(key(gr, obj), 1000, move |ctx| bind_claim(ctx, &ns, &name));
         }
         "nodes" => {
             // capacity may have changed: retry unschedulable pods
@@ -287,5 +304,56 @@ fn job_pod_done(ctx: &Arc<Ctx>, pod: &Value, phase: &str) {
                 ),
             );
         }
+    });
+}
+
+/// Binds a claim to a made-up volume: Immediate classes at once, WaitForFirstConsumer ones when a
+/// Pod uses the claim. A claim with a dataSource/dataSourceRef (a populator) stays Pending.
+fn bind_claim(ctx: &Arc<Ctx>, ns: &str, name: &str) {
+    let Some(pvc) = ctx.shared.store.get("persistentvolumeclaims", ns, name) else {
+        return;
+    };
+    if pvc.pointer("/spec/dataSourceRef").is_some()
+        || pvc.pointer("/spec/dataSource").is_some()
+        || ctx.stall("PersistentVolumeClaim", &pvc).is_some()
+    {
+        return;
+    }
+    let classes = ctx.shared.store.list("storageclasses.storage.k8s.io", None).0;
+    let wanted = pvc
+        .pointer("/spec/storageClassName")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let sc = match &wanted {
+        Some(n) => classes.iter().find(|c| meta_str(c, "name") == n),
+        None => classes.iter().find(|c| {
+            c.pointer("/metadata/annotations/storageclass.kubernetes.io~1is-default-class")
+                .and_then(Value::as_str)
+                == Some("true")
+        }),
+    };
+    let Some(sc) = sc else { return };
+    let wait = sc["volumeBindingMode"] == "WaitForFirstConsumer";
+    let used = ctx.shared.store.list("pods", Some(ns)).0.iter().any(|p| {
+        p.pointer("/spec/volumes").and_then(Value::as_array).is_some_and(|vs| {
+            vs.iter()
+                .any(|v| v.pointer("/persistentVolumeClaim/claimName").and_then(Value::as_str) == Some(name))
+        })
+    });
+    let sc_name = meta_str(sc, "name").to_string();
+    ctx.shared.store.mutate("persistentvolumeclaims", ns, name, |o| {
+        if o["spec"].get("storageClassName").is_none() {
+            o["spec"]["storageClassName"] = json!(sc_name);
+        }
+        if wait && !used {
+            return;
+        }
+        o["spec"]["volumeName"] = json!(format!("pvc-{}", meta_str(o, "uid")));
+        let size = o
+            .pointer("/spec/resources/requests/storage")
+            .cloned()
+            .unwrap_or(json!("1Gi"));
+        o["status"] =
+            json!({"phase": "Bound", "accessModes": o["spec"]["accessModes"].clone(), "capacity": {"storage": size}});
     });
 }
