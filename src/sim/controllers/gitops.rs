@@ -129,7 +129,7 @@ fn sync_app(ctx: &Arc<Ctx>, ns: &str, name: &str, repo: PathBuf) {
                 if let Some(d) = desired.as_object_mut() {
                     d.remove("status");
                 }
-                crate::sim::apply::merge_patch(&mut merged, &desired);
+                crate::sim::patch::merge_patch(&mut merged, &desired);
                 if merged != live {
                     let rv = meta_str(&live, "resourceVersion").to_string();
                     let _ = ctx.shared.store.replace(&gr, merged, Some(&rv));
