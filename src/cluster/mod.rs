@@ -309,6 +309,20 @@ fn api_error(verb: &str, kind: &str, ns: Option<&str>, name: &str, e: kube::Erro
                 .subject(subject)
                 .next("fix the manifest; `fleetctl verify` checks manifests against their CRDs offline")
         }
+        kube::Error::Api(s) if !retry::is_transient(&e) => {
+            UserError::failed(format!("{verb} failed: {} ({} {})", s.message, s.code, s.reason))
+                .subject(subject)
+                .next("check the object and its namespace; then `fleetctl resume`")
+        }
+        kube::Error::Api(s) => UserError::failed(format!(
+            "{verb} failed after {} attempts: {} ({} {})",
+            retry::ATTEMPTS,
+            s.message,
+            s.code,
+            s.reason
+        ))
+        .subject(subject)
+        .next("check the API server's health and retry (fleetctl resume)"),
         _ => UserError::failed(format!("{verb} failed after {} attempts: {e}", retry::ATTEMPTS))
             .subject(subject)
             .next("check the API server's health and retry (fleetctl resume)"),

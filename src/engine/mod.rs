@@ -555,6 +555,9 @@ async fn dry_run(
     rehearsal: bool,
 ) -> Result<Report, UserError> {
     ui.banner("dry run: nothing will be written");
+    // Namespaces this plan would create: objects inside them cannot exist yet, and the API server refuses
+    // even a dry-run create in a namespace that does not exist.
+    let mut new_namespaces = std::collections::HashSet::new();
     for p in plan {
         let step = &p.step;
         if !step_applies(step, decisions) {
@@ -564,9 +567,24 @@ async fn dry_run(
         if step.apply.is_some() {
             for o in &p.objects {
                 let what = describe_obj(o);
+                let ns = o.pointer("/metadata/namespace").and_then(Value::as_str);
+                if ns.is_some_and(|ns| new_namespaces.contains(ns)) {
+                    ui.line(&format!(
+                        "  {}: {what} would be created (its namespace is new)",
+                        step.id
+                    ));
+                    continue;
+                }
                 match apply_one(cluster, o, true, Duration::from_secs(5)).await {
                     Ok(Change::Unchanged) => ui.line(&format!("  {}: {what} unchanged", step.id)),
-                    Ok(Change::Created) => ui.line(&format!("  {}: {what} would be created", step.id)),
+                    Ok(Change::Created) => {
+                        if o.get("kind").and_then(Value::as_str) == Some("Namespace") {
+                            if let Some(n) = o.pointer("/metadata/name").and_then(Value::as_str) {
+                                new_namespaces.insert(n.to_string());
+                            }
+                        }
+                        ui.line(&format!("  {}: {what} would be created", step.id))
+                    }
                     Ok(Change::Updated(paths)) => {
                         ui.line(&format!("  {}: {what} would change: {}", step.id, paths.join(", ")))
                     }
