@@ -15,9 +15,9 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::path::Path;
 
-pub const NAMES: &[&str] = &["live-crd-schema", "repo-matches"];
+pub const NAMES: &[&str] = &["live-crd-schema", "repo-matches", "detect-backup-design"];
 /// Builtins that read only the repo; the engine also runs them during preflight.
-pub const OFFLINE: &[&str] = &["repo-matches"];
+pub const OFFLINE: &[&str] = &["repo-matches", "detect-backup-design"];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,6 +55,10 @@ pub fn validate(name: &str, args: &Value) -> Result<(), String> {
                 _ => Err(format!("{name} needs exactly one of equals, contains")),
             }
         }
+        // `detect-backup-design {answer?, paths?}`: see engine/detect.rs.
+        "detect-backup-design" => serde_json::from_value::<super::detect::Args>(args.clone())
+            .map(|_| ())
+            .map_err(|e| format!("bad args for {name}: {e}")),
         other => Err(format!("unknown builtin step '{other}' (known: {})", NAMES.join(", "))),
     }
 }
@@ -71,6 +75,7 @@ pub async fn run(cluster: &Cluster, repo: &Path, name: &str, args: &Value) -> Re
                 .map_err(|e| UserError::usage(format!("bad args for {name}: {e}")))?;
             repo_matches(repo, &a)
         }
+        "detect-backup-design" => super::detect::confirm(repo, args),
         other => Err(UserError::usage(format!("unknown builtin step '{other}'"))),
     }
 }
