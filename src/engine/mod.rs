@@ -186,7 +186,11 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
     };
     let mut decisions = BTreeMap::new();
     for d in &rb.runbook.decisions {
-        let used = rb.runbook.steps.iter().any(|s| s.decide.as_deref() == Some(&d.id));
+        let used = rb
+            .runbook
+            .steps
+            .iter()
+            .any(|s| s.decide.as_deref() == Some(&d.id) && s.on_platform(spec.platform));
         if used {
             let d = recommend_from_repo(d, &req.repo, ui)?;
             decisions.insert(d.id.clone(), decide::settle(&d, &answering)?);
@@ -201,7 +205,7 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
         None
     };
     let mut plan = Vec::new();
-    for s in &rb.runbook.steps {
+    for s in rb.runbook.steps.iter().filter(|s| s.on_platform(spec.platform)) {
         let step = substitute(s, &vars, &rb)?;
         let mut objects = Vec::new();
         if let (Some(a), Some(k)) = (&step.apply, &kustomize) {

@@ -177,6 +177,16 @@ pub struct Step {
     /// A step kind written in Rust, by name, with its arguments.
     #[serde(default)]
     pub builtin: Option<BuiltinStep>,
+    /// Only on these platforms (a runbook for several platforms); empty = every platform. A step for
+    /// another platform is left out of the plan, and a decision only it uses is not asked.
+    #[serde(default)]
+    pub platforms: Vec<crate::fleet::Platform>,
+}
+
+impl Step {
+    pub fn on_platform(&self, p: crate::fleet::Platform) -> bool {
+        self.platforms.is_empty() || self.platforms.contains(&p)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
