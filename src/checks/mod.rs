@@ -270,14 +270,17 @@ async fn apply_events(c: &Criterion, src: &Source<'_>, r: &mut CriterionResult) 
                 && m.name.as_deref().is_none_or(|n| n == name)
                 && m.name_prefix.as_deref().is_none_or(|p| name.starts_with(p))
                 && e["reason"].as_str() == Some(m.reason.as_str())
-                && m
-                    .contains
+                && m.contains
                     .as_deref()
                     .is_none_or(|t| e["message"].as_str().unwrap_or_default().contains(t))
         });
         if let Some(e) = hit {
             let msg = e["message"].as_str().unwrap_or_default();
-            let who = format!("{}/{}", m.kind, e["involvedObject"]["name"].as_str().unwrap_or_default());
+            let who = format!(
+                "{}/{}",
+                m.kind,
+                e["involvedObject"]["name"].as_str().unwrap_or_default()
+            );
             r.status = Status::Fail;
             r.details.push(format!("failed: event {} on {who}: {msg}", m.reason));
             r.evidence.insert("event".into(), format!("{} {who}: {msg}", m.reason));

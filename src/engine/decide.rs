@@ -181,6 +181,7 @@ mod tests {
             destructive,
             input: false,
             help: None,
+            recommend_from: None,
         }
     }
 

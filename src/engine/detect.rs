@@ -107,7 +107,9 @@ fn scan_dir(repo: &Path, dir: &Path, found: &mut Found) {
         if !p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
             continue;
         }
-        let Ok(text) = std::fs::read_to_string(&p) else { continue };
+        let Ok(text) = std::fs::read_to_string(&p) else {
+            continue;
+        };
         let mut hits = Vec::new();
         for doc in serde_yaml::Deserializer::from_str(&text) {
             // A file kustomize would refuse is not evidence either way; skip it.
@@ -136,32 +138,43 @@ pub fn detect(repo: &Path, paths: &[String]) -> Found {
 }
 
 /// The recommended answer for a decision and the evidence to show with it.
+fn parse(args: &Value) -> Result<Args, UserError> {
+    let v = if args.is_null() {
+        serde_json::json!({})
+    } else {
+        args.clone()
+    };
+    serde_json::from_value(v).map_err(|e| UserError::usage(format!("bad args for detect-backup-design: {e}")))
+}
+
 pub fn recommend(repo: &Path, args: &Value) -> Result<(Option<String>, String), UserError> {
-    let a: Args = serde_json::from_value(args.clone())
-        .map_err(|e| UserError::usage(format!("bad args for detect-backup-design: {e}")))?;
+    let a = parse(args)?;
+
     let found = detect(repo, &a.paths);
     let note = match found.designs().len() {
         0 | 1 => format!("found in Git: {}", found.summary()),
-        _ => format!("the repo is ambiguous, confirm which design is live: {}", found.summary()),
+        _ => format!(
+            "the repo is ambiguous, confirm which design is live: {}",
+            found.summary()
+        ),
     };
     Ok((found.single().map(str::to_string), note))
 }
 
 /// The step: the decided design must be the one Git shows (one design, that one).
 pub fn confirm(repo: &Path, args: &Value) -> Result<(u32, String), UserError> {
-    let a: Args = serde_json::from_value(args.clone())
-        .map_err(|e| UserError::usage(format!("bad args for detect-backup-design: {e}")))?;
+    let a = parse(args)?;
     let answer = a.answer.unwrap_or_default();
     let found = detect(repo, &a.paths);
     match found.single() {
         Some(d) if d == answer => Ok((0, format!("Git uses the {d} backup design ({})", found.summary()))),
-        Some(d) => Err(UserError::usage(format!(
-            "the decided backup design is {answer}, but Git uses {d}"
-        ))
-        .subject(found.summary())
-        .next(format!(
-            "answer backup-design: {d} (or port the repo to {answer} first); nothing was written"
-        ))),
+        Some(d) => Err(
+            UserError::usage(format!("the decided backup design is {answer}, but Git uses {d}"))
+                .subject(found.summary())
+                .next(format!(
+                    "answer backup-design: {d} (or port the repo to {answer} first); nothing was written"
+                )),
+        ),
         None if found.0.is_empty() => Err(UserError::usage(format!(
             "the decided backup design is {answer}, but Git shows no backup design at all"
         ))
