@@ -27,6 +27,7 @@ mod prune;
 mod selector;
 mod server;
 mod store;
+mod table;
 mod verbs;
 mod watch;
 mod write;

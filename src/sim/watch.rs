@@ -54,6 +54,8 @@ pub async fn serve(
     let gr = ri.gr();
     let ns = t.ns.clone();
     let (sh, ri, version) = (shared.clone(), ri.clone(), t.version.clone());
+    let as_table = super::table::wanted(&req.accept);
+    let include = req.q("includeObject").map(str::to_string);
     let keep = move |o: &Value| {
         ns.as_deref().is_none_or(|n| meta_str(o, "namespace") == n) && sel.matches(o)
     };
@@ -67,7 +69,25 @@ pub async fn serve(
         }
         Ok((initial, replay, mut brx, _)) => {
             tokio::spawn(async move {
-                let out = |o: &Value| output(&sh, &ri, &version, o.clone());
+                // kubectl asks for Table rows; column headers go with the first event only
+                let mut first = true;
+                let mut out = |o: &Value| {
+                    let obj = output(&sh, &ri, &version, o.clone());
+                    if !as_table {
+                        return obj;
+                    }
+                    let t = super::table::table(
+                        &sh,
+                        &ri,
+                        &version,
+                        &[obj],
+                        None,
+                        include.as_deref(),
+                        first,
+                    );
+                    first = false;
+                    t
+                };
                 for o in initial.iter().filter(|o| keep(o)) {
                     if tx.send(line("ADDED", &out(o))).await.is_err() {
                         return;
