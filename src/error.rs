@@ -25,7 +25,12 @@ pub struct UserError {
 
 impl UserError {
     pub fn new(code: i32, cause: impl Into<String>) -> Self {
-        UserError { cause: cause.into(), subject: None, next: None, code }
+        UserError {
+            cause: cause.into(),
+            subject: None,
+            next: None,
+            code,
+        }
     }
     /// An input/usage error (exit 2).
     pub fn usage(cause: impl Into<String>) -> Self {

@@ -13,6 +13,16 @@
 //! - `verify`, `appset`: offline repo tooling.
 //! - `sim`: the simulated cluster used by tests and `fleetctl rehearse`.
 
+pub mod appset;
+pub mod checks;
+pub mod cli;
+pub mod cluster;
+pub mod engine;
 pub mod error;
 pub mod fleet;
+pub mod journal;
+pub mod report;
+pub mod runbook;
+pub mod schema;
 pub mod sim;
+pub mod verify;

@@ -8,17 +8,10 @@ use std::collections::BTreeMap;
 
 const N: usize = 200;
 
-async fn hammer(
-    addr: std::net::SocketAddr,
-    method: &str,
-    path: &str,
-    body: &str,
-) -> BTreeMap<u16, usize> {
+async fn hammer(addr: std::net::SocketAddr, method: &str, path: &str, body: &str) -> BTreeMap<u16, usize> {
     let mut seen = BTreeMap::new();
     for _ in 0..N {
-        *seen
-            .entry(raw(addr, method, path, body).await.0)
-            .or_default() += 1;
+        *seen.entry(raw(addr, method, path, body).await.0).or_default() += 1;
     }
     seen
 }
@@ -41,28 +34,16 @@ async fn each_fault_kind_is_injected_at_its_rate_and_counted() {
         h.set_faults(spec.parse().unwrap());
         let seen = hammer(addr, "GET", "/api/v1/namespaces", "").await;
         let injected = h.stats().faults.get(kind).copied().unwrap_or(0) as usize;
-        assert_eq!(
-            seen.get(&code).copied().unwrap_or(0),
-            injected,
-            "{spec}: {seen:?}"
-        );
-        assert!(
-            (60..=140).contains(&injected),
-            "{spec}: {injected} of {N} injected"
-        );
-        assert_eq!(
-            seen.get(&200).copied().unwrap_or(0),
-            N - injected,
-            "{spec}: {seen:?}"
-        );
+        assert_eq!(seen.get(&code).copied().unwrap_or(0), injected, "{spec}: {seen:?}");
+        assert!((60..=140).contains(&injected), "{spec}: {injected} of {N} injected");
+        assert_eq!(seen.get(&200).copied().unwrap_or(0), N - injected, "{spec}: {seen:?}");
     }
     // 429 carries Retry-After; the /_sim paths are never faulted
     h.set_faults("429=1".parse().unwrap());
     let (code, text) = raw(addr, "GET", "/apis/apps/v1/deployments", "").await;
     assert_eq!(code, 429);
     assert!(
-        text.to_ascii_lowercase().contains("retry-after: 1")
-            && text.contains("\"reason\":\"TooManyRequests\""),
+        text.to_ascii_lowercase().contains("retry-after: 1") && text.contains("\"reason\":\"TooManyRequests\""),
         "{text}"
     );
     h.set_faults("500=1,drop=1".parse().unwrap());
@@ -75,8 +56,7 @@ async fn each_fault_kind_is_injected_at_its_rate_and_counted() {
     h.set_faults("409=0.5".parse().unwrap());
     let reads = hammer(addr, "GET", "/api/v1/namespaces/default/configmaps", "").await;
     assert_eq!(reads.get(&200), Some(&N));
-    let body = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"generateName": "c-"}})
-        .to_string();
+    let body = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"generateName": "c-"}}).to_string();
     let writes = hammer(addr, "POST", "/api/v1/namespaces/default/configmaps", &body).await;
     let conflicts = h.stats().faults["409"] as usize;
     assert!((60..=140).contains(&conflicts), "{writes:?}");
@@ -235,15 +215,9 @@ async fn stalled_objects_stay_in_their_state() {
         (Some("False"), Some("AddressNotAssigned"))
     );
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    let argo = get_json(
-        &c,
-        "argoproj.io/v1beta1",
-        "ArgoCD",
-        Some("argocd"),
-        "argocd",
-    )
-    .await
-    .unwrap();
+    let argo = get_json(&c, "argoproj.io/v1beta1", "ArgoCD", Some("argocd"), "argocd")
+        .await
+        .unwrap();
     assert_eq!(argo["status"]["phase"], "Pending");
     h.shutdown().await;
 }
@@ -301,11 +275,7 @@ async fn old_schema_serves_the_crd_without_the_field() {
     })
     .await;
     let got = serde_json::to_value(apply_yaml(&c, argo).await.unwrap()).unwrap();
-    assert!(
-        got["spec"].get("resourceHealthChecks").is_none(),
-        "{}",
-        got["spec"]
-    );
+    assert!(got["spec"].get("resourceHealthChecks").is_none(), "{}", got["spec"]);
     assert_eq!(got["spec"]["server"]["insecure"], true);
 
     // without the fault the field is there
@@ -321,6 +291,8 @@ async fn old_schema_serves_the_crd_without_the_field() {
     )
     .await
     .unwrap();
-    assert!(crd.pointer("/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties/resourceHealthChecks").is_some());
+    assert!(crd
+        .pointer("/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties/resourceHealthChecks")
+        .is_some());
     h.shutdown().await;
 }

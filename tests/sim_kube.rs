@@ -7,8 +7,7 @@ use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{
-    Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams, WatchEvent,
-    WatchParams,
+    Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
 };
 use kube::discovery::Discovery;
 use serde_json::json;
@@ -56,10 +55,7 @@ async fn discovery_and_a_crd_created_at_run_time() {
     })
     .await;
     let d = Discovery::new(client.clone()).run().await.unwrap();
-    let agg = Discovery::new(client.clone())
-        .run_aggregated()
-        .await
-        .unwrap();
+    let agg = Discovery::new(client.clone()).run_aggregated().await.unwrap();
     assert!(
         agg.has_group("example.sim") && agg.has_group("apps"),
         "aggregated discovery sees the CRD"
@@ -82,14 +78,9 @@ async fn discovery_and_a_crd_created_at_run_time() {
         .unwrap();
     assert_eq!(got.data["spec"]["size"], 3);
     // the status subresource: main-resource writes ignore .status
-    let with_status =
-        DynamicObject::new("w1", &ar).data(json!({"spec": {"size": 3}, "status": {"phase": "x"}}));
+    let with_status = DynamicObject::new("w1", &ar).data(json!({"spec": {"size": 3}, "status": {"phase": "x"}}));
     let got = api
-        .patch(
-            "w1",
-            &PatchParams::apply("test"),
-            &Patch::Apply(&with_status),
-        )
+        .patch("w1", &PatchParams::apply("test"), &Patch::Apply(&with_status))
         .await
         .unwrap();
     assert!(got.data.get("status").is_none());
@@ -100,15 +91,10 @@ async fn discovery_and_a_crd_created_at_run_time() {
     )
     .await
     .unwrap();
-    assert_eq!(
-        api.get("w1").await.unwrap().data["status"]["phase"],
-        "Ready"
-    );
+    assert_eq!(api.get("w1").await.unwrap().data["status"]["phase"], "Ready");
 
     // deleting the CRD removes the group and its objects
-    crds.delete("widgets.example.sim", &Default::default())
-        .await
-        .unwrap();
+    crds.delete("widgets.example.sim", &Default::default()).await.unwrap();
     let d = Discovery::new(client.clone()).run().await.unwrap();
     assert!(!d.has_group("example.sim"));
     h.shutdown().await;
@@ -122,20 +108,12 @@ async fn ssa_merges_two_managers_and_records_both() {
     let a = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "shared", "labels": {"owner-a": "yes"}}, "data": {"a": "1"}});
     let b = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "shared"}, "data": {"b": "2"}});
     let first = cms
-        .patch(
-            "shared",
-            &PatchParams::apply("manager-a"),
-            &Patch::Apply(&a),
-        )
+        .patch("shared", &PatchParams::apply("manager-a"), &Patch::Apply(&a))
         .await
         .unwrap();
-    cms.patch(
-        "shared",
-        &PatchParams::apply("manager-b"),
-        &Patch::Apply(&b),
-    )
-    .await
-    .unwrap();
+    cms.patch("shared", &PatchParams::apply("manager-b"), &Patch::Apply(&b))
+        .await
+        .unwrap();
     let got = cms.get("shared").await.unwrap();
     let data = got.data.clone().unwrap();
     assert_eq!((data["a"].as_str(), data["b"].as_str()), ("1", "2"));
@@ -163,36 +141,20 @@ async fn ssa_merges_two_managers_and_records_both() {
 
     // same apply again: no change, resourceVersion kept
     let again = cms
-        .patch(
-            "shared",
-            &PatchParams::apply("manager-a"),
-            &Patch::Apply(&a),
-        )
+        .patch("shared", &PatchParams::apply("manager-a"), &Patch::Apply(&a))
         .await
         .unwrap();
-    assert_eq!(
-        again.metadata.resource_version,
-        got.metadata.resource_version
-    );
-    assert_ne!(
-        first.metadata.resource_version,
-        got.metadata.resource_version
-    );
+    assert_eq!(again.metadata.resource_version, got.metadata.resource_version);
+    assert_ne!(first.metadata.resource_version, got.metadata.resource_version);
 
     // manager-b taking a field manager-a owns, with another value: conflict unless forced
-    let steal = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "shared"}, "data": {"b": "2", "a": "9"}});
+    let steal =
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "shared"}, "data": {"b": "2", "a": "9"}});
     let err = cms
-        .patch(
-            "shared",
-            &PatchParams::apply("manager-b"),
-            &Patch::Apply(&steal),
-        )
+        .patch("shared", &PatchParams::apply("manager-b"), &Patch::Apply(&steal))
         .await
         .unwrap_err();
-    assert!(
-        matches!(&err, kube::Error::Api(s) if s.code == 409),
-        "{err:?}"
-    );
+    assert!(matches!(&err, kube::Error::Api(s) if s.code == 409), "{err:?}");
     cms.patch(
         "shared",
         &PatchParams::apply("manager-b").force(),
@@ -203,18 +165,10 @@ async fn ssa_merges_two_managers_and_records_both() {
     // manager-a drops its label: removed since nobody else owns it; data.a stays (now manager-b's)
     let a2 = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "shared"}});
     let got = cms
-        .patch(
-            "shared",
-            &PatchParams::apply("manager-a"),
-            &Patch::Apply(&a2),
-        )
+        .patch("shared", &PatchParams::apply("manager-a"), &Patch::Apply(&a2))
         .await
         .unwrap();
-    assert!(!got
-        .metadata
-        .labels
-        .unwrap_or_default()
-        .contains_key("owner-a"));
+    assert!(!got.metadata.labels.unwrap_or_default().contains_key("owner-a"));
     assert_eq!(got.data.unwrap()["a"], "9");
     h.shutdown().await;
 }
@@ -231,14 +185,9 @@ async fn watch_resumes_from_a_resource_version_and_runtime_watcher_works() {
         },
         ..Default::default()
     };
-    let c1 = cms
-        .create(&PostParams::default(), &mk("one"))
-        .await
-        .unwrap();
+    let c1 = cms.create(&PostParams::default(), &mk("one")).await.unwrap();
     let rv = c1.metadata.resource_version.unwrap();
-    cms.create(&PostParams::default(), &mk("two"))
-        .await
-        .unwrap();
+    cms.create(&PostParams::default(), &mk("two")).await.unwrap();
     cms.delete("one", &Default::default()).await.unwrap();
     let mut stream = cms
         .watch(&WatchParams::default().timeout(5), &rv)
@@ -295,11 +244,7 @@ async fn watch_resumes_from_a_resource_version_and_runtime_watcher_works() {
 async fn dynamic_api_for_an_unknown_resource_is_404() {
     let h = sim_support::start(Platform::Talos, 20.0, "", false).await;
     let client = sim_support::kube_client(&h).await;
-    let ar = ApiResource::from_gvk(&GroupVersionKind::gvk(
-        "config.openshift.io",
-        "v1",
-        "ClusterVersion",
-    ));
+    let ar = ApiResource::from_gvk(&GroupVersionKind::gvk("config.openshift.io", "v1", "ClusterVersion"));
     let api: Api<DynamicObject> = Api::all_with(client, &ar);
     let err = api.get("version").await.unwrap_err();
     assert!(matches!(err, kube::Error::Api(s) if s.code == 404));
@@ -312,10 +257,7 @@ async fn serve_cli_writes_a_kubeconfig_that_kube_can_use() {
     let path = dir.path().join("sub/kubeconfig");
     let cfg = fleetctl::sim::SimConfig::new(Platform::Openshift);
     let task = tokio::spawn(fleetctl::sim::serve_cli(cfg, Some(path.clone()), "sno"));
-    sim_support::eventually(10, "kubeconfig written", || async {
-        path.exists().then_some(())
-    })
-    .await;
+    sim_support::eventually(10, "kubeconfig written", || async { path.exists().then_some(()) }).await;
     let kc = kube::config::Kubeconfig::read_from(&path).unwrap();
     assert_eq!(kc.current_context.as_deref(), Some("sno"));
     let cfg = kube::Config::from_custom_kubeconfig(kc, &Default::default())
@@ -340,20 +282,13 @@ async fn a_too_old_resource_version_gets_410_expired() {
         },
         ..Default::default()
     };
-    let first = cms
-        .create(&PostParams::default(), &mk("first".into()))
-        .await
-        .unwrap();
+    let first = cms.create(&PostParams::default(), &mk("first".into())).await.unwrap();
     let old_rv = first.metadata.resource_version.unwrap();
     // more events than the sim's watch history holds (4096)
     futures::stream::iter(0..4200)
         .map(|i| {
             let cms = cms.clone();
-            async move {
-                cms.create(&PostParams::default(), &mk(format!("c{i}")))
-                    .await
-                    .unwrap()
-            }
+            async move { cms.create(&PostParams::default(), &mk(format!("c{i}"))).await.unwrap() }
         })
         .buffer_unordered(16)
         .collect::<Vec<_>>()

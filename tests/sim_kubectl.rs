@@ -108,9 +108,7 @@ async fn kubectl_works_unchanged_against_the_sim() {
 
     assert!(ok(&kc, &["create", "namespace", "shop"]).contains("namespace/shop created"));
     let dup = kubectl(&kc, &["create", "namespace", "shop"]);
-    assert!(
-        !dup.status.success() && String::from_utf8_lossy(&dup.stderr).contains("AlreadyExists")
-    );
+    assert!(!dup.status.success() && String::from_utf8_lossy(&dup.stderr).contains("AlreadyExists"));
 
     // get -w in the background sees an object created later
     let mut watch = Command::new(kubectl_bin().unwrap())
@@ -135,10 +133,7 @@ async fn kubectl_works_unchanged_against_the_sim() {
     let mf = dir.path().join("m.yaml");
     std::fs::write(&mf, MANIFEST).unwrap();
     let applied = ok(&kc, &["apply", "--server-side", "-f", mf.to_str().unwrap()]);
-    assert!(
-        applied.contains("configmap/settings serverside-applied"),
-        "{applied}"
-    );
+    assert!(applied.contains("configmap/settings serverside-applied"), "{applied}");
     assert!(applied.contains("deployment.apps/web serverside-applied"));
 
     tokio::time::sleep(std::time::Duration::from_millis(800)).await;
@@ -164,10 +159,7 @@ async fn kubectl_works_unchanged_against_the_sim() {
         ],
     );
     assert_eq!(by_label.trim(), "deployment.apps/web");
-    let not_web = ok(
-        &kc,
-        &["get", "cm", "-n", "shop", "-l", "tier!=web", "-o", "name"],
-    );
+    let not_web = ok(&kc, &["get", "cm", "-n", "shop", "-l", "tier!=web", "-o", "name"]);
     assert!(not_web.contains("configmap/settings") && !not_web.contains("kube-root"));
 
     // a status the Deployment controller sets
@@ -210,17 +202,7 @@ async fn kubectl_works_unchanged_against_the_sim() {
             "--timeout=20s",
         ],
     );
-    ok(
-        &kc,
-        &[
-            "rollout",
-            "status",
-            "deploy/web",
-            "-n",
-            "shop",
-            "--timeout=20s",
-        ],
-    );
+    ok(&kc, &["rollout", "status", "deploy/web", "-n", "shop", "--timeout=20s"]);
 
     // Job -> Pod -> log
     ok(
@@ -238,18 +220,12 @@ async fn kubectl_works_unchanged_against_the_sim() {
     assert!(log.ends_with("Test PASSED\nDone\n"), "{log:?}");
     ok(&kc, &["delete", "job", "vectoradd", "-n", "shop"]);
     let pods = ok(&kc, &["get", "pods", "-n", "shop", "-o", "name"]);
-    assert!(
-        pods.trim().is_empty(),
-        "the Job's pod is garbage-collected: {pods}"
-    );
+    assert!(pods.trim().is_empty(), "the Job's pod is garbage-collected: {pods}");
 
     // a CRD applied with kubectl becomes Established and served; unknown fields are refused (Strict)
     let crd = dir.path().join("crd.yaml");
     std::fs::write(&crd, WIDGET_CRD).unwrap();
-    ok(
-        &kc,
-        &["apply", "--server-side", "-f", crd.to_str().unwrap()],
-    );
+    ok(&kc, &["apply", "--server-side", "-f", crd.to_str().unwrap()]);
     ok(
         &kc,
         &[
@@ -260,28 +236,22 @@ async fn kubectl_works_unchanged_against_the_sim() {
         ],
     );
     let w = dir.path().join("w.yaml");
-    std::fs::write(&w, "apiVersion: example.sim/v1\nkind: Widget\nmetadata: {name: w, namespace: shop}\nspec: {size: 2}\n").unwrap();
+    std::fs::write(
+        &w,
+        "apiVersion: example.sim/v1\nkind: Widget\nmetadata: {name: w, namespace: shop}\nspec: {size: 2}\n",
+    )
+    .unwrap();
     ok(&kc, &["apply", "--server-side", "-f", w.to_str().unwrap()]);
     assert_eq!(
         ok(
             &kc,
-            &[
-                "get",
-                "widgets",
-                "-n",
-                "shop",
-                "-o",
-                "jsonpath={.items[0].spec.size}"
-            ]
+            &["get", "widgets", "-n", "shop", "-o", "jsonpath={.items[0].spec.size}"]
         ),
         "2"
     );
     std::fs::write(&w, "apiVersion: example.sim/v1\nkind: Widget\nmetadata: {name: w, namespace: shop}\nspec: {size: 2, colour: red}\n").unwrap();
     let bad = kubectl(&kc, &["apply", "--server-side", "-f", w.to_str().unwrap()]);
-    assert!(
-        !bad.status.success()
-            && String::from_utf8_lossy(&bad.stderr).contains("unknown field \"spec.colour\"")
-    );
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("unknown field \"spec.colour\""));
 
     assert!(ok(&kc, &["delete", "configmap", "settings", "-n", "shop"]).contains("deleted"));
     let gone = kubectl(&kc, &["get", "configmap", "settings", "-n", "shop"]);

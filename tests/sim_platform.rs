@@ -30,19 +30,11 @@ async fn ns(client: &kube::Client, name: &str) {
 async fn openshift_gitops_subscription_installs_the_operator() {
     let h = sim_support::start(Platform::Openshift, 20.0, "", true).await;
     let c = sim_support::kube_client(&h).await;
-    let cv = get_json(
-        &c,
-        "config.openshift.io/v1",
-        "ClusterVersion",
-        None,
-        "version",
-    )
-    .await
-    .unwrap();
-    assert_eq!(cv["status"]["desired"]["version"], "4.22.0-rc.2");
-    let node = get_json(&c, "v1", "Node", None, "sno-ai-lab")
+    let cv = get_json(&c, "config.openshift.io/v1", "ClusterVersion", None, "version")
         .await
         .unwrap();
+    assert_eq!(cv["status"]["desired"]["version"], "4.22.0-rc.2");
+    let node = get_json(&c, "v1", "Node", None, "sno-ai-lab").await.unwrap();
     assert!(node["status"]["nodeInfo"]["osImage"]
         .as_str()
         .unwrap()
@@ -63,10 +55,7 @@ async fn openshift_gitops_subscription_installs_the_operator() {
 
     ns(&c, "openshift-gitops-operator").await;
     apply_yaml(&c, "apiVersion: operators.coreos.com/v1\nkind: OperatorGroup\nmetadata: {name: openshift-gitops-operator, namespace: openshift-gitops-operator}\nspec: {}\n").await.unwrap();
-    let d = kube::discovery::Discovery::new(c.clone())
-        .run()
-        .await
-        .unwrap();
+    let d = kube::discovery::Discovery::new(c.clone()).run().await.unwrap();
     assert!(
         !d.has_group("argoproj.io"),
         "argocds must not be served before the operator is installed"
@@ -85,10 +74,7 @@ async fn openshift_gitops_subscription_installs_the_operator() {
     )
     .await;
     let csv_name = sub["status"]["installedCSV"].as_str().unwrap().to_string();
-    assert!(
-        csv_name.starts_with("openshift-gitops-operator.v"),
-        "{csv_name}"
-    );
+    assert!(csv_name.starts_with("openshift-gitops-operator.v"), "{csv_name}");
     assert_eq!(sub["status"]["currentCSV"], csv_name.as_str());
     wait_field(
         &c,
@@ -102,10 +88,7 @@ async fn openshift_gitops_subscription_installs_the_operator() {
     )
     .await;
 
-    let d = kube::discovery::Discovery::new(c.clone())
-        .run()
-        .await
-        .unwrap();
+    let d = kube::discovery::Discovery::new(c.clone()).run().await.unwrap();
     let g = d
         .groups()
         .find(|g| g.name() == "argoproj.io")
@@ -182,14 +165,7 @@ async fn unknown_package_fails_resolution_and_default_instance_can_be_disabled()
     ns(&c, "x").await;
     apply_yaml(&c, "apiVersion: operators.coreos.com/v1alpha1\nkind: Subscription\nmetadata: {name: nope, namespace: x}\nspec: {name: no-such-operator, source: redhat-operators, sourceNamespace: openshift-marketplace, channel: stable}\n").await.unwrap();
     let sub = sim_support::eventually(10, "ResolutionFailed", || async {
-        let s = get_json(
-            &c,
-            "operators.coreos.com/v1alpha1",
-            "Subscription",
-            Some("x"),
-            "nope",
-        )
-        .await?;
+        let s = get_json(&c, "operators.coreos.com/v1alpha1", "Subscription", Some("x"), "nope").await?;
         let conds = s.pointer("/status/conditions")?.as_array()?.clone();
         conds
             .iter()
@@ -200,7 +176,12 @@ async fn unknown_package_fails_resolution_and_default_instance_can_be_disabled()
     assert!(sub.pointer("/status/installedCSV").is_none());
 
     ns(&c, "openshift-gitops-operator").await;
-    apply_yaml(&c, &format!("{GITOPS_SUB}  config:\n    env: [{{name: DISABLE_DEFAULT_ARGOCD_INSTANCE, value: \"true\"}}]\n")).await.unwrap();
+    apply_yaml(
+        &c,
+        &format!("{GITOPS_SUB}  config:\n    env: [{{name: DISABLE_DEFAULT_ARGOCD_INSTANCE, value: \"true\"}}]\n"),
+    )
+    .await
+    .unwrap();
     wait_field(
         &c,
         "operators.coreos.com/v1alpha1",
@@ -229,18 +210,13 @@ async fn unknown_package_fails_resolution_and_default_instance_can_be_disabled()
 async fn talos_has_no_openshift_apis() {
     let h = sim_support::start(Platform::Talos, 20.0, "", true).await;
     let c = sim_support::kube_client(&h).await;
-    let d = kube::discovery::Discovery::new(c.clone())
-        .run()
-        .await
-        .unwrap();
+    let d = kube::discovery::Discovery::new(c.clone()).run().await.unwrap();
     assert!(
         !d.has_group("config.openshift.io")
             && !d.has_group("operators.coreos.com")
             && !d.has_group("route.openshift.io")
     );
-    let node = get_json(&c, "v1", "Node", None, "talos-cp-1")
-        .await
-        .unwrap();
+    let node = get_json(&c, "v1", "Node", None, "talos-cp-1").await.unwrap();
     assert_eq!(node["status"]["nodeInfo"]["osImage"], "Talos (v1.11.2)");
     let v = c.apiserver_version().await.unwrap();
     assert_eq!(v.minor, "34");
@@ -279,10 +255,7 @@ async fn operands_report_ready_and_create_their_objects() {
         .await;
     }
     sim_support::eventually(5, "CRDs established", || async {
-        let d = kube::discovery::Discovery::new(c.clone())
-            .run()
-            .await
-            .ok()?;
+        let d = kube::discovery::Discovery::new(c.clone()).run().await.ok()?;
         [
             "lvm.topolvm.io",
             "nvidia.com",

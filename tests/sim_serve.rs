@@ -17,10 +17,7 @@ async fn serve_by_hand() {
     let h = sim_support::start(platform, 10.0, &faults, true).await;
     h.write_kubeconfig(std::path::Path::new("/tmp/sim-kubeconfig"), "sim")
         .unwrap();
-    println!(
-        "serving {} for {secs}s, kubeconfig /tmp/sim-kubeconfig",
-        h.url()
-    );
+    println!("serving {} for {secs}s, kubeconfig /tmp/sim-kubeconfig", h.url());
     tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
     h.shutdown().await;
 }

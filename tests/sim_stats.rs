@@ -39,10 +39,7 @@ async fn stats_count_every_mutating_request() {
     assert_eq!(s.requests.get("PATCH configmaps"), Some(&3));
 
     let second = apply_all().await;
-    assert_eq!(
-        first, second,
-        "an identical apply must not bump resourceVersion"
-    );
+    assert_eq!(first, second, "an identical apply must not bump resourceVersion");
     let s = h.stats();
     assert_eq!(
         (s.writes, s.creates),
@@ -52,13 +49,9 @@ async fn stats_count_every_mutating_request() {
 
     // dry-run is evaluated but neither stored nor counted
     let dry = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "dry"}, "data": {"k": "v"}});
-    cms.patch(
-        "dry",
-        &PatchParams::apply("fleetctl").dry_run(),
-        &Patch::Apply(&dry),
-    )
-    .await
-    .unwrap();
+    cms.patch("dry", &PatchParams::apply("fleetctl").dry_run(), &Patch::Apply(&dry))
+        .await
+        .unwrap();
     assert!(cms.get_opt("dry").await.unwrap().is_none());
     assert_eq!(h.stats().writes, 6);
 
@@ -115,12 +108,9 @@ async fn errors_are_status_objects_with_reasons() {
         (s["kind"].as_str(), s["reason"].as_str(), s["code"].as_i64()),
         (Some("Status"), Some("NotFound"), Some(404))
     );
-    let cm =
-        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}).to_string();
+    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}).to_string();
     assert_eq!(
-        raw(a, "POST", "/api/v1/namespaces/default/configmaps", &cm)
-            .await
-            .0,
+        raw(a, "POST", "/api/v1/namespaces/default/configmaps", &cm).await.0,
         201
     );
     let (code, t) = raw(a, "POST", "/api/v1/namespaces/default/configmaps", &cm).await;
@@ -128,30 +118,19 @@ async fn errors_are_status_objects_with_reasons() {
         (code, body_json(&t)["reason"].as_str().map(str::to_string)),
         (409, Some("AlreadyExists".into()))
     );
-    let stale = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "resourceVersion": "1"}}).to_string();
+    let stale =
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "resourceVersion": "1"}}).to_string();
     let (code, t) = raw(a, "PUT", "/api/v1/namespaces/default/configmaps/x", &stale).await;
     assert_eq!(
         (code, body_json(&t)["reason"].as_str().map(str::to_string)),
         (409, Some("Conflict".into()))
     );
-    let (code, t) = raw(
-        a,
-        "POST",
-        "/api/v1/namespaces/default/configmaps",
-        "{\"metadata\": {}}",
-    )
-    .await;
+    let (code, t) = raw(a, "POST", "/api/v1/namespaces/default/configmaps", "{\"metadata\": {}}").await;
     assert_eq!(
         (code, body_json(&t)["reason"].as_str().map(str::to_string)),
         (422, Some("Invalid".into()))
     );
-    let (code, t) = raw(
-        a,
-        "POST",
-        "/api/v1/namespaces/default/configmaps",
-        "{not json",
-    )
-    .await;
+    let (code, t) = raw(a, "POST", "/api/v1/namespaces/default/configmaps", "{not json").await;
     assert_eq!(
         (code, body_json(&t)["reason"].as_str().map(str::to_string)),
         (400, Some("BadRequest".into()))

@@ -2,5 +2,6 @@
 
 pub mod cluster;
 pub mod render;
+pub mod scaffold;
 
 pub use cluster::{ClusterSpec, Platform};

@@ -41,13 +41,18 @@ impl Kustomize {
             .stderr_capture()
             .unchecked()
             .run()
-            .map_err(|e| UserError::failed(format!("could not run kustomize: {e}")).subject(dir.display().to_string()))?;
+            .map_err(|e| {
+                UserError::failed(format!("could not run kustomize: {e}")).subject(dir.display().to_string())
+            })?;
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr);
             let first = err.lines().find(|l| !l.trim().is_empty()).unwrap_or("kustomize failed");
             return Err(UserError::usage(format!("kustomize build failed: {}", first.trim()))
                 .subject(dir.display().to_string())
-                .next(format!("run `kubectl kustomize {}` to see the full error", dir.display())));
+                .next(format!(
+                    "run `kubectl kustomize {}` to see the full error",
+                    dir.display()
+                )));
         }
         String::from_utf8(out.stdout)
             .map_err(|_| UserError::failed("kustomize printed non-UTF-8 output").subject(dir.display().to_string()))
@@ -70,7 +75,12 @@ pub fn parse_multi_doc(text: &str) -> Result<Vec<Value>, UserError> {
         })?;
         match v {
             Value::Null => {}
-            Value::Object(ref m) if m.get("kind").and_then(Value::as_str).is_some_and(|k| k.ends_with("List")) && m.contains_key("items") => {
+            Value::Object(ref m)
+                if m.get("kind")
+                    .and_then(Value::as_str)
+                    .is_some_and(|k| k.ends_with("List"))
+                    && m.contains_key("items") =>
+            {
                 if let Some(Value::Array(items)) = m.get("items") {
                     out.extend(items.iter().cloned());
                 }

@@ -60,9 +60,7 @@ pub fn fieldset(obj: &Value, skip_status: bool) -> Value {
         o.remove("status");
     }
     if let Some(Value::Object(m)) = o.get_mut("metadata") {
-        m.retain(|k, _| {
-            ["labels", "annotations", "finalizers", "ownerReferences"].contains(&k.as_str())
-        });
+        m.retain(|k, _| ["labels", "annotations", "finalizers", "ownerReferences"].contains(&k.as_str()));
         if m.is_empty() {
             o.remove("metadata");
         }
@@ -106,23 +104,15 @@ fn set_remove(set: &mut Value, path: &[String]) {
     if path.is_empty() {
         return;
     }
-    if let Some(parent) = path[..path.len() - 1]
-        .iter()
-        .try_fold(&mut *set, |c, p| c.get_mut(p))
-    {
+    if let Some(parent) = path[..path.len() - 1].iter().try_fold(&mut *set, |c, p| c.get_mut(p)) {
         if let Some(m) = parent.as_object_mut() {
             m.remove(&path[path.len() - 1]);
         }
     }
     // prune empty parents
     if path.len() > 1 && set_contains(set, &path[..path.len() - 1]) {
-        let parent = path[..path.len() - 1]
-            .iter()
-            .try_fold(&*set, |c, p| c.get(p));
-        if parent
-            .and_then(Value::as_object)
-            .is_some_and(|m| m.is_empty())
-        {
+        let parent = path[..path.len() - 1].iter().try_fold(&*set, |c, p| c.get(p));
+        if parent.and_then(Value::as_object).is_some_and(|m| m.is_empty()) {
             set_remove(set, &path[..path.len() - 1]);
         }
     }
@@ -183,10 +173,7 @@ fn remove_path(obj: &mut Value, path: &[String]) {
             m.remove(f);
         }
     } else if let Some(k) = last.strip_prefix("k:") {
-        if let (Ok(key), Some(a)) = (
-            serde_json::from_str::<Map<String, Value>>(k),
-            cur.as_array_mut(),
-        ) {
+        if let (Ok(key), Some(a)) = (serde_json::from_str::<Map<String, Value>>(k), cur.as_array_mut()) {
             a.retain(|i| !key.iter().all(|(kk, kv)| i.get(kk) == Some(kv)));
         }
     }
@@ -230,13 +217,7 @@ fn managed(obj: &Value) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-fn entry(
-    manager: &str,
-    op: &str,
-    api_version: &str,
-    set: Value,
-    subresource: Option<&str>,
-) -> Value {
+fn entry(manager: &str, op: &str, api_version: &str, set: Value, subresource: Option<&str>) -> Value {
     let mut e = json!({"manager": manager, "operation": op, "apiVersion": api_version, "time": now(),
         "fieldsType": "FieldsV1", "fieldsV1": set});
     if let Some(s) = subresource {
@@ -246,9 +227,7 @@ fn entry(
 }
 
 fn is_entry(e: &Value, manager: &str, op: &str, sub: Option<&str>) -> bool {
-    e["manager"] == manager
-        && e["operation"] == op
-        && e.get("subresource").and_then(Value::as_str) == sub
+    e["manager"] == manager && e["operation"] == op && e.get("subresource").and_then(Value::as_str) == sub
 }
 
 fn path_str(p: &[String]) -> String {
@@ -300,10 +279,7 @@ pub fn apply(live: &Value, cfg: &Value, r: &ApplyReq) -> Result<Value, ApiError>
         }
     }
     if !conflicts.is_empty() {
-        let name = live
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or("");
+        let name = live.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
         let mut err = ApiError::new(
             409,
             "Conflict",
@@ -341,13 +317,9 @@ pub fn apply(live: &Value, cfg: &Value, r: &ApplyReq) -> Result<Value, ApiError>
         }
     }
     let new_entry = entry(r.manager, "Apply", r.api_version, new_set, r.subresource);
-    match mf
-        .iter_mut()
-        .find(|e| is_entry(e, r.manager, "Apply", r.subresource))
-    {
+    match mf.iter_mut().find(|e| is_entry(e, r.manager, "Apply", r.subresource)) {
         Some(e) => {
-            if e["fieldsV1"] != new_entry["fieldsV1"] || e["apiVersion"] != new_entry["apiVersion"]
-            {
+            if e["fieldsV1"] != new_entry["fieldsV1"] || e["apiVersion"] != new_entry["apiVersion"] {
                 *e = new_entry;
             }
         }
@@ -376,16 +348,9 @@ pub fn record_update(
         if get_path(old_obj, &leaf) != get_path(new, &leaf) {
             let mut node = &mut changed;
             for s in &leaf {
-                node = node
-                    .as_object_mut()
-                    .unwrap()
-                    .entry(s.clone())
-                    .or_insert(json!({}));
+                node = node.as_object_mut().unwrap().entry(s.clone()).or_insert(json!({}));
             }
-            for e in mf
-                .iter_mut()
-                .filter(|e| !is_entry(e, manager, "Update", sub))
-            {
+            for e in mf.iter_mut().filter(|e| !is_entry(e, manager, "Update", sub)) {
                 set_remove(&mut e["fieldsV1"], &leaf);
             }
         }

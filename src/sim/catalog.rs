@@ -8,57 +8,27 @@ use serde_json::{json, Value};
 
 /// (CRD name, kind, version, namespaced): the fallback when `crds_dir` has no file for the CRD.
 pub const CRDS: &[(&str, &str, &str, bool)] = &[
-    (
-        "clusterversions.config.openshift.io",
-        "ClusterVersion",
-        "v1",
-        false,
-    ),
+    ("clusterversions.config.openshift.io", "ClusterVersion", "v1", false),
     ("ingresses.config.openshift.io", "Ingress", "v1", false),
     ("routes.route.openshift.io", "Route", "v1", true),
-    (
-        "subscriptions.operators.coreos.com",
-        "Subscription",
-        "v1alpha1",
-        true,
-    ),
-    (
-        "operatorgroups.operators.coreos.com",
-        "OperatorGroup",
-        "v1",
-        true,
-    ),
+    ("subscriptions.operators.coreos.com", "Subscription", "v1alpha1", true),
+    ("operatorgroups.operators.coreos.com", "OperatorGroup", "v1", true),
     (
         "clusterserviceversions.operators.coreos.com",
         "ClusterServiceVersion",
         "v1alpha1",
         true,
     ),
-    (
-        "installplans.operators.coreos.com",
-        "InstallPlan",
-        "v1alpha1",
-        true,
-    ),
+    ("installplans.operators.coreos.com", "InstallPlan", "v1alpha1", true),
     (
         "securitycontextconstraints.security.openshift.io",
         "SecurityContextConstraints",
         "v1",
         false,
     ),
-    (
-        "gatewayclasses.gateway.networking.k8s.io",
-        "GatewayClass",
-        "v1",
-        false,
-    ),
+    ("gatewayclasses.gateway.networking.k8s.io", "GatewayClass", "v1", false),
     ("gateways.gateway.networking.k8s.io", "Gateway", "v1", true),
-    (
-        "httproutes.gateway.networking.k8s.io",
-        "HTTPRoute",
-        "v1",
-        true,
-    ),
+    ("httproutes.gateway.networking.k8s.io", "HTTPRoute", "v1", true),
     (
         "referencegrants.gateway.networking.k8s.io",
         "ReferenceGrant",
@@ -67,46 +37,21 @@ pub const CRDS: &[(&str, &str, &str, bool)] = &[
     ),
     ("argocds.argoproj.io", "ArgoCD", "v1beta1", true),
     ("applications.argoproj.io", "Application", "v1alpha1", true),
-    (
-        "applicationsets.argoproj.io",
-        "ApplicationSet",
-        "v1alpha1",
-        true,
-    ),
+    ("applicationsets.argoproj.io", "ApplicationSet", "v1alpha1", true),
     ("appprojects.argoproj.io", "AppProject", "v1alpha1", true),
     ("lvmclusters.lvm.topolvm.io", "LVMCluster", "v1alpha1", true),
-    (
-        "certmanagers.operator.openshift.io",
-        "CertManager",
-        "v1alpha1",
-        false,
-    ),
+    ("certmanagers.operator.openshift.io", "CertManager", "v1alpha1", false),
     ("certificates.cert-manager.io", "Certificate", "v1", true),
     ("issuers.cert-manager.io", "Issuer", "v1", true),
-    (
-        "clusterissuers.cert-manager.io",
-        "ClusterIssuer",
-        "v1",
-        false,
-    ),
-    (
-        "externalsecrets.external-secrets.io",
-        "ExternalSecret",
-        "v1",
-        true,
-    ),
+    ("clusterissuers.cert-manager.io", "ClusterIssuer", "v1", false),
+    ("externalsecrets.external-secrets.io", "ExternalSecret", "v1", true),
     (
         "clustersecretstores.external-secrets.io",
         "ClusterSecretStore",
         "v1",
         false,
     ),
-    (
-        "secretstores.external-secrets.io",
-        "SecretStore",
-        "v1",
-        true,
-    ),
+    ("secretstores.external-secrets.io", "SecretStore", "v1", true),
     (
         "externalsecretsconfigs.operator.openshift.io",
         "ExternalSecretsConfig",
@@ -211,9 +156,8 @@ pub const OPENSHIFT_VERSION: &str = "4.22.0-rc.2";
 pub fn crd(shared: &Shared, name: &str) -> Option<Value> {
     if let Some(dir) = &shared.crds_dir {
         let p = dir.join(format!("{name}.yaml"));
-        static CACHE: std::sync::OnceLock<
-            std::sync::Mutex<std::collections::HashMap<std::path::PathBuf, Value>>,
-        > = std::sync::OnceLock::new();
+        static CACHE: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<std::path::PathBuf, Value>>> =
+            std::sync::OnceLock::new();
         let cache = CACHE.get_or_init(Default::default);
         if let Some(v) = cache.lock().unwrap().get(&p) {
             return Some(v.clone());
@@ -261,22 +205,14 @@ fn ns(name: &str) -> Value {
         "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
 }
 
-pub fn node(
-    name: &str,
-    os_image: &str,
-    kubelet: &str,
-    runtime: &str,
-    ip: &str,
-    control_plane: bool,
-) -> Value {
+pub fn node(name: &str, os_image: &str, kubelet: &str, runtime: &str, ip: &str, control_plane: bool) -> Value {
     let mut labels = json!({"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
         "beta.kubernetes.io/os": "linux", "beta.kubernetes.io/arch": "amd64", "node-role.kubernetes.io/worker": ""});
     if control_plane {
         labels["node-role.kubernetes.io/control-plane"] = json!("");
         labels["node-role.kubernetes.io/master"] = json!("");
     }
-    let res =
-        json!({"cpu": "16", "memory": "65536Mi", "pods": "250", "ephemeral-storage": "500Gi"});
+    let res = json!({"cpu": "16", "memory": "65536Mi", "pods": "250", "ephemeral-storage": "500Gi"});
     json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": labels},
         "spec": {},
         "status": {"capacity": res, "allocatable": res,

@@ -8,9 +8,7 @@ use serde_json::{json, Value};
 /// A random 5-character suffix, like generateName and pod names use.
 pub fn suffix() -> String {
     const A: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-    (0..5)
-        .map(|_| A[rand::random_range(0..A.len())] as char)
-        .collect()
+    (0..5).map(|_| A[rand::random_range(0..A.len())] as char).collect()
 }
 
 /// Standard base64 (for Secret stringData).
@@ -18,9 +16,7 @@ pub fn b64(data: &[u8]) -> String {
     const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for c in data.chunks(3) {
-        let n = (c[0] as u32) << 16
-            | (*c.get(1).unwrap_or(&0) as u32) << 8
-            | *c.get(2).unwrap_or(&0) as u32;
+        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
         for i in 0..4 {
             if i <= c.len() {
                 out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
@@ -73,10 +69,7 @@ pub fn on_create(ri: &ResourceInfo, obj: &mut Value) -> Result<(), ApiError> {
                 spec["clusterIP"] = json!(ip);
                 spec["clusterIPs"] = json!([ip]);
             }
-            spec["sessionAffinity"] = spec
-                .get("sessionAffinity")
-                .cloned()
-                .unwrap_or(json!("None"));
+            spec["sessionAffinity"] = spec.get("sessionAffinity").cloned().unwrap_or(json!("None"));
         }
         ("", "pods") => {
             if obj
@@ -84,11 +77,7 @@ pub fn on_create(ri: &ResourceInfo, obj: &mut Value) -> Result<(), ApiError> {
                 .and_then(Value::as_array)
                 .is_none_or(|c| c.is_empty())
             {
-                return Err(ApiError::invalid(
-                    "pods",
-                    &name,
-                    "spec.containers: Required value",
-                ));
+                return Err(ApiError::invalid("pods", &name, "spec.containers: Required value"));
             }
             if obj.pointer("/spec/restartPolicy").is_none() {
                 obj["spec"]["restartPolicy"] = json!("Always");
@@ -96,9 +85,7 @@ pub fn on_create(ri: &ResourceInfo, obj: &mut Value) -> Result<(), ApiError> {
             obj["status"] = json!({"phase": "Pending", "qosClass": "BestEffort"});
         }
         ("", "persistentvolumeclaims") => obj["status"] = json!({"phase": "Pending"}),
-        ("apps", "deployments") if obj.pointer("/spec/replicas").is_none() => {
-            obj["spec"]["replicas"] = json!(1)
-        }
+        ("apps", "deployments") if obj.pointer("/spec/replicas").is_none() => obj["spec"]["replicas"] = json!(1),
         ("batch", "jobs") => {
             let uid = new_uid();
             obj["metadata"]["uid"] = json!(uid);
@@ -133,10 +120,19 @@ pub fn on_create(ri: &ResourceInfo, obj: &mut Value) -> Result<(), ApiError> {
             }
         }
         ("apiextensions.k8s.io", "customresourcedefinitions") => {
-            let ri2 = ResourceInfo::from_crd(obj)
-                .ok_or_else(|| ApiError::invalid(&ri.gr(), &name, "spec: Required value: group, names (plural, kind), scope and versions are required"))?;
+            let ri2 = ResourceInfo::from_crd(obj).ok_or_else(|| {
+                ApiError::invalid(
+                    &ri.gr(),
+                    &name,
+                    "spec: Required value: group, names (plural, kind), scope and versions are required",
+                )
+            })?;
             if ri2.gr() != name {
-                return Err(ApiError::invalid(&ri.gr(), &name, &format!("metadata.name: Invalid value: \"{name}\": must be spec.names.plural+\".\"+spec.group")));
+                return Err(ApiError::invalid(
+                    &ri.gr(),
+                    &name,
+                    &format!("metadata.name: Invalid value: \"{name}\": must be spec.names.plural+\".\"+spec.group"),
+                ));
             }
         }
         _ => {}

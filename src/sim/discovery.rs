@@ -51,15 +51,12 @@ impl ResourceInfo {
             .filter_map(|v| Some((v["storage"].as_bool().unwrap_or(false), s(&v["name"])?)))
             .collect();
         versions.sort_by_key(|(storage, _)| !storage);
-        let has_status = vers
-            .iter()
-            .any(|v| v.pointer("/subresources/status").is_some());
+        let has_status = vers.iter().any(|v| v.pointer("/subresources/status").is_some());
         let plural = s(&names["plural"])?;
         Some(ResourceInfo {
             group: s(&spec["group"])?,
             versions: versions.into_iter().map(|(_, n)| n).collect(),
-            singular: s(&names["singular"])
-                .unwrap_or_else(|| plural.trim_end_matches('s').to_string()),
+            singular: s(&names["singular"]).unwrap_or_else(|| plural.trim_end_matches('s').to_string()),
             plural,
             kind: s(&names["kind"])?,
             namespaced: spec["scope"] != "Cluster",
@@ -79,15 +76,7 @@ const BUILTINS: &[(&str, &str, &str, &str, bool, &[&str], bool)] = &[
     ("", "v1", "services", "Service", true, &["svc"], true),
     ("", "v1", "configmaps", "ConfigMap", true, &["cm"], false),
     ("", "v1", "secrets", "Secret", true, &[], false),
-    (
-        "",
-        "v1",
-        "serviceaccounts",
-        "ServiceAccount",
-        true,
-        &["sa"],
-        false,
-    ),
+    ("", "v1", "serviceaccounts", "ServiceAccount", true, &["sa"], false),
     ("", "v1", "events", "Event", true, &["ev"], false),
     (
         "",
@@ -98,33 +87,9 @@ const BUILTINS: &[(&str, &str, &str, &str, bool, &[&str], bool)] = &[
         &["pvc"],
         true,
     ),
-    (
-        "",
-        "v1",
-        "persistentvolumes",
-        "PersistentVolume",
-        false,
-        &["pv"],
-        true,
-    ),
-    (
-        "apps",
-        "v1",
-        "deployments",
-        "Deployment",
-        true,
-        &["deploy"],
-        true,
-    ),
-    (
-        "apps",
-        "v1",
-        "statefulsets",
-        "StatefulSet",
-        true,
-        &["sts"],
-        true,
-    ),
+    ("", "v1", "persistentvolumes", "PersistentVolume", false, &["pv"], true),
+    ("apps", "v1", "deployments", "Deployment", true, &["deploy"], true),
+    ("apps", "v1", "statefulsets", "StatefulSet", true, &["sts"], true),
     ("apps", "v1", "daemonsets", "DaemonSet", true, &["ds"], true),
     ("batch", "v1", "jobs", "Job", true, &[], true),
     (
@@ -163,15 +128,7 @@ const BUILTINS: &[(&str, &str, &str, &str, bool, &[&str], bool)] = &[
         &[],
         false,
     ),
-    (
-        "rbac.authorization.k8s.io",
-        "v1",
-        "roles",
-        "Role",
-        true,
-        &[],
-        false,
-    ),
+    ("rbac.authorization.k8s.io", "v1", "roles", "Role", true, &[], false),
     (
         "rbac.authorization.k8s.io",
         "v1",
@@ -195,16 +152,7 @@ pub fn builtins() -> Vec<ResourceInfo> {
             namespaced: *ns,
             short_names: sn.iter().map(|s| s.to_string()).collect(),
             has_status: *st,
-            categories: if [
-                "pods",
-                "services",
-                "deployments",
-                "jobs",
-                "statefulsets",
-                "daemonsets",
-            ]
-            .contains(p)
-            {
+            categories: if ["pods", "services", "deployments", "jobs", "statefulsets", "daemonsets"].contains(p) {
                 vec!["all".into()]
             } else {
                 vec![]
@@ -231,15 +179,19 @@ fn resource_entries(ri: &ResourceInfo) -> Vec<Value> {
         "storageVersionHash": format!("{:x}", ri.gr().len() * 7919),
     })];
     if ri.has_status {
-        out.push(json!({"name": format!("{}/status", ri.plural), "singularName": "", "namespaced": ri.namespaced,
-            "kind": ri.kind, "verbs": ["get", "patch", "update"]}));
+        out.push(
+            json!({"name": format!("{}/status", ri.plural), "singularName": "", "namespaced": ri.namespaced,
+            "kind": ri.kind, "verbs": ["get", "patch", "update"]}),
+        );
     }
     if ri.plural == "pods" {
         out.push(json!({"name": "pods/log", "singularName": "", "namespaced": true, "kind": "Pod", "verbs": ["get"]}));
     }
     if ri.plural == "deployments" || ri.plural == "statefulsets" {
-        out.push(json!({"name": format!("{}/scale", ri.plural), "singularName": "", "namespaced": true,
-            "group": "autoscaling", "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"]}));
+        out.push(
+            json!({"name": format!("{}/scale", ri.plural), "singularName": "", "namespaced": true,
+            "group": "autoscaling", "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"]}),
+        );
     }
     out
 }
@@ -259,9 +211,7 @@ pub fn resource_list(all: &[ResourceInfo], group: &str, version: &str) -> Option
     } else {
         format!("{group}/{version}")
     };
-    Some(
-        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": res}),
-    )
+    Some(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": res}))
 }
 
 /// Kubernetes version priority: GA > beta > alpha, higher numbers first, others last.

@@ -37,11 +37,7 @@ impl ApiError {
     pub fn already_exists(gr: &str, name: &str) -> Self {
         ApiError {
             details: details(gr, name),
-            ..Self::new(
-                409,
-                "AlreadyExists",
-                format!("{gr} \"{name}\" already exists"),
-            )
+            ..Self::new(409, "AlreadyExists", format!("{gr} \"{name}\" already exists"))
         }
     }
     pub fn conflict(gr: &str, name: &str, why: &str) -> Self {

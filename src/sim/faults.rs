@@ -52,12 +52,17 @@ impl std::str::FromStr for FaultSpec {
                 "409" => f.err409 = rate(key, val)?,
                 "drop" => f.drop = rate(key, val)?,
                 "slow" => {
-                    let (r, d) = val.split_once('@').ok_or("fault 'slow' needs RATE@DURATION, e.g. slow=0.1@800ms")?;
-                    let d = humantime::parse_duration(d.trim()).map_err(|e| format!("fault 'slow': duration '{d}': {e}"))?;
+                    let (r, d) = val
+                        .split_once('@')
+                        .ok_or("fault 'slow' needs RATE@DURATION, e.g. slow=0.1@800ms")?;
+                    let d = humantime::parse_duration(d.trim())
+                        .map_err(|e| format!("fault 'slow': duration '{d}': {e}"))?;
                     f.slow = Some((rate(key, r)?, d));
                 }
                 "stall" => {
-                    let (obj, state) = val.rsplit_once('=').ok_or("fault 'stall' needs Kind/namespace/name=STATE")?;
+                    let (obj, state) = val
+                        .rsplit_once('=')
+                        .ok_or("fault 'stall' needs Kind/namespace/name=STATE")?;
                     let parts: Vec<&str> = obj.split('/').collect();
                     let (kind, namespace, name) = match parts.as_slice() {
                         [k, ns, n] => (*k, *ns, *n),
@@ -67,21 +72,34 @@ impl std::str::FromStr for FaultSpec {
                     if kind.is_empty() || name.is_empty() || state.is_empty() {
                         return Err(format!("fault 'stall': '{val}' needs Kind/namespace/name=STATE"));
                     }
-                    f.stalls.push(Stall { kind: kind.into(), namespace: namespace.into(), name: name.into(), state: state.into() });
+                    f.stalls.push(Stall {
+                        kind: kind.into(),
+                        namespace: namespace.into(),
+                        name: name.into(),
+                        state: state.into(),
+                    });
                 }
                 "old-schema" => {
-                    let (crd, path) = val.split_once(':').ok_or("fault 'old-schema' needs CRDNAME:FIELD.PATH")?;
+                    let (crd, path) = val
+                        .split_once(':')
+                        .ok_or("fault 'old-schema' needs CRDNAME:FIELD.PATH")?;
                     if crd.is_empty() || path.is_empty() {
                         return Err("fault 'old-schema' needs CRDNAME:FIELD.PATH".into());
                     }
                     f.old_schema.push((crd.into(), path.into()));
                 }
                 "no-lb" => f.no_lb = true,
-                "gpus" => f.gpus = Some(val.trim().parse().map_err(|_| format!("fault 'gpus': '{val}' is not a count"))?),
+                "gpus" => {
+                    f.gpus = Some(
+                        val.trim()
+                            .parse()
+                            .map_err(|_| format!("fault 'gpus': '{val}' is not a count"))?,
+                    )
+                }
                 other => {
                     return Err(format!(
-                        "unknown fault '{other}' (expected 500, 503, 429, 409, drop, slow, stall, old-schema, no-lb, gpus)"
-                    ))
+                    "unknown fault '{other}' (expected 500, 503, 429, 409, drop, slow, stall, old-schema, no-lb, gpus)"
+                ))
                 }
             }
         }
@@ -126,9 +144,7 @@ impl FaultSpec {
     pub fn stall_for(&self, kind: &str, namespace: &str, name: &str) -> Option<&str> {
         self.stalls
             .iter()
-            .find(|s| {
-                s.kind.eq_ignore_ascii_case(kind) && s.namespace == namespace && s.name == name
-            })
+            .find(|s| s.kind.eq_ignore_ascii_case(kind) && s.namespace == namespace && s.name == name)
             .map(|s| s.state.as_str())
     }
 }
@@ -146,10 +162,7 @@ mod tests {
         assert_eq!(f.err500, 0.1);
         assert_eq!(f.slow, Some((0.1, Duration::from_millis(800))));
         assert_eq!(f.stall_for("ArgoCD", "argocd", "argocd"), Some("Pending"));
-        assert_eq!(
-            f.stall_for("ClusterPolicy", "", "gpu-cluster-policy"),
-            Some("notReady")
-        );
+        assert_eq!(f.stall_for("ClusterPolicy", "", "gpu-cluster-policy"), Some("notReady"));
         assert_eq!(f.old_schema[0].1, "spec.resourceHealthChecks");
         assert!(f.no_lb && f.gpus == Some(2));
         assert!("500=2".parse::<FaultSpec>().is_err());

@@ -51,6 +51,9 @@ pub struct SimConfig {
     pub speed: f64,
     /// Where to take real CRD schemas from (`<plural>.<group>.yaml`), e.g. shared/crds.
     pub crds_dir: Option<PathBuf>,
+    /// A fleet repo: when set, the simulated Argo CD syncs Applications and expands ApplicationSets from
+    /// this working tree (every repoURL is taken to be it). When unset, Applications just report Synced.
+    pub repo: Option<PathBuf>,
 }
 
 impl SimConfig {
@@ -61,6 +64,7 @@ impl SimConfig {
             faults: FaultSpec::default(),
             speed: 1.0,
             crds_dir: None,
+            repo: None,
         }
     }
 }
@@ -87,6 +91,7 @@ pub(crate) struct Shared {
     pub stats: Mutex<Stats>,
     pub speed: f64,
     pub crds_dir: Option<PathBuf>,
+    pub repo: Option<PathBuf>,
     pub addr: SocketAddr,
 }
 
@@ -148,6 +153,7 @@ pub async fn start(cfg: SimConfig) -> anyhow::Result<SimHandle> {
         stats: Mutex::new(Stats::default()),
         speed: if cfg.speed > 0.0 { cfg.speed } else { 1.0 },
         crds_dir: cfg.crds_dir,
+        repo: cfg.repo,
         addr,
     });
     catalog::seed(&shared)?;
@@ -160,17 +166,10 @@ pub async fn start(cfg: SimConfig) -> anyhow::Result<SimHandle> {
 }
 
 /// `fleetctl sim serve`: runs until SIGINT/SIGTERM.
-pub async fn serve_cli(
-    cfg: SimConfig,
-    kubeconfig_out: Option<PathBuf>,
-    context: &str,
-) -> anyhow::Result<()> {
+pub async fn serve_cli(cfg: SimConfig, kubeconfig_out: Option<PathBuf>, context: &str) -> anyhow::Result<()> {
     let platform = cfg.platform;
     let h = start(cfg).await?;
-    println!(
-        "simulated {platform} cluster (not a real cluster) at {}",
-        h.url()
-    );
+    println!("simulated {platform} cluster (not a real cluster) at {}", h.url());
     if let Some(p) = &kubeconfig_out {
         h.write_kubeconfig(p, context)?;
         println!("kubeconfig: {}", p.display());

@@ -20,16 +20,19 @@ fn gv_path(ri: &ResourceInfo, v: &str) -> String {
 }
 
 fn hash(s: &str) -> String {
-    let h = s.bytes().fold(0xcbf29ce484222325u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x100000001b3)
-    });
+    let h = s
+        .bytes()
+        .fold(0xcbf29ce484222325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3));
     format!("{h:016X}")
 }
 
 fn ops(ri: &ResourceInfo, v: &str) -> Value {
     let gvk = json!({"group": ri.group, "version": v, "kind": ri.kind});
     let params = |names: &[&str]| -> Vec<Value> {
-        names.iter().map(|n| json!({"name": n, "in": "query", "schema": {"type": "string", "uniqueItems": true}})).collect()
+        names
+            .iter()
+            .map(|n| json!({"name": n, "in": "query", "schema": {"type": "string", "uniqueItems": true}}))
+            .collect()
     };
     let op = |id: &str, action: &str, p: &[&str]| {
         json!({"operationId": format!("{id}{}", ri.kind), "x-kubernetes-action": action,
@@ -59,11 +62,9 @@ fn schema_name(ri: &ResourceInfo, v: &str) -> String {
 }
 
 pub fn crd_schema(shared: &Shared, ri: &ResourceInfo, v: &str) -> Option<Value> {
-    let crd = shared.store.get(
-        "customresourcedefinitions.apiextensions.k8s.io",
-        "",
-        &ri.gr(),
-    )?;
+    let crd = shared
+        .store
+        .get("customresourcedefinitions.apiextensions.k8s.io", "", &ri.gr())?;
     let crd_ri = super::discovery::builtins()
         .into_iter()
         .find(|r| r.plural == "customresourcedefinitions")?;
@@ -85,17 +86,12 @@ fn gv_doc(shared: &Shared, all: &[ResourceInfo], path: &str) -> Option<Value> {
             }
             let base = format!(
                 "/{path}/{}{}",
-                if ri.namespaced {
-                    "namespaces/{namespace}/"
-                } else {
-                    ""
-                },
+                if ri.namespaced { "namespaces/{namespace}/" } else { "" },
                 ri.plural
             );
             paths.insert(format!("{base}/{{name}}"), ops(ri, v));
             let mut schema = crd_schema(shared, ri, v).unwrap_or(json!({"type": "object"}));
-            schema["x-kubernetes-group-version-kind"] =
-                json!([{"group": ri.group, "version": v, "kind": ri.kind}]);
+            schema["x-kubernetes-group-version-kind"] = json!([{"group": ri.group, "version": v, "kind": ri.kind}]);
             schemas.insert(schema_name(ri, v), schema);
         }
     }
@@ -125,17 +121,11 @@ pub fn serve(shared: &Shared, rest: &[&str], _req: &Req) -> Response<Body> {
             for ri in &all {
                 let crd_rv = shared
                     .store
-                    .get(
-                        "customresourcedefinitions.apiextensions.k8s.io",
-                        "",
-                        &ri.gr(),
-                    )
+                    .get("customresourcedefinitions.apiextensions.k8s.io", "", &ri.gr())
                     .map(|c| c["metadata"]["resourceVersion"].to_string())
                     .unwrap_or_default();
                 for v in &ri.versions {
-                    let k = keys
-                        .entry(gv_path(ri, v))
-                        .or_insert_with(|| old_schema.clone());
+                    let k = keys.entry(gv_path(ri, v)).or_insert_with(|| old_schema.clone());
                     k.push_str(&format!("/{}:{crd_rv}", ri.plural));
                 }
             }
@@ -157,10 +147,7 @@ pub fn serve(shared: &Shared, rest: &[&str], _req: &Req) -> Response<Body> {
 /// Removes `a.b.c` (property names under the root object) from every version's openAPIV3Schema.
 pub fn remove_schema_property(crd: &mut Value, dotted: &str) {
     let parts: Vec<&str> = dotted.split('.').collect();
-    let Some(vers) = crd
-        .pointer_mut("/spec/versions")
-        .and_then(Value::as_array_mut)
-    else {
+    let Some(vers) = crd.pointer_mut("/spec/versions").and_then(Value::as_array_mut) else {
         return;
     };
     for v in vers {

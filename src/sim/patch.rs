@@ -52,21 +52,14 @@ fn jp_add(doc: &mut Value, path: &str, v: Value) -> Result<(), ApiError> {
             let i = if last == "-" {
                 a.len()
             } else {
-                last.parse()
-                    .map_err(|_| ApiError::bad_request("bad array index"))?
+                last.parse().map_err(|_| ApiError::bad_request("bad array index"))?
             };
             if i > a.len() {
                 return Err(ApiError::new(422, "Invalid", "array index out of range"));
             }
             a.insert(i, v);
         }
-        _ => {
-            return Err(ApiError::new(
-                422,
-                "Invalid",
-                format!("cannot add at {path}"),
-            ))
-        }
+        _ => return Err(ApiError::new(422, "Invalid", format!("cannot add at {path}"))),
     }
     Ok(())
 }
@@ -75,20 +68,10 @@ fn jp_remove(doc: &mut Value, path: &str) -> Result<Value, ApiError> {
     let (p, last) = pointer_parent(doc, path)?;
     let removed = match p {
         Value::Object(m) => m.remove(&last),
-        Value::Array(a) => last
-            .parse::<usize>()
-            .ok()
-            .filter(|i| *i < a.len())
-            .map(|i| a.remove(i)),
+        Value::Array(a) => last.parse::<usize>().ok().filter(|i| *i < a.len()).map(|i| a.remove(i)),
         _ => None,
     };
-    removed.ok_or_else(|| {
-        ApiError::new(
-            422,
-            "Invalid",
-            format!("unable to remove nonexistent key: {path}"),
-        )
-    })
+    removed.ok_or_else(|| ApiError::new(422, "Invalid", format!("unable to remove nonexistent key: {path}")))
 }
 
 /// RFC 6902 JSON patch.
@@ -121,17 +104,13 @@ pub fn json_patch(doc: &mut Value, ops: &Value) -> Result<(), ApiError> {
                 let v = if o == "move" {
                     jp_remove(doc, from)?
                 } else {
-                    doc.pointer(from).cloned().ok_or_else(|| {
-                        ApiError::new(422, "Invalid", format!("path {from} not found"))
-                    })?
+                    doc.pointer(from)
+                        .cloned()
+                        .ok_or_else(|| ApiError::new(422, "Invalid", format!("path {from} not found")))?
                 };
                 jp_add(doc, path, v)?;
             }
-            other => {
-                return Err(ApiError::bad_request(format!(
-                    "unknown JSON patch op '{other}'"
-                )))
-            }
+            other => return Err(ApiError::bad_request(format!("unknown JSON patch op '{other}'"))),
         }
     }
     Ok(())

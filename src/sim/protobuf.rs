@@ -52,11 +52,7 @@ const SECRET: &[(u64, &str, T)] = &[
     (4, "stringData", T::MapStr),
     (5, "immutable", T::Bool),
 ];
-const OBJREF: &[(u64, &str, T)] = &[
-    (1, "kind", T::Str),
-    (2, "namespace", T::Str),
-    (3, "name", T::Str),
-];
+const OBJREF: &[(u64, &str, T)] = &[(1, "kind", T::Str), (2, "namespace", T::Str), (3, "name", T::Str)];
 const SA: &[(u64, &str, T)] = &[
     (1, "metadata", T::Msg(META)),
     (2, "secrets", T::RepMsg(OBJREF)),
@@ -64,11 +60,7 @@ const SA: &[(u64, &str, T)] = &[
     (4, "automountServiceAccountToken", T::Bool),
 ];
 const UNKNOWN: &[(u64, &str, T)] = &[
-    (
-        1,
-        "typeMeta",
-        T::Msg(&[(1, "apiVersion", T::Str), (2, "kind", T::Str)]),
-    ),
+    (1, "typeMeta", T::Msg(&[(1, "apiVersion", T::Str), (2, "kind", T::Str)])),
     (2, "raw", T::Bytes),
     (3, "contentEncoding", T::Str),
 ];
@@ -138,33 +130,13 @@ fn decode(buf: &[u8], schema: &[(u64, &str, T)]) -> Option<Value> {
             (T::Msg(sc), Err(b)) => {
                 m.insert(name.into(), decode(b, sc)?);
             }
-            (T::RepStr, Err(b)) => m
-                .entry(name)
-                .or_insert(json!([]))
-                .as_array_mut()?
-                .push(s(b)),
-            (T::RepMsg(sc), Err(b)) => m
-                .entry(name)
-                .or_insert(json!([]))
-                .as_array_mut()?
-                .push(decode(b, sc)?),
+            (T::RepStr, Err(b)) => m.entry(name).or_insert(json!([])).as_array_mut()?.push(s(b)),
+            (T::RepMsg(sc), Err(b)) => m.entry(name).or_insert(json!([])).as_array_mut()?.push(decode(b, sc)?),
             (T::MapStr | T::MapBytes, Err(b)) => {
                 let kv = fields(b)?;
-                let k = kv
-                    .iter()
-                    .find(|f| f.0 == 1)
-                    .and_then(|f| f.1.err())
-                    .unwrap_or(b"");
-                let v = kv
-                    .iter()
-                    .find(|f| f.0 == 2)
-                    .and_then(|f| f.1.err())
-                    .unwrap_or(b"");
-                let v = if matches!(t, T::MapBytes) {
-                    json!(b64(v))
-                } else {
-                    s(v)
-                };
+                let k = kv.iter().find(|f| f.0 == 1).and_then(|f| f.1.err()).unwrap_or(b"");
+                let v = kv.iter().find(|f| f.0 == 2).and_then(|f| f.1.err()).unwrap_or(b"");
+                let v = if matches!(t, T::MapBytes) { json!(b64(v)) } else { s(v) };
                 m.entry(name)
                     .or_insert(json!({}))
                     .as_object_mut()?

@@ -73,10 +73,7 @@ pub fn check(
     if unknown.is_empty() {
         return Ok(vec![]);
     }
-    let msgs: Vec<String> = unknown
-        .iter()
-        .map(|u| format!("unknown field \"{u}\""))
-        .collect();
+    let msgs: Vec<String> = unknown.iter().map(|u| format!("unknown field \"{u}\"")).collect();
     match directive.unwrap_or("Warn") {
         "Strict" => Err(ApiError::bad_request(format!(
             "{} in version \"{}\" cannot be handled as a {}: strict decoding error: {}",

@@ -47,11 +47,7 @@ fn set_values(rest: &str) -> Result<Vec<String>, ApiError> {
     let inner = r
         .strip_prefix('(')
         .and_then(|r| r.strip_suffix(')'))
-        .ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "unable to parse requirement: expected (values) in '{r}'"
-            ))
-        })?;
+        .ok_or_else(|| ApiError::bad_request(format!("unable to parse requirement: expected (values) in '{r}'")))?;
     Ok(inner
         .split(',')
         .map(|v| v.trim().to_string())
@@ -84,9 +80,7 @@ fn parse_req(term: &str) -> Result<Req, ApiError> {
     if rest.is_empty() && !key.is_empty() {
         return Ok(Req::Exists(key));
     }
-    Err(ApiError::bad_request(format!(
-        "unable to parse requirement: '{term}'"
-    )))
+    Err(ApiError::bad_request(format!("unable to parse requirement: '{term}'")))
 }
 
 fn matches(req: &Req, get: &dyn Fn(&str) -> Option<String>) -> bool {
@@ -109,9 +103,7 @@ impl Selector {
         for t in split_top(fields.unwrap_or("")) {
             let r = parse_req(&t)?;
             if !matches!(&r, Req::Eq(..) | Req::Ne(..)) {
-                return Err(ApiError::bad_request(format!(
-                    "invalid field selector: '{t}'"
-                )));
+                return Err(ApiError::bad_request(format!("invalid field selector: '{t}'")));
             }
             s.fields.push(r);
         }
@@ -133,8 +125,7 @@ impl Selector {
                 Some(v) => Some(v.to_string()),
             }
         };
-        self.labels.iter().all(|r| matches(r, &labels))
-            && self.fields.iter().all(|r| matches(r, &fields))
+        self.labels.iter().all(|r| matches(r, &labels)) && self.fields.iter().all(|r| matches(r, &fields))
     }
 }
 
@@ -147,13 +138,7 @@ mod tests {
     fn label_ops() {
         let o = json!({"metadata": {"name": "a", "namespace": "n", "labels": {"app": "x", "tier": "web"}}});
         let m = |l: &str| Selector::parse(Some(l), None).unwrap().matches(&o);
-        assert!(
-            m("app=x")
-                && m("app==x")
-                && m("app!=y")
-                && m("tier in (web,db)")
-                && m("tier notin (db)")
-        );
+        assert!(m("app=x") && m("app==x") && m("app!=y") && m("tier in (web,db)") && m("tier notin (db)"));
         assert!(m("app") && m("!missing") && m("app=x,tier=web"));
         assert!(!m("app=y") && !m("tier in (db)") && !m("!app") && !m("missing"));
         let f = |s: &str| Selector::parse(None, Some(s)).unwrap().matches(&o);

@@ -54,11 +54,7 @@ pub fn full(code: u16, ctype: &str, body: impl Into<Bytes>) -> Response<Body> {
 }
 
 pub fn json_resp(code: u16, v: &Value) -> Response<Body> {
-    full(
-        code,
-        "application/json",
-        serde_json::to_vec(v).unwrap_or_default(),
-    )
+    full(code, "application/json", serde_json::to_vec(v).unwrap_or_default())
 }
 
 pub fn err_resp(e: &ApiError) -> Response<Body> {
@@ -113,10 +109,7 @@ fn parse_target(segs: &[&str]) -> Option<Target> {
     }
     let mut ns = None;
     let mut rest = rest;
-    if rest[0] == "namespaces"
-        && rest.len() >= 3
-        && !(rest.len() == 3 && ["status", "finalize"].contains(&rest[2]))
-    {
+    if rest[0] == "namespaces" && rest.len() >= 3 && !(rest.len() == 3 && ["status", "finalize"].contains(&rest[2])) {
         ns = Some(rest[1].to_string());
         rest = &rest[2..];
     }
@@ -151,14 +144,10 @@ fn stats_verb(req: &Req) -> &'static str {
     }
 }
 
-async fn handle(
-    shared: Arc<Shared>,
-    req: Request<hyper::body::Incoming>,
-) -> Result<Response<Body>, DropConnection> {
+async fn handle(shared: Arc<Shared>, req: Request<hyper::body::Incoming>) -> Result<Response<Body>, DropConnection> {
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_string();
-    let query: HashMap<String, String> =
-        parts.uri.query().map(url_decode_pairs).unwrap_or_default();
+    let query: HashMap<String, String> = parts.uri.query().map(url_decode_pairs).unwrap_or_default();
     let hdr = |k: &str| {
         parts
             .headers
@@ -167,11 +156,7 @@ async fn handle(
             .unwrap_or("")
             .to_string()
     };
-    let body = body
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let req = Req {
         method: parts.method.clone(),
         query,
@@ -204,15 +189,7 @@ async fn handle(
     }
     if matches!(segs.first(), Some(&"api") | Some(&"apis")) {
         let injected = shared.faults().roll(is_write);
-        let count = |k: &str| {
-            *shared
-                .stats
-                .lock()
-                .unwrap()
-                .faults
-                .entry(k.to_string())
-                .or_default() += 1
-        };
+        let count = |k: &str| *shared.stats.lock().unwrap().faults.entry(k.to_string()).or_default() += 1;
         match injected {
             Injected::None => {}
             Injected::Drop => {
@@ -236,9 +213,7 @@ async fn handle(
         }
     }
     let resp = match (target, segs.as_slice()) {
-        (Some(t), _) => verbs::dispatch(&shared, &req, t)
-            .await
-            .unwrap_or_else(|e| err_resp(&e)),
+        (Some(t), _) => verbs::dispatch(&shared, &req, t).await.unwrap_or_else(|e| err_resp(&e)),
         (None, ["version"]) => {
             let (maj, min) = super::catalog::kube_version(shared.platform);
             json_resp(
@@ -252,9 +227,7 @@ async fn handle(
         (None, ["apis"]) if wants_aggregated(&req) => aggregated(&all_resources(&shared), false),
         (None, ["api"]) => json_resp(200, &discovery::api_versions(&shared.addr.to_string())),
         (None, ["apis"]) => json_resp(200, &discovery::api_group_list(&all_resources(&shared))),
-        (None, ["api", v]) | (None, ["apis", "", v]) => {
-            opt(discovery::resource_list(&all_resources(&shared), "", v))
-        }
+        (None, ["api", v]) | (None, ["apis", "", v]) => opt(discovery::resource_list(&all_resources(&shared), "", v)),
         (None, ["apis", g]) => opt(discovery::api_group(&all_resources(&shared), g)),
         (None, ["apis", g, v]) => opt(discovery::resource_list(&all_resources(&shared), g, v)),
         (None, ["openapi", rest @ ..]) => openapi::serve(&shared, rest, &req),
@@ -269,9 +242,9 @@ async fn handle(
 
 /// client-go and kube-rs ask for aggregated discovery v2 first (legacy JSON is the fallback).
 fn wants_aggregated(req: &Req) -> bool {
-    req.accept.split(',').any(|a| {
-        a.contains("as=APIGroupDiscoveryList") && a.contains("v=v2") && !a.contains("v=v2beta1")
-    })
+    req.accept
+        .split(',')
+        .any(|a| a.contains("as=APIGroupDiscoveryList") && a.contains("v=v2") && !a.contains("v=v2beta1"))
 }
 
 fn aggregated(all: &[ResourceInfo], core: bool) -> Response<Body> {
@@ -303,16 +276,10 @@ fn sim_endpoint(shared: &Shared, req: &Req, segs: &[&str]) -> Response<Body> {
             *shared.stats.lock().unwrap() = Default::default();
             json_resp(200, &json!({"reset": true}))
         }
-        (&Method::PUT, ["faults"]) => match String::from_utf8_lossy(&req.body)
-            .trim()
-            .parse::<super::FaultSpec>()
-        {
+        (&Method::PUT, ["faults"]) => match String::from_utf8_lossy(&req.body).trim().parse::<super::FaultSpec>() {
             Ok(f) => {
                 *shared.faults.write().unwrap() = f;
-                json_resp(
-                    200,
-                    &json!({"faults": String::from_utf8_lossy(&req.body).trim()}),
-                )
+                json_resp(200, &json!({"faults": String::from_utf8_lossy(&req.body).trim()}))
             }
             Err(e) => err_resp(&ApiError::bad_request(e)),
         },
@@ -332,8 +299,7 @@ fn url_decode(s: &str) -> String {
         match b[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < b.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
-                {
+                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16) {
                     Ok(v) => {
                         out.push(v);
                         i += 2;

@@ -129,10 +129,7 @@ impl Store {
 
     pub fn get(&self, gr: &str, ns: &str, name: &str) -> Option<Value> {
         let g = self.inner.lock().unwrap();
-        g.objects
-            .get(gr)?
-            .get(&(ns.to_string(), name.to_string()))
-            .cloned()
+        g.objects.get(gr)?.get(&(ns.to_string(), name.to_string())).cloned()
     }
 
     /// All objects of a resource (in one namespace if `ns` is Some) and the list resourceVersion.
@@ -160,15 +157,7 @@ impl Store {
         gr: &str,
         ns: Option<&str>,
         since: Option<u64>,
-    ) -> Result<
-        (
-            Vec<Value>,
-            Vec<Arc<Event>>,
-            broadcast::Receiver<Arc<Event>>,
-            u64,
-        ),
-        (),
-    > {
+    ) -> Result<(Vec<Value>, Vec<Arc<Event>>, broadcast::Receiver<Arc<Event>>, u64), ()> {
         let g = self.inner.lock().unwrap();
         let rx = self.tx.subscribe();
         match since {
@@ -178,32 +167,18 @@ impl Store {
                 if rv + 1 < oldest && rv < g.rv {
                     return Err(());
                 }
-                let evs = g
-                    .history
-                    .iter()
-                    .filter(|e| e.rv > rv && e.gr == gr)
-                    .cloned()
-                    .collect();
+                let evs = g.history.iter().filter(|e| e.rv > rv && e.gr == gr).cloned().collect();
                 Ok((vec![], evs, rx, g.rv))
             }
         }
     }
 
     pub fn set_log(&self, ns: &str, pod: &str, log: String) {
-        self.inner
-            .lock()
-            .unwrap()
-            .logs
-            .insert((ns.into(), pod.into()), log);
+        self.inner.lock().unwrap().logs.insert((ns.into(), pod.into()), log);
     }
 
     pub fn log(&self, ns: &str, pod: &str) -> Option<String> {
-        self.inner
-            .lock()
-            .unwrap()
-            .logs
-            .get(&(ns.into(), pod.into()))
-            .cloned()
+        self.inner.lock().unwrap().logs.get(&(ns.into(), pod.into())).cloned()
     }
 
     fn emit(&self, g: &mut Inner, gr: &str, etype: EventType, obj: Value) {
@@ -230,10 +205,7 @@ impl Store {
         let established = crd
             .pointer("/status/conditions")
             .and_then(Value::as_array)
-            .is_some_and(|c| {
-                c.iter()
-                    .any(|c| c["type"] == "Established" && c["status"] == "True")
-            });
+            .is_some_and(|c| c.iter().any(|c| c["type"] == "Established" && c["status"] == "True"));
         if deleted || !established {
             g.crds.remove(&ri.gr());
         } else {
@@ -265,22 +237,14 @@ impl Store {
             m.insert("generation".into(), json!(1));
             m.remove("deletionTimestamp");
         }
-        g.objects
-            .entry(gr.to_string())
-            .or_default()
-            .insert(key, obj.clone());
+        g.objects.entry(gr.to_string()).or_default().insert(key, obj.clone());
         self.emit(&mut g, gr, EventType::Added, obj.clone());
         Ok(obj)
     }
 
     /// Replaces an existing object. `expected_rv`: optimistic concurrency (409 Conflict when stale).
     /// Returns (object, changed). An unchanged object keeps its resourceVersion and sends no event.
-    pub fn replace(
-        &self,
-        gr: &str,
-        mut obj: Value,
-        expected_rv: Option<&str>,
-    ) -> Result<(Value, bool), ApiError> {
+    pub fn replace(&self, gr: &str, mut obj: Value, expected_rv: Option<&str>) -> Result<(Value, bool), ApiError> {
         let mut g = self.inner.lock().unwrap();
         let key = (
             meta_str(&obj, "namespace").to_string(),
@@ -322,10 +286,7 @@ impl Store {
         }
         g.rv += 1;
         obj["metadata"]["resourceVersion"] = json!(g.rv.to_string());
-        g.objects
-            .entry(gr.to_string())
-            .or_default()
-            .insert(key, obj.clone());
+        g.objects.entry(gr.to_string()).or_default().insert(key, obj.clone());
         self.emit(&mut g, gr, EventType::Modified, obj.clone());
         Ok((obj, true))
     }
@@ -410,9 +371,7 @@ mod tests {
             "history is bounded: rv 1 is gone"
         );
         let recent = s.current_rv() - 5;
-        let (_, evs, _, _) = s
-            .watch_start("configmaps", Some("d"), Some(recent))
-            .unwrap();
+        let (_, evs, _, _) = s.watch_start("configmaps", Some("d"), Some(recent)).unwrap();
         assert_eq!(evs.len(), 5);
         let (same, changed) = s.replace("configmaps", first.clone(), None).unwrap();
         assert!(!changed);
@@ -423,9 +382,6 @@ mod tests {
         let mut stale = first.clone();
         stale["data"] = json!({"a": "b"});
         stale["metadata"]["resourceVersion"] = json!("0");
-        assert_eq!(
-            s.replace("configmaps", stale, Some("0")).unwrap_err().code,
-            409
-        );
+        assert_eq!(s.replace("configmaps", stale, Some("0")).unwrap_err().code, 409);
     }
 }

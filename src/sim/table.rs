@@ -8,10 +8,7 @@ use serde_json::{json, Value};
 
 /// Whether the Accept header asks for a Table.
 pub fn wanted(accept: &str) -> bool {
-    accept
-        .split(',')
-        .next()
-        .is_some_and(|a| a.contains("as=Table"))
+    accept.split(',').next().is_some_and(|a| a.contains("as=Table"))
 }
 
 fn age(ts: &str) -> String {
@@ -91,11 +88,7 @@ fn builtin_columns(plural: &str) -> Vec<Col> {
         "namespaces" => vec![col("Status", "string", |o| s(o.pointer("/status/phase")))],
         "nodes" => vec![
             col("Status", "string", |o| {
-                json!(if cond(o, "Ready") {
-                    "Ready"
-                } else {
-                    "NotReady"
-                })
+                json!(if cond(o, "Ready") { "Ready" } else { "NotReady" })
             }),
             col("Roles", "string", |o| {
                 let roles: Vec<&str> = o["metadata"]["labels"]
@@ -112,9 +105,7 @@ fn builtin_columns(plural: &str) -> Vec<Col> {
                     roles.join(",")
                 })
             }),
-            col("Version", "string", |o| {
-                s(o.pointer("/status/nodeInfo/kubeletVersion"))
-            }),
+            col("Version", "string", |o| s(o.pointer("/status/nodeInfo/kubeletVersion"))),
         ],
         "pods" => vec![
             col("Ready", "string", |o| {
@@ -127,38 +118,20 @@ fn builtin_columns(plural: &str) -> Vec<Col> {
                     .pointer("/spec/containers")
                     .and_then(Value::as_array)
                     .map_or(0, Vec::len);
-                json!(format!(
-                    "{}/{total}",
-                    cs.iter().filter(|c| c["ready"] == true).count()
-                ))
+                json!(format!("{}/{total}", cs.iter().filter(|c| c["ready"] == true).count()))
             }),
             col("Status", "string", |o| {
-                let phase = o
-                    .pointer("/status/phase")
-                    .and_then(Value::as_str)
-                    .unwrap_or("Pending");
-                json!(if phase == "Succeeded" {
-                    "Completed"
-                } else {
-                    phase
-                })
+                let phase = o.pointer("/status/phase").and_then(Value::as_str).unwrap_or("Pending");
+                json!(if phase == "Succeeded" { "Completed" } else { phase })
             }),
             col("Restarts", "integer", |_| json!(0)),
         ],
         "deployments" => vec![
             col("Ready", "string", |o| {
-                json!(format!(
-                    "{}/{}",
-                    n(o, "/status/readyReplicas"),
-                    n(o, "/spec/replicas")
-                ))
+                json!(format!("{}/{}", n(o, "/status/readyReplicas"), n(o, "/spec/replicas")))
             }),
-            col("Up-to-date", "integer", |o| {
-                json!(n(o, "/status/updatedReplicas"))
-            }),
-            col("Available", "integer", |o| {
-                json!(n(o, "/status/availableReplicas"))
-            }),
+            col("Up-to-date", "integer", |o| json!(n(o, "/status/updatedReplicas"))),
+            col("Available", "integer", |o| json!(n(o, "/status/availableReplicas"))),
         ],
         "jobs" => vec![
             col("Status", "string", |o| {
@@ -192,11 +165,7 @@ fn builtin_columns(plural: &str) -> Vec<Col> {
                     .iter()
                     .map(|p| format!("{}/{}", p["port"], p["protocol"].as_str().unwrap_or("TCP")))
                     .collect();
-                json!(if p.is_empty() {
-                    "<none>".into()
-                } else {
-                    p.join(",")
-                })
+                json!(if p.is_empty() { "<none>".into() } else { p.join(",") })
             }),
         ],
         "configmaps" => vec![col("Data", "integer", |o| {
@@ -211,20 +180,13 @@ fn builtin_columns(plural: &str) -> Vec<Col> {
         "persistentvolumeclaims" => vec![
             col("Status", "string", |o| s(o.pointer("/status/phase"))),
             col("Volume", "string", |o| s(o.pointer("/spec/volumeName"))),
-            col("Capacity", "string", |o| {
-                s(o.pointer("/status/capacity/storage"))
-            }),
-            col("StorageClass", "string", |o| {
-                s(o.pointer("/spec/storageClassName"))
-            }),
+            col("Capacity", "string", |o| s(o.pointer("/status/capacity/storage"))),
+            col("StorageClass", "string", |o| s(o.pointer("/spec/storageClassName"))),
         ],
         "storageclasses" => vec![
             col("Provisioner", "string", |o| s(o.get("provisioner"))),
             col("ReclaimPolicy", "string", |o| {
-                json!(o
-                    .get("reclaimPolicy")
-                    .and_then(Value::as_str)
-                    .unwrap_or("Delete"))
+                json!(o.get("reclaimPolicy").and_then(Value::as_str).unwrap_or("Delete"))
             }),
             col("VolumeBindingMode", "string", |o| {
                 json!(o
@@ -238,22 +200,16 @@ fn builtin_columns(plural: &str) -> Vec<Col> {
 }
 
 fn columns(shared: &Shared, ri: &ResourceInfo, version: &str) -> Vec<Col> {
-    let builtin = super::discovery::builtins()
-        .iter()
-        .any(|b| b.gr() == ri.gr());
+    let builtin = super::discovery::builtins().iter().any(|b| b.gr() == ri.gr());
     let mut cols = vec![col("Name", "string", |o| json!(meta_str(o, "name")))];
     if builtin {
         cols.extend(builtin_columns(&ri.plural));
-        cols.push(col("Age", "string", |o| {
-            json!(age(meta_str(o, "creationTimestamp")))
-        }));
+        cols.push(col("Age", "string", |o| json!(age(meta_str(o, "creationTimestamp")))));
         return cols;
     }
-    let crd = shared.store.get(
-        "customresourcedefinitions.apiextensions.k8s.io",
-        "",
-        &ri.gr(),
-    );
+    let crd = shared
+        .store
+        .get("customresourcedefinitions.apiextensions.k8s.io", "", &ri.gr());
     let pcs = crd
         .as_ref()
         .and_then(|c| {
@@ -263,21 +219,12 @@ fn columns(shared: &Shared, ri: &ResourceInfo, version: &str) -> Vec<Col> {
                 .find(|v| v["name"] == version)
                 .cloned()
         })
-        .and_then(|v| {
-            v.get("additionalPrinterColumns")
-                .and_then(Value::as_array)
-                .cloned()
-        })
+        .and_then(|v| v.get("additionalPrinterColumns").and_then(Value::as_array).cloned())
         .unwrap_or_default();
     if pcs.is_empty() {
-        cols.push(col("Age", "string", |o| {
-            json!(age(meta_str(o, "creationTimestamp")))
-        }));
+        cols.push(col("Age", "string", |o| json!(age(meta_str(o, "creationTimestamp")))));
     }
-    for pc in pcs
-        .into_iter()
-        .filter(|p| p["priority"].as_i64().unwrap_or(0) == 0)
-    {
+    for pc in pcs.into_iter().filter(|p| p["priority"].as_i64().unwrap_or(0) == 0) {
         let path = pc["jsonPath"].as_str().unwrap_or("").to_string();
         let ty = pc["type"].as_str().unwrap_or("string").to_string();
         let is_date = ty == "date";
@@ -318,13 +265,14 @@ pub fn table(
             let object = match include {
                 Some("Object") => o.clone(),
                 Some("None") => Value::Null,
-                _ => json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": o["metadata"]}),
+                _ => {
+                    json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": o["metadata"]})
+                }
             };
             json!({"cells": cells, "object": object})
         })
         .collect();
-    let mut t =
-        json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {}, "rows": rows});
+    let mut t = json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {}, "rows": rows});
     if headers {
         t["columnDefinitions"] = json!(defs);
     }

@@ -15,11 +15,7 @@ use std::sync::Arc;
 type R = Result<Response<Body>, ApiError>;
 
 fn not_found_path() -> ApiError {
-    ApiError::new(
-        404,
-        "NotFound",
-        "the server could not find the requested resource",
-    )
+    ApiError::new(404, "NotFound", "the server could not find the requested resource")
 }
 
 pub async fn dispatch(shared: &Arc<Shared>, req: &Req, t: Target) -> R {
@@ -43,9 +39,7 @@ pub async fn dispatch(shared: &Arc<Shared>, req: &Req, t: Target) -> R {
         (Method::GET, None) if req.is_watch() => watch::serve(shared, req, &ri, &t).await,
         (Method::GET, None) => list(shared, req, &ri, &t),
         (_, Some(name)) if t.sub.as_deref() == Some("scale") => scale(shared, req, &ri, &ns, name),
-        (Method::GET, Some(name)) if t.sub.as_deref() == Some("log") => {
-            pod_log(shared, &ns, name, req)
-        }
+        (Method::GET, Some(name)) if t.sub.as_deref() == Some("log") => pod_log(shared, &ns, name, req),
         (Method::GET, Some(name)) => {
             let obj = shared
                 .store
@@ -53,15 +47,7 @@ pub async fn dispatch(shared: &Arc<Shared>, req: &Req, t: Target) -> R {
                 .ok_or_else(|| ApiError::not_found(&ri.gr(), name))?;
             let obj = output(shared, &ri, &t.version, obj);
             if super::table::wanted(&req.accept) {
-                let tb = super::table::table(
-                    shared,
-                    &ri,
-                    &t.version,
-                    &[obj],
-                    None,
-                    req.q("includeObject"),
-                    true,
-                );
+                let tb = super::table::table(shared, &ri, &t.version, &[obj], None, req.q("includeObject"), true);
                 return Ok(json_resp(200, &tb));
             }
             Ok(json_resp(200, &obj))
@@ -175,10 +161,9 @@ fn delete_collection(shared: &Shared, req: &Req, ri: &ResourceInfo, t: &Target) 
     for o in items.into_iter().filter(|o| sel.matches(o)) {
         if req.dry_run() {
             out.push(output(shared, ri, &t.version, o));
-        } else if let Ok(d) =
-            shared
-                .store
-                .delete(&ri.gr(), meta_str(&o, "namespace"), meta_str(&o, "name"))
+        } else if let Ok(d) = shared
+            .store
+            .delete(&ri.gr(), meta_str(&o, "namespace"), meta_str(&o, "name"))
         {
             out.push(output(shared, ri, &t.version, d));
         }

@@ -30,12 +30,7 @@ fn expired(msg: &str) -> Bytes {
     line("ERROR", &ApiError::expired(msg).status())
 }
 
-pub async fn serve(
-    shared: &Arc<Shared>,
-    req: &Req,
-    ri: &ResourceInfo,
-    t: &Target,
-) -> Result<Response<Body>, ApiError> {
+pub async fn serve(shared: &Arc<Shared>, req: &Req, ri: &ResourceInfo, t: &Target) -> Result<Response<Body>, ApiError> {
     let sel = Selector::parse(req.q("labelSelector"), req.q("fieldSelector"))?;
     let since = match req.q("resourceVersion").unwrap_or("") {
         "" | "0" => None,
@@ -56,9 +51,7 @@ pub async fn serve(
     let (sh, ri, version) = (shared.clone(), ri.clone(), t.version.clone());
     let as_table = super::table::wanted(&req.accept);
     let include = req.q("includeObject").map(str::to_string);
-    let keep = move |o: &Value| {
-        ns.as_deref().is_none_or(|n| meta_str(o, "namespace") == n) && sel.matches(o)
-    };
+    let keep = move |o: &Value| ns.as_deref().is_none_or(|n| meta_str(o, "namespace") == n) && sel.matches(o);
     match shared.store.watch_start(&gr, t.ns.as_deref(), since) {
         Err(()) => {
             let _ = tx.try_send(expired(&format!(
@@ -76,15 +69,7 @@ pub async fn serve(
                     if !as_table {
                         return obj;
                     }
-                    let t = super::table::table(
-                        &sh,
-                        &ri,
-                        &version,
-                        &[obj],
-                        None,
-                        include.as_deref(),
-                        first,
-                    );
+                    let t = super::table::table(&sh, &ri, &version, &[obj], None, include.as_deref(), first);
                     first = false;
                     t
                 };
@@ -94,11 +79,7 @@ pub async fn serve(
                     }
                 }
                 for ev in replay.iter().filter(|e| keep(&e.obj)) {
-                    if tx
-                        .send(line(ev.etype.as_str(), &out(&ev.obj)))
-                        .await
-                        .is_err()
-                    {
+                    if tx.send(line(ev.etype.as_str(), &out(&ev.obj))).await.is_err() {
                         return;
                     }
                 }
@@ -129,8 +110,7 @@ pub async fn serve(
             });
         }
     }
-    let stream = tokio_stream::wrappers::ReceiverStream::new(rx)
-        .map(|b| Ok::<_, Infallible>(Frame::data(b)));
+    let stream = tokio_stream::wrappers::ReceiverStream::new(rx).map(|b| Ok::<_, Infallible>(Frame::data(b)));
     Ok(Response::builder()
         .status(200)
         .header("content-type", "application/json")

@@ -17,17 +17,13 @@ type R = Result<Response<Body>, ApiError>;
 pub(super) fn parse_body(req: &Req) -> Result<Value, ApiError> {
     if req.content_type.contains("protobuf") {
         // kubectl's typed clients (create namespace/secret/...) send protobuf
-        return super::protobuf::decode_object(&req.body)
-            .ok_or_else(|| ApiError::unsupported_media(&req.content_type));
+        return super::protobuf::decode_object(&req.body).ok_or_else(|| ApiError::unsupported_media(&req.content_type));
     }
-    let text = std::str::from_utf8(&req.body)
-        .map_err(|_| ApiError::bad_request("request body is not UTF-8"))?;
+    let text = std::str::from_utf8(&req.body).map_err(|_| ApiError::bad_request("request body is not UTF-8"))?;
     let v: Value = if req.content_type.contains("yaml") {
-        serde_yaml::from_str(text)
-            .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?
+        serde_yaml::from_str(text).map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?
     } else {
-        serde_json::from_str(text)
-            .map_err(|e| ApiError::bad_request(format!("error decoding JSON: {e}")))?
+        serde_json::from_str(text).map_err(|e| ApiError::bad_request(format!("error decoding JSON: {e}")))?
     };
     Ok(v)
 }
@@ -53,9 +49,7 @@ fn fields_check(
     t: &Target,
     obj: &mut Value,
 ) -> Result<Vec<String>, ApiError> {
-    let builtin = super::discovery::builtins()
-        .iter()
-        .any(|b| b.gr() == ri.gr());
+    let builtin = super::discovery::builtins().iter().any(|b| b.gr() == ri.gr());
     let schema = if builtin {
         None
     } else {
@@ -85,12 +79,7 @@ pub(super) fn count_write(shared: &Shared, req: &Req, created: bool) {
 }
 
 /// Checks name/namespace of a body against the path and fills them in.
-fn place(
-    obj: &mut Value,
-    ri: &ResourceInfo,
-    t: &Target,
-    name: Option<&str>,
-) -> Result<(), ApiError> {
+fn place(obj: &mut Value, ri: &ResourceInfo, t: &Target, name: Option<&str>) -> Result<(), ApiError> {
     if !obj.is_object() {
         return Err(ApiError::bad_request("the request body must be an object"));
     }
@@ -110,7 +99,9 @@ fn place(
         let ns = t.ns.clone().unwrap_or_default();
         let body_ns = meta_str(obj, "namespace");
         if !body_ns.is_empty() && body_ns != ns {
-            return Err(ApiError::bad_request("the namespace of the provided object does not match the namespace sent on the request"));
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
         }
         obj["metadata"]["namespace"] = json!(ns);
     } else if let Some(m) = obj["metadata"].as_object_mut() {
@@ -122,12 +113,7 @@ fn place(
 }
 
 /// Prepares a new object (validation and defaults) and stores it unless dry-run.
-fn create_obj(
-    shared: &Shared,
-    req: &Req,
-    ri: &ResourceInfo,
-    mut obj: Value,
-) -> Result<Value, ApiError> {
+fn create_obj(shared: &Shared, req: &Req, ri: &ResourceInfo, mut obj: Value) -> Result<Value, ApiError> {
     let ns = meta_str(&obj, "namespace").to_string();
     if ri.namespaced && shared.store.get("namespaces", "", &ns).is_none() {
         return Err(ApiError::not_found("namespaces", &ns));
@@ -264,13 +250,7 @@ pub(super) fn update(shared: &Shared, req: &Req, ri: &ResourceInfo, t: &Target, 
 
 pub(super) fn patch(shared: &Shared, req: &Req, ri: &ResourceInfo, t: &Target, name: &str) -> R {
     let ns = t.ns.clone().unwrap_or_default();
-    let ct = req
-        .content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_string();
+    let ct = req.content_type.split(';').next().unwrap_or("").trim().to_string();
     let old = shared.store.get(&ri.gr(), &ns, name);
     let api_version = ri.api_version(&t.version);
     let mgr = manager(req);
@@ -296,9 +276,7 @@ pub(super) fn patch(shared: &Shared, req: &Req, ri: &ResourceInfo, t: &Target, n
             None => {
                 let base = json!({"apiVersion": api_version, "kind": ri.kind, "metadata": cfg["metadata"].clone()});
                 let mut obj = apply::apply(&base, &cfg, &ar)?;
-                if let (Some(m), Some(b)) =
-                    (obj["metadata"].as_object_mut(), cfg["metadata"].as_object())
-                {
+                if let (Some(m), Some(b)) = (obj["metadata"].as_object_mut(), cfg["metadata"].as_object()) {
                     for k in ["name", "namespace"] {
                         if let Some(v) = b.get(k) {
                             m.insert(k.into(), v.clone());

@@ -56,27 +56,17 @@ where
 }
 
 /// Server-side applies one YAML object (resolved through discovery) as `manager`.
-pub async fn apply_yaml(
-    client: &kube::Client,
-    yaml: &str,
-) -> kube::Result<kube::api::DynamicObject> {
+pub async fn apply_yaml(client: &kube::Client, yaml: &str) -> kube::Result<kube::api::DynamicObject> {
     use kube::api::{Api, DynamicObject, GroupVersionKind, Patch, PatchParams};
     let obj: DynamicObject = serde_yaml::from_str(yaml).expect("yaml");
     let tm = obj.types.clone().expect("apiVersion/kind");
-    let (g, v) = tm
-        .api_version
-        .split_once('/')
-        .unwrap_or(("", &tm.api_version));
-    let d = kube::discovery::Discovery::new(client.clone())
-        .run()
-        .await?;
+    let (g, v) = tm.api_version.split_once('/').unwrap_or(("", &tm.api_version));
+    let d = kube::discovery::Discovery::new(client.clone()).run().await?;
     let (ar, caps) = d
         .resolve_gvk(&GroupVersionKind::gvk(g, v, &tm.kind))
         .unwrap_or_else(|| panic!("{} not served", tm.kind));
     let api: Api<DynamicObject> = match (&caps.scope, &obj.metadata.namespace) {
-        (kube::discovery::Scope::Namespaced, Some(ns)) => {
-            Api::namespaced_with(client.clone(), ns, &ar)
-        }
+        (kube::discovery::Scope::Namespaced, Some(ns)) => Api::namespaced_with(client.clone(), ns, &ar),
         _ => Api::all_with(client.clone(), &ar),
     };
     let name = obj.metadata.name.clone().unwrap();
@@ -94,19 +84,13 @@ pub async fn get_json(
 ) -> Option<serde_json::Value> {
     use kube::api::{Api, DynamicObject, GroupVersionKind};
     let (g, v) = api_version.split_once('/').unwrap_or(("", api_version));
-    let d = kube::discovery::Discovery::new(client.clone())
-        .run()
-        .await
-        .ok()?;
+    let d = kube::discovery::Discovery::new(client.clone()).run().await.ok()?;
     let (ar, _) = d.resolve_gvk(&GroupVersionKind::gvk(g, v, kind))?;
     let api: Api<DynamicObject> = match ns {
         Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
         None => Api::all_with(client.clone(), &ar),
     };
-    api.get(name)
-        .await
-        .ok()
-        .map(|o| serde_json::to_value(o).unwrap())
+    api.get(name).await.ok().map(|o| serde_json::to_value(o).unwrap())
 }
 
 /// Waits until `pointer` in the object equals `want`.
@@ -130,12 +114,7 @@ pub async fn wait_field(
 }
 
 /// A raw HTTP/1.1 exchange: (status code, headers+body text); status 0 = connection closed with no response.
-pub async fn raw(
-    addr: std::net::SocketAddr,
-    method: &str,
-    path: &str,
-    body: &str,
-) -> (u16, String) {
+pub async fn raw(addr: std::net::SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     let req = format!(
@@ -146,10 +125,6 @@ pub async fn raw(
     let mut buf = Vec::new();
     let _ = s.read_to_end(&mut buf).await;
     let text = String::from_utf8_lossy(&buf).into_owned();
-    let code = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
+    let code = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
     (code, text)
 }

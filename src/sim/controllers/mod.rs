@@ -3,6 +3,7 @@
 //! delays of `base / speed`. Their writes go straight to the store: they are not client requests and
 //! are not counted in Stats. What each one does is listed in docs/sim.md.
 
+mod gitops;
 mod nodes;
 mod olm;
 mod operands;
@@ -22,12 +23,7 @@ pub struct Ctx {
 
 impl Ctx {
     /// Runs `f` once after `base_ms / speed`, unless a run for `key` is already pending.
-    pub fn once(
-        self: &Arc<Self>,
-        key: String,
-        base_ms: u64,
-        f: impl FnOnce(&Arc<Ctx>) + Send + 'static,
-    ) {
+    pub fn once(self: &Arc<Self>, key: String, base_ms: u64, f: impl FnOnce(&Arc<Ctx>) + Send + 'static) {
         if !self.pending.lock().unwrap().insert(key.clone()) {
             return;
         }
@@ -67,11 +63,7 @@ impl Ctx {
     }
 
     pub fn served(&self, gr: &str) -> bool {
-        self.shared
-            .store
-            .crd_resources()
-            .iter()
-            .any(|r| r.gr() == gr)
+        self.shared.store.crd_resources().iter().any(|r| r.gr() == gr)
     }
 }
 
@@ -119,11 +111,7 @@ pub fn set_once(obj: &mut Value, field: &str, v: Value) {
 }
 
 pub fn key(gr: &str, obj: &Value) -> String {
-    format!(
-        "{gr}/{}/{}",
-        meta_str(obj, "namespace"),
-        meta_str(obj, "name")
-    )
+    format!("{gr}/{}/{}", meta_str(obj, "namespace"), meta_str(obj, "name"))
 }
 
 const CRDS: &str = "customresourcedefinitions.apiextensions.k8s.io";
@@ -134,10 +122,7 @@ fn collect_garbage(ctx: &Arc<Ctx>, owner: &Value) {
     if uid.is_empty() {
         return;
     }
-    let mut grs: Vec<String> = super::discovery::builtins()
-        .iter()
-        .map(|r| r.gr())
-        .collect();
+    let mut grs: Vec<String> = super::discovery::builtins().iter().map(|r| r.gr()).collect();
     grs.extend(ctx.shared.store.crd_resources().iter().map(|r| r.gr()));
     for gr in grs {
         for o in ctx.shared.store.list(&gr, None).0 {
@@ -146,10 +131,10 @@ fn collect_garbage(ctx: &Arc<Ctx>, owner: &Value) {
                 .and_then(Value::as_array)
                 .is_some_and(|refs| refs.iter().any(|r| r["uid"] == uid));
             if owned {
-                let _ =
-                    ctx.shared
-                        .store
-                        .delete(&gr, meta_str(&o, "namespace"), meta_str(&o, "name"));
+                let _ = ctx
+                    .shared
+                    .store
+                    .delete(&gr, meta_str(&o, "namespace"), meta_str(&o, "name"));
             }
         }
     }
@@ -181,6 +166,9 @@ fn dispatch(ctx: &Arc<Ctx>, gr: &str, etype: EventType, obj: &Value) {
             );
         }
         "subscriptions.operators.coreos.com" => olm::on_subscription(ctx, obj),
+        "applications.argoproj.io" | "applicationsets.argoproj.io" if ctx.shared.repo.is_some() => {
+            gitops::on_event(ctx, gr, obj, ctx.shared.repo.clone().unwrap_or_default())
+        }
         "pods" | "jobs.batch" | "deployments.apps" | "nodes" | "persistentvolumeclaims" => {
             workloads::on_event(ctx, gr, obj)
         }
@@ -195,10 +183,7 @@ pub async fn run(shared: Arc<Shared>) {
         pending: Mutex::new(HashSet::new()),
     });
     let resync = |ctx: &Arc<Ctx>| {
-        let mut grs: Vec<String> = super::discovery::builtins()
-            .iter()
-            .map(|r| r.gr())
-            .collect();
+        let mut grs: Vec<String> = super::discovery::builtins().iter().map(|r| r.gr()).collect();
         grs.extend(ctx.shared.store.crd_resources().iter().map(|r| r.gr()));
         for gr in grs {
             for o in ctx.shared.store.list(&gr, None).0 {

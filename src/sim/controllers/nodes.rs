@@ -27,14 +27,10 @@ pub fn lvmcluster(ctx: &Ctx, o: &mut Value, _: &str, _: &str) {
             "provisioner": "topolvm.io", "reclaimPolicy": "Delete", "volumeBindingMode": "WaitForFirstConsumer", "allowVolumeExpansion": true,
             "parameters": {"csi.storage.k8s.io/fstype": dc["fstype"].as_str().unwrap_or("xfs"), "topolvm.io/device-class": dcn}});
         if dc["default"].as_bool() == Some(true) {
-            sc["metadata"]["annotations"] =
-                json!({"storageclass.kubernetes.io/is-default-class": "true"});
+            sc["metadata"]["annotations"] = json!({"storageclass.kubernetes.io/is-default-class": "true"});
         }
         ctx.shared.store.ensure("storageclasses.storage.k8s.io", sc);
-        let devices = dc
-            .pointer("/deviceSelector/paths")
-            .cloned()
-            .unwrap_or(json!([]));
+        let devices = dc.pointer("/deviceSelector/paths").cloned().unwrap_or(json!([]));
         statuses.push(json!({"name": dcn, "nodeStatus": nodes.iter().map(|n| json!({"node": n, "status": "Ready", "devices": devices})).collect::<Vec<_>>()}));
     }
     o["status"]["state"] = json!("Ready");
@@ -45,43 +41,28 @@ pub fn lvmcluster(ctx: &Ctx, o: &mut Value, _: &str, _: &str) {
 pub fn clusterpolicy(ctx: &Ctx, o: &mut Value, _: &str, _: &str) {
     let gpus = ctx.shared.faults().gpus.unwrap_or(1).to_string();
     for n in ctx.shared.store.list("nodes", None).0 {
-        ctx.shared
-            .store
-            .mutate("nodes", "", meta_str(&n, "name"), |node| {
-                node["status"]["capacity"]["nvidia.com/gpu"] = json!(gpus);
-                node["status"]["allocatable"]["nvidia.com/gpu"] = json!(gpus);
-                node["metadata"]["labels"]["nvidia.com/gpu.present"] = json!("true");
-                node["metadata"]["labels"]["nvidia.com/gpu.count"] = json!(gpus);
-            });
+        ctx.shared.store.mutate("nodes", "", meta_str(&n, "name"), |node| {
+            node["status"]["capacity"]["nvidia.com/gpu"] = json!(gpus);
+            node["status"]["allocatable"]["nvidia.com/gpu"] = json!(gpus);
+            node["metadata"]["labels"]["nvidia.com/gpu.present"] = json!("true");
+            node["metadata"]["labels"]["nvidia.com/gpu.count"] = json!(gpus);
+        });
     }
     o["status"]["state"] = json!("ready");
     set_cond(
         o,
-        cond(
-            "Ready",
-            "True",
-            "Reconciled",
-            "ClusterPolicy is ready (simulated)",
-        ),
+        cond("Ready", "True", "Reconciled", "ClusterPolicy is ready (simulated)"),
     );
 }
 
 pub fn nfd(ctx: &Ctx, o: &mut Value, _: &str, _: &str) {
     for n in ctx.shared.store.list("nodes", None).0 {
-        ctx.shared
-            .store
-            .mutate("nodes", "", meta_str(&n, "name"), |node| {
-                node["metadata"]["labels"]["feature.node.kubernetes.io/pci-10de.present"] =
-                    json!("true");
-            });
+        ctx.shared.store.mutate("nodes", "", meta_str(&n, "name"), |node| {
+            node["metadata"]["labels"]["feature.node.kubernetes.io/pci-10de.present"] = json!("true");
+        });
     }
     set_cond(
         o,
-        cond(
-            "Available",
-            "True",
-            "Available",
-            "NFD is available (simulated)",
-        ),
+        cond("Available", "True", "Available", "NFD is available (simulated)"),
     );
 }

@@ -20,23 +20,15 @@ const SUB_STATES: &[&str] = &[
 ];
 
 pub fn on_subscription(ctx: &Arc<Ctx>, obj: &Value) {
-    let state = obj
-        .pointer("/status/state")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    if state == "AtLatestKnown"
-        || has_true(obj, "ResolutionFailed")
-        || obj.pointer("/status/installedCSV").is_some()
-    {
+    let state = obj.pointer("/status/state").and_then(Value::as_str).unwrap_or("");
+    if state == "AtLatestKnown" || has_true(obj, "ResolutionFailed") || obj.pointer("/status/installedCSV").is_some() {
         return;
     }
     let (ns, name) = (
         meta_str(obj, "namespace").to_string(),
         meta_str(obj, "name").to_string(),
     );
-    ctx.once_async(key(SUBS, obj), move |ctx| async move {
-        install(ctx, ns, name).await
-    });
+    ctx.once_async(key(SUBS, obj), move |ctx| async move { install(ctx, ns, name).await });
 }
 
 fn update_sub(ctx: &Ctx, ns: &str, name: &str, f: impl Fn(&mut Value)) -> Option<Value> {
@@ -67,15 +59,7 @@ async fn install(ctx: Arc<Ctx>, ns: String, name: String) {
     let Some(pkg) = catalog::package(&pkg_name) else {
         let msg = format!("constraints not satisfiable: no operators found in package {pkg_name} in the catalog referenced by subscription {name} (simulated catalog)");
         update_sub(&ctx, &ns, &name, |o| {
-            set_cond(
-                o,
-                cond(
-                    "ResolutionFailed",
-                    "True",
-                    "ConstraintsNotSatisfiable",
-                    &msg,
-                ),
-            )
+            set_cond(o, cond("ResolutionFailed", "True", "ConstraintsNotSatisfiable", &msg))
         });
         return;
     };
@@ -111,15 +95,19 @@ async fn install(ctx: Arc<Ctx>, ns: String, name: String) {
     }
     let csv_name = format!("{}.v{}", pkg.name, pkg.version);
     let ip_name = format!("install-{}", crate::sim::defaults::suffix());
-    ctx.shared.store.ensure(IPS, json!({"apiVersion": "operators.coreos.com/v1alpha1", "kind": "InstallPlan",
+    ctx.shared.store.ensure(
+        IPS,
+        json!({"apiVersion": "operators.coreos.com/v1alpha1", "kind": "InstallPlan",
         "metadata": {"name": ip_name, "namespace": ns},
         "spec": {"approval": "Automatic", "approved": true, "clusterServiceVersionNames": [csv_name], "generation": 1},
-        "status": {"phase": "Installing", "catalogSources": [source]}}));
+        "status": {"phase": "Installing", "catalogSources": [source]}}),
+    );
     update_sub(&ctx, &ns, &name, |o| {
         o["status"]["state"] = json!("UpgradePending");
         o["status"]["currentCSV"] = json!(csv_name);
         o["status"]["installPlanRef"] = json!({"apiVersion": "operators.coreos.com/v1alpha1", "kind": "InstallPlan", "name": ip_name, "namespace": ns});
-        o["status"]["installplan"] = json!({"apiVersion": "operators.coreos.com/v1alpha1", "kind": "InstallPlan", "name": ip_name, "uuid": ""});
+        o["status"]["installplan"] =
+            json!({"apiVersion": "operators.coreos.com/v1alpha1", "kind": "InstallPlan", "name": ip_name, "uuid": ""});
         o["status"]["catalogHealth"] = json!([{"catalogSourceRef": {"name": source, "namespace": "openshift-marketplace"}, "healthy": true, "lastUpdated": now()}]);
         set_cond(
             o,
@@ -141,10 +129,7 @@ async fn install(ctx: Arc<Ctx>, ns: String, name: String) {
         );
     });
     ctx.sleep(1000).await;
-    let csv = ctx
-        .shared
-        .store
-        .ensure(CSVS, csv_object(pkg, &csv_name, &ns));
+    let csv = ctx.shared.store.ensure(CSVS, csv_object(pkg, &csv_name, &ns));
     if let Some(st) = ctx.stall("ClusterServiceVersion", &csv) {
         ctx.shared
             .store
@@ -164,9 +149,9 @@ async fn install(ctx: Arc<Ctx>, ns: String, name: String) {
         o["status"]["message"] = json!("install strategy completed with no errors (simulated)");
         o["status"]["lastUpdateTime"] = json!(now());
     });
-    ctx.shared.store.mutate(IPS, &ns, &ip_name, |o| {
-        o["status"]["phase"] = json!("Complete")
-    });
+    ctx.shared
+        .store
+        .mutate(IPS, &ns, &ip_name, |o| o["status"]["phase"] = json!("Complete"));
     update_sub(&ctx, &ns, &name, |o| {
         o["status"]["state"] = json!("AtLatestKnown");
         o["status"]["installedCSV"] = json!(csv_name);
@@ -219,9 +204,8 @@ async fn operator_startup(ctx: &Ctx, pkg: &Package, sub: &Value) {
                 .pointer("/spec/config/env")
                 .and_then(Value::as_array)
                 .is_some_and(|env| {
-                    env.iter().any(|e| {
-                        e["name"] == "DISABLE_DEFAULT_ARGOCD_INSTANCE" && e["value"] == "true"
-                    })
+                    env.iter()
+                        .any(|e| e["name"] == "DISABLE_DEFAULT_ARGOCD_INSTANCE" && e["value"] == "true")
                 });
             if disabled || !wait_served(ctx, "argocds.argoproj.io").await {
                 return;

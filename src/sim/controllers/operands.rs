@@ -21,43 +21,18 @@ const TABLE: &[(&str, &str, u64, Reconcile)] = &[
         300,
         gatewayclass,
     ),
-    (
-        "gateways.gateway.networking.k8s.io",
-        "Gateway",
-        1500,
-        gateway,
-    ),
-    (
-        "httproutes.gateway.networking.k8s.io",
-        "HTTPRoute",
-        500,
-        httproute,
-    ),
-    (
-        "certificates.cert-manager.io",
-        "Certificate",
-        1500,
-        ready_cert,
-    ),
+    ("gateways.gateway.networking.k8s.io", "Gateway", 1500, gateway),
+    ("httproutes.gateway.networking.k8s.io", "HTTPRoute", 500, httproute),
+    ("certificates.cert-manager.io", "Certificate", 1500, ready_cert),
     ("issuers.cert-manager.io", "Issuer", 500, ready_issuer),
-    (
-        "clusterissuers.cert-manager.io",
-        "ClusterIssuer",
-        500,
-        ready_issuer,
-    ),
+    ("clusterissuers.cert-manager.io", "ClusterIssuer", 500, ready_issuer),
     (
         "clustersecretstores.external-secrets.io",
         "ClusterSecretStore",
         500,
         ready_store,
     ),
-    (
-        "secretstores.external-secrets.io",
-        "SecretStore",
-        500,
-        ready_store,
-    ),
+    ("secretstores.external-secrets.io", "SecretStore", 500, ready_store),
     (
         "externalsecrets.external-secrets.io",
         "ExternalSecret",
@@ -70,12 +45,7 @@ const TABLE: &[(&str, &str, u64, Reconcile)] = &[
         1000,
         ready_generic,
     ),
-    (
-        "lvmclusters.lvm.topolvm.io",
-        "LVMCluster",
-        3000,
-        nodes::lvmcluster,
-    ),
+    ("lvmclusters.lvm.topolvm.io", "LVMCluster", 3000, nodes::lvmcluster),
     (
         "clusterpolicies.nvidia.com",
         "ClusterPolicy",
@@ -99,11 +69,7 @@ pub fn on_event(ctx: &Arc<Ctx>, gr: &str, obj: &Value) {
         meta_str(obj, "name").to_string(),
     );
     ctx.once(key(gr, obj), delay, move |ctx| {
-        let stall = ctx
-            .shared
-            .store
-            .get(gr, &ns, &name)
-            .and_then(|o| ctx.stall(kind, &o));
+        let stall = ctx.shared.store.get(gr, &ns, &name).and_then(|o| ctx.stall(kind, &o));
         ctx.shared.store.mutate(gr, &ns, &name, |o| match &stall {
             Some(state) => stalled(o, kind, state),
             None => f(ctx, o, &ns, &name),
@@ -119,15 +85,7 @@ fn stalled(o: &mut Value, kind: &str, state: &str) {
         } else {
             "SimulatedStall"
         };
-        set_cond(
-            o,
-            cond(
-                t,
-                s,
-                reason,
-                &format!("held at {t}={s} by a simulated stall"),
-            ),
-        );
+        set_cond(o, cond(t, s, reason, &format!("held at {t}={s} by a simulated stall")));
         return;
     }
     match kind {
@@ -155,11 +113,7 @@ fn ingress_domain(ctx: &Ctx) -> String {
     ctx.shared
         .store
         .get("ingresses.config.openshift.io", "", "cluster")
-        .and_then(|i| {
-            i.pointer("/spec/domain")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
+        .and_then(|i| i.pointer("/spec/domain").and_then(Value::as_str).map(str::to_string))
         .unwrap_or_else(|| INGRESS_DOMAIN.to_string())
 }
 
@@ -184,12 +138,7 @@ fn argocd(ctx: &Ctx, o: &mut Value, ns: &str, name: &str) {
             "status": {"ingress": [{"host": host, "routerName": "default", "wildcardPolicy": "None",
                 "conditions": [{"type": "Admitted", "status": "True", "lastTransitionTime": now()}]}]}}));
     }
-    for comp in [
-        "server",
-        "repo-server",
-        "redis",
-        "applicationset-controller",
-    ] {
+    for comp in ["server", "repo-server", "redis", "applicationset-controller"] {
         st.ensure("deployments.apps", json!({"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": format!("{name}-{comp}"), "namespace": ns, "labels": {"app.kubernetes.io/name": format!("{name}-{comp}"), "app.kubernetes.io/part-of": "argocd"}, "ownerReferences": owner(o)},
             "spec": {"replicas": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": format!("{name}-{comp}")}},
@@ -229,12 +178,7 @@ fn application(_: &Ctx, o: &mut Value, _: &str, _: &str) {
 fn gatewayclass(_: &Ctx, o: &mut Value, _: &str, _: &str) {
     set_cond(
         o,
-        cond(
-            "Accepted",
-            "True",
-            "Accepted",
-            "GatewayClass is accepted (simulated)",
-        ),
+        cond("Accepted", "True", "Accepted", "GatewayClass is accepted (simulated)"),
     );
 }
 
@@ -245,17 +189,17 @@ fn gateway(ctx: &Ctx, o: &mut Value, _: &str, _: &str) {
             "conditions": [cond("Accepted", "True", "Accepted", ""), cond("Programmed", "True", "Programmed", ""), cond("ResolvedRefs", "True", "ResolvedRefs", "")]}))
         .collect();
     o["status"]["listeners"] = json!(listeners);
-    set_cond(
-        o,
-        cond(
-            "Accepted",
-            "True",
-            "Accepted",
-            "Resource accepted (simulated)",
-        ),
-    );
+    set_cond(o, cond("Accepted", "True", "Accepted", "Resource accepted (simulated)"));
     if ctx.shared.faults().no_lb {
-        set_cond(o, cond("Programmed", "False", "AddressNotAssigned", "No addresses have been assigned to the Gateway: the LoadBalancer Service is pending (simulated no-lb)"));
+        set_cond(
+            o,
+            cond(
+                "Programmed",
+                "False",
+                "AddressNotAssigned",
+                "No addresses have been assigned to the Gateway: the LoadBalancer Service is pending (simulated no-lb)",
+            ),
+        );
     } else {
         o["status"]["addresses"] = json!([{"type": "IPAddress", "value": "192.0.2.80"}]);
         set_cond(
@@ -322,10 +266,7 @@ fn ready_issuer(_: &Ctx, o: &mut Value, _: &str, _: &str) {
 
 fn ready_store(_: &Ctx, o: &mut Value, _: &str, _: &str) {
     o["status"]["capabilities"] = json!("ReadWrite");
-    set_cond(
-        o,
-        cond("Ready", "True", "Valid", "store validated (simulated)"),
-    );
+    set_cond(o, cond("Ready", "True", "Valid", "store validated (simulated)"));
 }
 
 fn ready_generic(_: &Ctx, o: &mut Value, _: &str, _: &str) {
@@ -358,8 +299,5 @@ fn external_secret(ctx: &Ctx, o: &mut Value, ns: &str, name: &str) {
         "metadata": {"name": target, "namespace": ns, "labels": {"reconcile.external-secrets.io/managed": "true"}, "ownerReferences": owner(o)}, "data": data}));
     o["status"]["binding"] = json!({"name": target});
     set_once(o, "refreshTime", json!(now()));
-    set_cond(
-        o,
-        cond("Ready", "True", "SecretSynced", "secret synced (simulated)"),
-    );
+    set_cond(o, cond("Ready", "True", "SecretSynced", "secret synced (simulated)"));
 }

@@ -19,10 +19,7 @@ pub fn on_event(ctx: &Arc<Ctx>, gr: &str, obj: &Value) {
     match gr {
         "deployments.apps" => {
             let gen = obj.pointer("/metadata/generation").cloned();
-            let replicas = obj
-                .pointer("/spec/replicas")
-                .and_then(Value::as_i64)
-                .unwrap_or(1);
+            let replicas = obj.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
             let done = obj.pointer("/status/observedGeneration").cloned() == gen
                 && obj
                     .pointer("/status/readyReplicas")
@@ -33,16 +30,11 @@ pub fn on_event(ctx: &Arc<Ctx>, gr: &str, obj: &Value) {
                 ctx.once(key(gr, obj), 800, move |ctx| deployment(ctx, &ns, &name));
             }
         }
-        "jobs.batch"
-            if obj.pointer("/status/startTime").is_none() && ctx.stall("Job", obj).is_none() =>
-        {
+        "jobs.batch" if obj.pointer("/status/startTime").is_none() && ctx.stall("Job", obj).is_none() => {
             ctx.once(key(gr, obj), 300, move |ctx| start_job(ctx, &ns, &name));
         }
         "pods" => {
-            let phase = obj
-                .pointer("/status/phase")
-                .and_then(Value::as_str)
-                .unwrap_or("");
+            let phase = obj.pointer("/status/phase").and_then(Value::as_str).unwrap_or("");
             match phase {
                 "Pending" => {
                     // a first consumer binds WaitForFirstConsumer claims
@@ -52,16 +44,11 @@ pub fn on_event(ctx: &Arc<Ctx>, gr: &str, obj: &Value) {
                         .cloned()
                         .unwrap_or_default()
                     {
-                        if let Some(claim) = v
-                            .pointer("/persistentVolumeClaim/claimName")
-                            .and_then(Value::as_str)
-                        {
+                        if let Some(claim) = v.pointer("/persistentVolumeClaim/claimName").and_then(Value::as_str) {
                             let (ns, claim) = (ns.clone(), claim.to_string());
-                            ctx.once(
-                                format!("persistentvolumeclaims/{ns}/{claim}"),
-                                500,
-                                move |ctx| bind_claim(ctx, &ns, &claim),
-                            );
+                            ctx.once(format!("persistentvolumeclaims/{ns}/{claim}"), 500, move |ctx| {
+                                bind_claim(ctx, &ns, &claim)
+                            });
                         }
                     }
                     ctx.once(key(gr, obj), 1000, move |ctx| schedule_pod(ctx, &ns, &name))
@@ -79,22 +66,15 @@ pub fn on_event(ctx: &Arc<Ctx>, gr: &str, obj: &Value) {
                 _ => {}
             }
         }
-        "persistentvolumeclaims"
-            if obj.pointer("/status/phase").and_then(Value::as_str) != Some("Bound") =>
-        {
+        "persistentvolumeclaims" if obj.pointer("/status/phase").and_then(Value::as_str) != Some("Bound") => {
             ctx.once(key(gr, obj), 1000, move |ctx| bind_claim(ctx, &ns, &name));
         }
         "nodes" => {
             // capacity may have changed: retry unschedulable pods
             for p in ctx.shared.store.list("pods", None).0 {
                 if p.pointer("/status/phase").and_then(Value::as_str) == Some("Pending") {
-                    let (ns, name) = (
-                        meta_str(&p, "namespace").to_string(),
-                        meta_str(&p, "name").to_string(),
-                    );
-                    ctx.once(key("pods", &p), 300, move |ctx| {
-                        schedule_pod(ctx, &ns, &name)
-                    });
+                    let (ns, name) = (meta_str(&p, "namespace").to_string(), meta_str(&p, "name").to_string());
+                    ctx.once(key("pods", &p), 300, move |ctx| schedule_pod(ctx, &ns, &name));
                 }
             }
         }
@@ -108,10 +88,7 @@ fn deployment(ctx: &Arc<Ctx>, ns: &str, name: &str) {
     };
     let stall = ctx.stall("Deployment", &d);
     ctx.shared.store.mutate("deployments.apps", ns, name, |o| {
-        let replicas = o
-            .pointer("/spec/replicas")
-            .and_then(Value::as_i64)
-            .unwrap_or(1);
+        let replicas = o.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
         let ready = if stall.is_some() { 0 } else { replicas };
         let gen = o["metadata"]["generation"].clone();
         let s = &mut o["status"];
@@ -190,10 +167,7 @@ fn gpu_request(pod: &Value) -> i64 {
             .pointer("/resources/limits/nvidia.com~1gpu")
             .or_else(|| c.pointer("/resources/requests/nvidia.com~1gpu"));
         n += q
-            .and_then(|v| {
-                v.as_i64()
-                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-            })
+            .and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
             .unwrap_or(0);
     }
     n
@@ -287,10 +261,7 @@ fn finish_pod(ctx: &Arc<Ctx>, ns: &str, name: &str) {
 }
 
 fn job_pod_done(ctx: &Arc<Ctx>, pod: &Value, phase: &str) {
-    let Some(job) = pod
-        .pointer("/metadata/labels/job-name")
-        .and_then(Value::as_str)
-    else {
+    let Some(job) = pod.pointer("/metadata/labels/job-name").and_then(Value::as_str) else {
         return;
     };
     let ns = meta_str(pod, "namespace");
@@ -348,11 +319,7 @@ fn bind_claim(ctx: &Arc<Ctx>, ns: &str, name: &str) {
     {
         return;
     }
-    let classes = ctx
-        .shared
-        .store
-        .list("storageclasses.storage.k8s.io", None)
-        .0;
+    let classes = ctx.shared.store.list("storageclasses.storage.k8s.io", None).0;
     let wanted = pvc
         .pointer("/spec/storageClassName")
         .and_then(Value::as_str)
@@ -368,15 +335,10 @@ fn bind_claim(ctx: &Arc<Ctx>, ns: &str, name: &str) {
     let Some(sc) = sc else { return };
     let wait = sc["volumeBindingMode"] == "WaitForFirstConsumer";
     let used = ctx.shared.store.list("pods", Some(ns)).0.iter().any(|p| {
-        p.pointer("/spec/volumes")
-            .and_then(Value::as_array)
-            .is_some_and(|vs| {
-                vs.iter().any(|v| {
-                    v.pointer("/persistentVolumeClaim/claimName")
-                        .and_then(Value::as_str)
-                        == Some(name)
-                })
-            })
+        p.pointer("/spec/volumes").and_then(Value::as_array).is_some_and(|vs| {
+            vs.iter()
+                .any(|v| v.pointer("/persistentVolumeClaim/claimName").and_then(Value::as_str) == Some(name))
+        })
     });
     let sc_name = meta_str(sc, "name").to_string();
     ctx.shared.store.mutate("persistentvolumeclaims", ns, name, |o| {
@@ -387,7 +349,11 @@ fn bind_claim(ctx: &Arc<Ctx>, ns: &str, name: &str) {
             return;
         }
         o["spec"]["volumeName"] = json!(format!("pvc-{}", meta_str(o, "uid")));
-        let size = o.pointer("/spec/resources/requests/storage").cloned().unwrap_or(json!("1Gi"));
-        o["status"] = json!({"phase": "Bound", "accessModes": o["spec"]["accessModes"].clone(), "capacity": {"storage": size}});
+        let size = o
+            .pointer("/spec/resources/requests/storage")
+            .cloned()
+            .unwrap_or(json!("1Gi"));
+        o["status"] =
+            json!({"phase": "Bound", "accessModes": o["spec"]["accessModes"].clone(), "capacity": {"storage": size}});
     });
 }

@@ -1,0 +1,159 @@
+//! The live HTTPS probe: does `https://<host><path>` answer? The host is read from an object (a Route's
+//! `spec.host`, an HTTPRoute's hostname). `FLEETCTL_PROBE_RESOLVE=host=ADDR:PORT,...` pins hosts to
+//! addresses (like curl --resolve); tests and rehearsals pin every host to loopback, and a rehearsal never
+//! probes a host it has not pinned. `FLEETCTL_PROBE_INSECURE=1` accepts any certificate (self-signed test
+//! servers only).
+
+use super::source::Source;
+use crate::error::UserError;
+use crate::report::Status;
+use crate::runbook::path::{scalar_string, FieldPath};
+use crate::runbook::Probe;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Host pins from `FLEETCTL_PROBE_RESOLVE`.
+pub fn pins() -> BTreeMap<String, String> {
+    std::env::var("FLEETCTL_PROBE_RESOLVE")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|kv| {
+            kv.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        })
+        .collect()
+}
+
+pub async fn run(p: &Probe, src: &Source<'_>) -> Result<(Status, BTreeMap<String, String>, Vec<String>), UserError> {
+    let mut ev = BTreeMap::new();
+    let obj = src.get_ref(&p.host_from.object).await?;
+    let path = FieldPath::parse(&p.host_from.field).map_err(UserError::usage)?;
+    let Some(host) = obj
+        .as_ref()
+        .and_then(|o| path.get(o))
+        .map(scalar_string)
+        .filter(|h| !h.is_empty())
+    else {
+        return Ok((
+            Status::Pending,
+            ev,
+            vec![format!(
+                "no host yet at {} of {}",
+                p.host_from.field,
+                p.host_from.object.display()
+            )],
+        ));
+    };
+    ev.insert("url".into(), format!("https://{host}{}", p.path));
+    let pins = pins();
+    let addr = match pins.get(&host).or_else(|| pins.get("*")) {
+        Some(a) => a.clone(),
+        // A simulated cluster's hosts are real names on a real LAN: never contact them unless pinned.
+        None if std::env::var("FLEETCTL_REHEARSAL").is_ok() || matches!(src, Source::Live(c) if c.simulated) => {
+            return Ok((
+                Status::Skipped,
+                ev,
+                vec![format!(
+                    "simulated cluster: {host} is a real host; not probed (pin it with FLEETCTL_PROBE_RESOLVE)"
+                )],
+            ));
+        }
+        None => format!("{host}:443"),
+    };
+    ev.insert("address".into(), addr.clone());
+    match tokio::time::timeout(Duration::from_secs(10), get_status(&host, &addr, &p.path)).await {
+        Ok(Ok(code)) => {
+            ev.insert("httpStatus".into(), code.to_string());
+            let ok = if p.status.is_empty() {
+                (200..400).contains(&code)
+            } else {
+                p.status.contains(&code)
+            };
+            Ok((
+                if ok { Status::Pass } else { Status::Fail },
+                ev,
+                vec![format!("HTTPS GET answered {code}")],
+            ))
+        }
+        Ok(Err(e)) => Ok((Status::Fail, ev, vec![format!("HTTPS GET failed: {e}")])),
+        Err(_) => Ok((Status::Fail, ev, vec!["HTTPS GET timed out after 10s".into()])),
+    }
+}
+
+async fn get_status(host: &str, addr: &str, path: &str) -> Result<u16, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(c);
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?;
+    let config = if std::env::var("FLEETCTL_PROBE_INSECURE").is_ok_and(|v| v == "1") {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyCert(provider)))
+            .with_no_client_auth()
+    } else {
+        builder.with_root_certificates(roots).with_no_client_auth()
+    };
+    let tcp = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("connect {addr}: {e}"))?;
+    let name = ServerName::try_from(host.to_string()).map_err(|e| e.to_string())?;
+    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .map_err(|e| format!("TLS: {e}"))?;
+    tls.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: fleetctl\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let mut buf = vec![0u8; 512];
+    let n = tls.read(&mut buf).await.map_err(|e| e.to_string())?;
+    let head = String::from_utf8_lossy(&buf[..n]);
+    head.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| format!("not an HTTP answer: {:?}", head.lines().next()))
+}
+
+#[derive(Debug)]
+struct AnyCert(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for AnyCert {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &rustls::DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(m, c, d, &self.0.signature_verification_algorithms)
+    }
+    fn verify_tls13_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &rustls::DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(m, c, d, &self.0.signature_verification_algorithms)
+    }
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}

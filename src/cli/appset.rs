@@ -1,0 +1,34 @@
+//! `fleetctl appset generate`: expand the repo's ApplicationSets offline and report shared-resource conflicts.
+
+use super::{Globals, ListFormat};
+use crate::appset;
+use crate::error::UserError;
+
+pub fn generate(g: &Globals, cluster: Option<String>, output: ListFormat) -> Result<i32, UserError> {
+    let scope = cluster
+        .as_deref()
+        .map(|c| appset::cluster_scope(&g.repo, c))
+        .transpose()?;
+    let sets = appset::load_appsets(&g.repo, scope.as_deref())?;
+    let apps = appset::generate(&g.repo, &sets)?;
+    let conflicts = appset::conflicts(&g.repo, &apps)?;
+    match output {
+        ListFormat::Json => {
+            let v = serde_json::json!({"applications": appset::to_json(&apps), "conflicts": conflicts});
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        }
+        ListFormat::Table => {
+            print!("{}", appset::to_table(&apps));
+            for c in &conflicts {
+                println!("conflict: {c}");
+            }
+            eprintln!(
+                "{} ApplicationSets, {} Applications, {} shared-resource conflicts",
+                sets.len(),
+                apps.len(),
+                conflicts.len()
+            );
+        }
+    }
+    Ok(if conflicts.is_empty() { 0 } else { 1 })
+}

@@ -1,0 +1,81 @@
+//! `fleetctl check`: evaluate acceptance criteria live or against a snapshot.
+
+use super::phase::pick_cluster;
+use super::{print_report, Globals, ReportFormat, TargetArgs};
+use crate::checks::{
+    self,
+    source::{Snapshot, Source},
+};
+use crate::cluster::{Cluster, Target};
+use crate::error::UserError;
+use crate::fleet::ClusterSpec;
+use crate::journal::StateDir;
+use crate::report::Report;
+use crate::runbook;
+
+pub async fn check(
+    g: &Globals,
+    phase: &str,
+    t: TargetArgs,
+    snapshot: Option<std::path::PathBuf>,
+    output: ReportFormat,
+) -> Result<i32, UserError> {
+    let phases: Option<u8> = match phase {
+        "all" => None,
+        p => Some(
+            p.parse()
+                .map_err(|_| UserError::usage(format!("unknown phase '{p}'")).next("use a phase number or `all`"))?,
+        ),
+    };
+    let all = runbook::load_dir(&g.repo.join("runbooks"))?;
+    if let Some(p) = phases {
+        if !all.iter().any(|l| l.runbook.phase == p) {
+            return Err(UserError::usage(format!("unknown phase {p}: no runbook for it")));
+        }
+    }
+    let cluster_name = pick_cluster(g, t.cluster, phases)?;
+    let spec = ClusterSpec::load(&g.repo, &cluster_name)?;
+    let books: Vec<_> = all
+        .iter()
+        .filter(|l| phases.is_none_or(|p| l.runbook.phase == p) && l.runbook.platforms.contains(&spec.platform))
+        .collect();
+    if books.is_empty() {
+        return Err(UserError::usage(format!(
+            "no runbook of phase {phase} runs on {}",
+            spec.platform
+        )));
+    }
+    let criteria: Vec<_> = books.iter().flat_map(|l| l.runbook.acceptance.iter()).collect();
+    let nums: Vec<u8> = books.iter().map(|l| l.runbook.phase).collect();
+    let journal = StateDir::new(&g.state_root, &cluster_name).load().unwrap_or_default();
+    let mut decisions = std::collections::BTreeMap::new();
+    for p in &nums {
+        if let Some(r) = journal.last_of_phase(*p) {
+            decisions.extend(r.decisions.clone());
+        }
+    }
+    let (results, source) = match &snapshot {
+        Some(path) => {
+            let snap = Snapshot::load(path)?;
+            (
+                checks::evaluate_all(&criteria, &Source::Snapshot(&snap)).await?,
+                format!("snapshot:{}", path.display()),
+            )
+        }
+        None => {
+            let target = Target {
+                kubeconfig: t.kubeconfig,
+                context: Some(t.context.unwrap_or(spec.kube_context.clone())),
+            };
+            let cluster = Cluster::connect(&target).await?;
+            crate::cluster::identity::require(&cluster, spec.platform, &cluster_name).await?;
+            (
+                checks::evaluate_all(&criteria, &Source::Live(&cluster)).await?,
+                "live".to_string(),
+            )
+        }
+    };
+    let report = Report::new(&cluster_name, nums, source, decisions, results);
+    print_report(&report, output);
+    Ok(if report.passed() { 0 } else { 1 })
+}

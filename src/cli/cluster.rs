@@ -1,0 +1,19 @@
+//! `fleetctl cluster new`: scaffold a new cluster from an existing one.
+
+use super::Globals;
+use crate::error::UserError;
+use crate::fleet::scaffold::{scaffold, NewCluster};
+
+pub fn new(g: &Globals, n: NewCluster) -> Result<i32, UserError> {
+    let done = scaffold(&g.repo, &n)?;
+    println!(
+        "scaffolded clusters/{} from clusters/{} ({} files)",
+        n.name,
+        n.from,
+        done.files.len()
+    );
+    for t in &done.todo {
+        println!("  next: {t}");
+    }
+    Ok(0)
+}

@@ -1,0 +1,115 @@
+//! `fleetctl status` and `fleetctl decisions`: read-only views of the journal and the runbooks.
+
+use super::{Globals, ListFormat};
+use crate::error::UserError;
+use crate::fleet::ClusterSpec;
+use crate::journal::{RunStatus, StateDir, StepStatus};
+use crate::runbook;
+use serde_json::json;
+
+pub fn status(g: &Globals, cluster: Option<String>, output: ListFormat) -> Result<i32, UserError> {
+    let clusters = match cluster {
+        Some(c) => vec![c],
+        None => ClusterSpec::list(&g.repo),
+    };
+    let books = runbook::load_dir(&g.repo.join("runbooks"))?;
+    let mut phases: Vec<u8> = books.iter().map(|l| l.runbook.phase).collect();
+    phases.sort();
+    phases.dedup();
+    let mut rows = Vec::new();
+    for c in &clusters {
+        let j = StateDir::new(&g.state_root, c).load()?;
+        for p in &phases {
+            let (state, detail, decisions) = match j.last_of_phase(*p) {
+                None => ("never run".to_string(), String::new(), Default::default()),
+                Some(r) => {
+                    let (s, d) = match r.status {
+                        RunStatus::Done => ("done".to_string(), r.finished.clone().unwrap_or_default()),
+                        RunStatus::Failed => ("failed".to_string(), r.failure.clone().unwrap_or_default()),
+                        RunStatus::Running => {
+                            let at = r
+                                .steps
+                                .iter()
+                                .rev()
+                                .find(|s| s.status == StepStatus::Running)
+                                .or(r.steps.last())
+                                .map(|s| s.id.clone())
+                                .unwrap_or_default();
+                            ("in progress".to_string(), format!("at step {at}"))
+                        }
+                    };
+                    (
+                        if r.rehearsal { format!("{s} (rehearsal)") } else { s },
+                        d,
+                        r.decisions.clone(),
+                    )
+                }
+            };
+            rows.push((c.clone(), *p, state, detail, decisions));
+        }
+    }
+    match output {
+        ListFormat::Json => {
+            let v: Vec<_> = rows
+                .iter()
+                .map(|(c, p, s, d, dec)| json!({"cluster": c, "phase": p, "state": s, "detail": d, "decisions": dec}))
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        }
+        ListFormat::Table => {
+            println!("{:<12} {:<5} {:<22} DETAIL", "CLUSTER", "PHASE", "STATE");
+            for (c, p, s, d, dec) in &rows {
+                println!("{c:<12} {p:<5} {s:<22} {d}");
+                for (k, v) in dec {
+                    println!("{:<41} decision {k} = {v}", "");
+                }
+            }
+        }
+    }
+    Ok(0)
+}
+
+pub fn decisions(g: &Globals, phase: Option<u8>, output: ListFormat) -> Result<i32, UserError> {
+    let books = runbook::load_dir(&g.repo.join("runbooks"))?;
+    if let Some(p) = phase {
+        if !books.iter().any(|l| l.runbook.phase == p) {
+            return Err(UserError::usage(format!("unknown phase {p}: no runbook for it")));
+        }
+    }
+    let mut rows = Vec::new();
+    for l in books.iter().filter(|l| phase.is_none_or(|p| l.runbook.phase == p)) {
+        for d in &l.runbook.decisions {
+            rows.push((l.runbook.phase, d.clone()));
+        }
+    }
+    match output {
+        ListFormat::Json => {
+            let v: Vec<_> = rows
+                .iter()
+                .map(|(p, d)| json!({"phase": p, "id": d.id, "question": d.question, "options": d.options, "recommended": d.recommended, "destructive": d.destructive, "input": d.input}))
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        }
+        ListFormat::Table => {
+            println!(
+                "{:<5} {:<24} {:<11} {:<16} QUESTION [OPTIONS]",
+                "PHASE", "ID", "DESTRUCTIVE", "RECOMMENDED"
+            );
+            for (p, d) in &rows {
+                let opts = if d.options.is_empty() {
+                    "free text".into()
+                } else {
+                    d.options.join(" | ")
+                };
+                println!(
+                    "{p:<5} {:<24} {:<11} {:<16} {} [{opts}]",
+                    d.id,
+                    if d.destructive { "yes" } else { "no" },
+                    d.recommended.clone().unwrap_or("-".into()),
+                    d.question
+                );
+            }
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,413 @@
+//! The command line: one clap definition, from which help, shell completions and the man page come.
+//! Raw flags become validated settings in `Globals`; each command lives in its own thin file.
+
+pub mod appset;
+pub mod check;
+pub mod cluster;
+pub mod info;
+pub mod phase;
+pub mod rehearse;
+pub mod verify;
+
+use crate::engine::ui::{Ui, Verbosity};
+use crate::error::UserError;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "fleetctl",
+    version,
+    about = "Run a GitOps fleet's phases as idempotent, resumable runbooks, with evidence reports",
+    long_about = "fleetctl runs each phase of the fleet brief as a runbook: it checks live state first, acts only where needed, \
+waits on watches, stops at decision points, and proves every acceptance criterion with an evidence report.",
+    after_help = "Examples:\n  fleetctl rehearse all --answers runbooks/answers/rehearsal.yaml   # no cluster needed\n  fleetctl phase 1 --cluster openshift --answers answers.yaml\n  fleetctl check --phase all --cluster openshift --output markdown"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GlobalArgs {
+    /// More output (repeat for debug logs).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors and the report.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Where journals, locks and reports live (default: $XDG_STATE_HOME/fleetctl or ~/.local/state/fleetctl).
+    #[arg(long, global = true, env = "FLEETCTL_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// The fleet repo (default: the Git top level of the current directory).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// No colours.
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TargetArgs {
+    /// The cluster's directory under clusters/ (default: the only cluster of the phase's platform).
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+    /// Kubeconfig file (default: KUBECONFIG, then ~/.kube/config, as kubectl does).
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kube context (default: kubeContext from clusters/<name>/cluster.yaml).
+    #[arg(long, value_name = "CTX")]
+    pub context: Option<String>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    Table,
+    Json,
+    Markdown,
+    Junit,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListFormat {
+    Table,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run one phase's runbook against one cluster.
+    #[command(
+        after_help = "Example:\n  fleetctl phase 1 --cluster openshift --answers answers.yaml\n  fleetctl phase 2 --cluster openshift --dry-run"
+    )]
+    Phase {
+        /// The phase number (1-6).
+        #[arg(value_parser = clap::value_parser!(u8).range(1..=99))]
+        phase: u8,
+        #[command(flatten)]
+        target: TargetArgs,
+        /// Answers to decision points: a YAML map of decision id to answer.
+        #[arg(long, value_name = "FILE")]
+        answers: Option<PathBuf>,
+        /// Take the recommended answer for every decision that is not destructive.
+        #[arg(long)]
+        yes: bool,
+        /// Show what would change (server-side dry-run) and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, value_enum, default_value = "table")]
+        output: ReportFormat,
+    },
+    /// Continue the last unfinished run from where it stopped, with the decisions already taken.
+    #[command(after_help = "Example:\n  fleetctl resume --cluster openshift")]
+    Resume {
+        #[arg(long, value_name = "NAME")]
+        cluster: Option<String>,
+        /// Kubeconfig file (default: the one the run used).
+        #[arg(long, value_name = "PATH")]
+        kubeconfig: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "table")]
+        output: ReportFormat,
+    },
+    /// Evaluate acceptance criteria and print the report (exit 0 all pass, 1 any fails or is pending, 2 bad input).
+    #[command(
+        after_help = "Examples:\n  fleetctl check --phase 1 --cluster openshift\n  fleetctl check --phase all --snapshot dump/ --output junit"
+    )]
+    Check {
+        /// A phase number or `all`.
+        #[arg(long, default_value = "all")]
+        phase: String,
+        #[command(flatten)]
+        target: TargetArgs,
+        /// Evaluate against a file or directory of `kubectl get -o yaml` output instead of a live cluster.
+        #[arg(long, value_name = "PATH")]
+        snapshot: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "table")]
+        output: ReportFormat,
+    },
+    /// Per cluster and phase: done, in progress (which step), failed (why), never run; and the decisions taken.
+    #[command(after_help = "Example:\n  fleetctl status --cluster openshift")]
+    Status {
+        #[arg(long, value_name = "NAME")]
+        cluster: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        output: ListFormat,
+    },
+    /// Every decision point: id, question, options, recommended option, destructive or not.
+    #[command(after_help = "Example:\n  fleetctl decisions --phase 2 --output json")]
+    Decisions {
+        #[arg(long)]
+        phase: Option<u8>,
+        #[arg(long, value_enum, default_value = "table")]
+        output: ListFormat,
+    },
+    /// Run the real runbooks against an in-process simulated cluster (no real cluster is touched).
+    #[command(after_help = "Example:\n  fleetctl rehearse all --answers runbooks/answers/rehearsal.yaml")]
+    Rehearse {
+        /// A phase number or `all`.
+        phase: String,
+        #[arg(long, value_name = "FILE")]
+        answers: Option<PathBuf>,
+        #[arg(long)]
+        yes: bool,
+        /// Real CRD schemas for the simulated cluster (default: permissive generated ones).
+        #[arg(long, value_name = "DIR", env = "FLEETCTL_CRDS")]
+        crds: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "table")]
+        output: ReportFormat,
+    },
+    /// Render every kustomization root, validate every object against its schema strictly, and lint the
+    /// brief's rules (exit 0 clean, 1 findings, 2 bad input).
+    #[command(
+        after_help = "Examples:\n  fleetctl verify --crds ~/.cache/fleetctl/crds\n  fleetctl verify --from-cluster --cluster openshift --output json"
+    )]
+    Verify {
+        /// CRD directory (default: $FLEETCTL_CRDS, then ~/.cache/fleetctl/crds from scripts/fetch-crds.sh).
+        #[arg(long, value_name = "DIR")]
+        crds: Option<PathBuf>,
+        /// Read CRDs from the live cluster (its kubeconfig/context as for `phase`).
+        #[arg(long)]
+        from_cluster: bool,
+        #[command(flatten)]
+        target: TargetArgs,
+        #[arg(long, value_enum, default_value = "text")]
+        output: verify::VerifyFormat,
+    },
+    /// Fleet layout tooling.
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
+    /// Offline ApplicationSet tooling.
+    #[command(subcommand)]
+    Appset(AppsetCommand),
+    /// The simulated cluster used by tests and rehearsals.
+    #[command(subcommand)]
+    Sim(SimCommand),
+    /// Print shell completions.
+    #[command(after_help = "Example:\n  fleetctl completions bash > /etc/bash_completion.d/fleetctl")]
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff).
+    #[command(after_help = "Example:\n  fleetctl man > fleetctl.1 && man ./fleetctl.1")]
+    Man,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClusterCommand {
+    /// Scaffold clusters/NAME and an overlay per shared app from an existing cluster.
+    #[command(
+        after_help = "Example:\n  fleetctl cluster new gke-lab --platform talos --from talos --apps-domain lab.example.org"
+    )]
+    New {
+        name: String,
+        #[arg(long, value_parser = ["openshift", "talos"])]
+        platform: String,
+        /// The existing cluster to copy (clusters/<from>).
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        apps_domain: Option<String>,
+        #[arg(long)]
+        kube_context: Option<String>,
+        #[arg(long)]
+        storage_class: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AppsetCommand {
+    /// Expand the ApplicationSets against the working tree (exit 1 when two Applications would own one resource).
+    #[command(
+        after_help = "Examples:\n  fleetctl appset generate --cluster talos\n  fleetctl appset generate --output json"
+    )]
+    Generate {
+        /// Only the AppSets under clusters/NAME.
+        #[arg(long, value_name = "NAME")]
+        cluster: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        output: ListFormat,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SimCommand {
+    /// Serve a simulated cluster on loopback until killed; writes a kubeconfig for it.
+    #[command(
+        after_help = "Example:\n  fleetctl sim serve --platform openshift --kubeconfig-out /tmp/sim.kubeconfig --speed 20"
+    )]
+    Serve {
+        #[arg(long, value_parser = ["openshift", "talos"])]
+        platform: String,
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: std::net::SocketAddr,
+        #[arg(long, value_name = "PATH")]
+        kubeconfig_out: Option<PathBuf>,
+        /// The context name in the written kubeconfig.
+        #[arg(long, default_value = "sim")]
+        context: String,
+        /// Faults to inject, e.g. `500=0.1,429=0.05,stall=Subscription/ns/name=UpgradePending` (docs/sim.md).
+        #[arg(long, default_value = "")]
+        faults: String,
+        /// Speed factor for the simulated operators' delays.
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        /// Real CRD schemas to serve (default: permissive generated ones).
+        #[arg(long, value_name = "DIR", env = "FLEETCTL_CRDS")]
+        crds: Option<PathBuf>,
+        /// Simulate Argo CD syncing Applications and ApplicationSets from this fleet working tree.
+        #[arg(long, value_name = "DIR")]
+        fleet: Option<PathBuf>,
+    },
+}
+
+/// Settings shared by every command, validated once.
+#[derive(Debug, Clone)]
+pub struct Globals {
+    pub repo: PathBuf,
+    pub state_root: PathBuf,
+    pub ui: Ui,
+}
+
+impl GlobalArgs {
+    pub fn resolve(&self) -> Result<Globals, UserError> {
+        let verbosity = if self.quiet {
+            Verbosity::Quiet
+        } else if self.verbose > 0 {
+            Verbosity::Verbose
+        } else {
+            Verbosity::Normal
+        };
+        let repo = match &self.repo {
+            Some(r) => r.clone(),
+            None => git_toplevel().unwrap_or_else(|| std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))),
+        };
+        if !repo.is_dir() {
+            return Err(UserError::usage("the fleet repo does not exist")
+                .subject(repo.display().to_string())
+                .next("pass --repo DIR"));
+        }
+        let state_root = match &self.state_dir {
+            Some(s) => s.clone(),
+            None => std::env::var_os("XDG_STATE_HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+                .unwrap_or_else(|| PathBuf::from(".fleetctl/state"))
+                .join("fleetctl"),
+        };
+        Ok(Globals {
+            repo,
+            state_root,
+            ui: Ui::new(verbosity, self.no_color),
+        })
+    }
+}
+
+fn git_toplevel() -> Option<PathBuf> {
+    let out = duct::cmd!("git", "rev-parse", "--show-toplevel")
+        .stdout_capture()
+        .stderr_null()
+        .unchecked()
+        .run()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+}
+
+/// Print a report in the chosen format on stdout.
+pub fn print_report(r: &crate::report::Report, f: ReportFormat) {
+    let text = match f {
+        ReportFormat::Table => r.to_table(),
+        ReportFormat::Json => r.to_json() + "\n",
+        ReportFormat::Markdown => r.to_markdown(),
+        ReportFormat::Junit => r.to_junit(),
+    };
+    print!("{text}");
+}
+
+/// Run the parsed command; returns the exit code.
+pub async fn run(cli: Cli) -> Result<i32, UserError> {
+    use clap::CommandFactory;
+    match cli.command {
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "fleetctl", &mut std::io::stdout());
+            Ok(0)
+        }
+        Command::Man => {
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut std::io::stdout())
+                .map_err(|e| UserError::failed(e.to_string()))?;
+            Ok(0)
+        }
+        Command::Sim(SimCommand::Serve {
+            platform,
+            listen,
+            kubeconfig_out,
+            context,
+            faults,
+            speed,
+            crds,
+            fleet,
+        }) => rehearse::sim_serve(&platform, listen, kubeconfig_out, &context, &faults, speed, crds, fleet).await,
+        cmd => {
+            let g = cli.global.resolve()?;
+            match cmd {
+                Command::Phase {
+                    phase,
+                    target,
+                    answers,
+                    yes,
+                    dry_run,
+                    output,
+                } => phase::phase(&g, phase, target, answers, yes, dry_run, output).await,
+                Command::Resume {
+                    cluster,
+                    kubeconfig,
+                    output,
+                } => phase::resume(&g, cluster, kubeconfig, output).await,
+                Command::Check {
+                    phase,
+                    target,
+                    snapshot,
+                    output,
+                } => check::check(&g, &phase, target, snapshot, output).await,
+                Command::Verify {
+                    crds,
+                    from_cluster,
+                    target,
+                    output,
+                } => verify::verify(&g, crds, from_cluster, target, output).await,
+                Command::Cluster(ClusterCommand::New {
+                    name,
+                    platform,
+                    from,
+                    apps_domain,
+                    kube_context,
+                    storage_class,
+                }) => {
+                    let platform = platform.parse().map_err(UserError::usage)?;
+                    let n = crate::fleet::scaffold::NewCluster {
+                        name,
+                        platform,
+                        from,
+                        apps_domain,
+                        kube_context,
+                        storage_class,
+                    };
+                    cluster::new(&g, n)
+                }
+                Command::Appset(AppsetCommand::Generate { cluster, output }) => appset::generate(&g, cluster, output),
+                Command::Status { cluster, output } => info::status(&g, cluster, output),
+                Command::Decisions { phase, output } => info::decisions(&g, phase, output),
+                Command::Rehearse {
+                    phase,
+                    answers,
+                    yes,
+                    crds,
+                    output,
+                } => rehearse::rehearse(&g, &phase, answers, yes, crds, output).await,
+                _ => unreachable!("handled above"),
+            }
+        }
+    }
+}

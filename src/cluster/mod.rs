@@ -1,0 +1,330 @@
+//! Cluster access: a kube client from a kubeconfig, discovery that refreshes when CRDs arrive,
+//! get/list/apply with retries, and the platform identity check.
+
+pub mod identity;
+pub mod retry;
+
+use crate::error::UserError;
+use crate::runbook::ObjectRef;
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::core::GroupVersionKind;
+use kube::discovery::{ApiCapabilities, ApiResource, Discovery, Scope};
+use retry::retry;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::time::Duration;
+use tokio::sync::RwLock;
+
+/// The field manager fleetctl applies with.
+pub const FIELD_MANAGER: &str = "fleetctl";
+
+/// How to reach a cluster.
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    /// An explicit kubeconfig file; otherwise KUBECONFIG or ~/.kube/config, as kubectl does.
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+}
+
+/// A connected cluster.
+pub struct Cluster {
+    pub client: kube::Client,
+    /// The API server says it is fleetctl's simulated cluster (`gitCommit: simulated`).
+    pub simulated: bool,
+    pub target: Target,
+    discovery: RwLock<Option<Discovery>>,
+}
+
+/// Split `group/version` (or `v1`) into (group, version).
+pub fn split_api_version(api_version: &str) -> (&str, &str) {
+    match api_version.split_once('/') {
+        Some((g, v)) => (g, v),
+        None => ("", api_version),
+    }
+}
+
+impl Cluster {
+    /// Build a client from the kubeconfig and check that the API answers.
+    pub async fn connect(target: &Target) -> Result<Cluster, UserError> {
+        let opts = KubeConfigOptions {
+            context: target.context.clone(),
+            ..Default::default()
+        };
+        let which = target
+            .kubeconfig
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .or_else(|| std::env::var("KUBECONFIG").ok())
+            .unwrap_or_else(|| "~/.kube/config".into());
+        let config = match &target.kubeconfig {
+            Some(p) => {
+                let kc = Kubeconfig::read_from(p).map_err(|e| {
+                    UserError::usage(format!("cannot read kubeconfig: {e}"))
+                        .subject(p.display().to_string())
+                        .next("pass a valid --kubeconfig")
+                })?;
+                kube::Config::from_custom_kubeconfig(kc, &opts).await
+            }
+            None => kube::Config::from_kubeconfig(&opts).await,
+        }
+        .map_err(|e| {
+            UserError::usage(format!("cannot load kubeconfig: {e}"))
+                .subject(format!(
+                    "kubeconfig {which}, context {}",
+                    target.context.as_deref().unwrap_or("<current>")
+                ))
+                .next("check --kubeconfig/KUBECONFIG and --context (kubectl config get-contexts)")
+        })?;
+        let url = config.cluster_url.to_string();
+        let mut config = config;
+        config.connect_timeout = Some(Duration::from_secs(10));
+        config.read_timeout = Some(Duration::from_secs(60));
+        let client = kube::Client::try_from(config)
+            .map_err(|e| UserError::usage(format!("cannot build a client: {e}")).subject(url.clone()))?;
+        let mut cluster = Cluster {
+            client,
+            simulated: false,
+            target: target.clone(),
+            discovery: RwLock::new(None),
+        };
+        let version = tokio::time::timeout(
+            Duration::from_secs(30),
+            retry("version", || cluster.client.apiserver_version()),
+        )
+        .await;
+        match version {
+            Ok(Ok(info)) => {
+                cluster.simulated = info.git_commit == "simulated";
+                Ok(cluster)
+            }
+            Ok(Err(kube::Error::Api(s))) if s.code == 401 || s.code == 403 => Err(UserError::usage(format!(
+                "the API server refused the credentials ({} {})",
+                s.code, s.message
+            ))
+            .subject(url)
+            .next("log in again (oc login / talosctl kubeconfig) and retry")),
+            Ok(Err(e)) => Err(UserError::failed(format!("the API server is unreachable: {e}"))
+                .subject(url)
+                .next("check the network/VPN and that the kube context points at the right cluster")),
+            Err(_) => Err(UserError::failed("the API server did not answer within 30s")
+                .subject(url)
+                .next("check the network/VPN and that the kube context points at the right cluster")),
+        }
+    }
+
+    /// Run discovery again (after CRDs were applied or an operator installed some).
+    pub async fn refresh_discovery(&self) -> Result<(), UserError> {
+        let d = retry("discovery", || Discovery::new(self.client.clone()).run())
+            .await
+            .map_err(|e| {
+                UserError::failed(format!("API discovery failed: {e}")).next("retry; check the API server's health")
+            })?;
+        *self.discovery.write().await = Some(d);
+        Ok(())
+    }
+
+    /// Resolve an apiVersion+kind to its API resource; refreshes discovery once on a miss.
+    pub async fn resolve(
+        &self,
+        api_version: &str,
+        kind: &str,
+    ) -> Result<Option<(ApiResource, ApiCapabilities)>, UserError> {
+        let (g, v) = split_api_version(api_version);
+        let gvk = GroupVersionKind::gvk(g, v, kind);
+        if self.discovery.read().await.is_none() {
+            self.refresh_discovery().await?;
+        }
+        if let Some(hit) = self.discovery.read().await.as_ref().and_then(|d| d.resolve_gvk(&gvk)) {
+            return Ok(Some(hit));
+        }
+        self.refresh_discovery().await?;
+        Ok(self.discovery.read().await.as_ref().and_then(|d| d.resolve_gvk(&gvk)))
+    }
+
+    /// Whether a group is served (e.g. `config.openshift.io`).
+    pub async fn has_group(&self, group: &str) -> Result<bool, UserError> {
+        if self.discovery.read().await.is_none() {
+            self.refresh_discovery().await?;
+        }
+        Ok(self.discovery.read().await.as_ref().is_some_and(|d| d.has_group(group)))
+    }
+
+    /// An Api for a kind (namespaced or not, as discovery says).
+    pub async fn api_for(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+    ) -> Result<Api<DynamicObject>, UserError> {
+        let Some((ar, caps)) = self.resolve(api_version, kind).await? else {
+            return Err(
+                UserError::failed(format!("the cluster does not serve {kind} ({api_version})"))
+                    .next("install the operator or CRD that provides it first"),
+            );
+        };
+        Ok(match (caps.scope, namespace) {
+            (Scope::Namespaced, Some(ns)) => Api::namespaced_with(self.client.clone(), ns, &ar),
+            (Scope::Namespaced, None) => Api::default_namespaced_with(self.client.clone(), &ar),
+            (Scope::Cluster, _) => Api::all_with(self.client.clone(), &ar),
+        })
+    }
+
+    /// An Api over all namespaces (for lists).
+    pub async fn api_all(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+    ) -> Result<Option<Api<DynamicObject>>, UserError> {
+        let Some((ar, caps)) = self.resolve(api_version, kind).await? else {
+            return Ok(None);
+        };
+        Ok(Some(match (caps.scope, namespace) {
+            (Scope::Namespaced, Some(ns)) => Api::namespaced_with(self.client.clone(), ns, &ar),
+            _ => Api::all_with(self.client.clone(), &ar),
+        }))
+    }
+
+    /// Get one object as JSON; `None` when it (or its kind) does not exist.
+    pub async fn get(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Option<Value>, UserError> {
+        if self.resolve(api_version, kind).await?.is_none() {
+            return Ok(None);
+        }
+        let api = self.api_for(api_version, kind, namespace).await?;
+        let got = retry("get", || api.get_opt(name))
+            .await
+            .map_err(|e| api_error("get", kind, namespace, name, e))?;
+        Ok(got.map(|o| serde_json::to_value(o).unwrap_or(Value::Null)))
+    }
+
+    /// Get the object an `ObjectRef` names (resolving `nameFrom`).
+    pub async fn get_ref(&self, r: &ObjectRef) -> Result<Option<Value>, UserError> {
+        let Some(name) = self.ref_name(r).await? else {
+            return Ok(None);
+        };
+        self.get(&r.api_version, &r.kind, r.namespace.as_deref(), &name).await
+    }
+
+    /// The name an `ObjectRef` points at; `None` while a `nameFrom` source is missing.
+    pub async fn ref_name(&self, r: &ObjectRef) -> Result<Option<String>, UserError> {
+        if let Some(n) = &r.name {
+            return Ok(Some(n.clone()));
+        }
+        let Some(nf) = &r.name_from else {
+            return Ok(None);
+        };
+        let Some(src) = Box::pin(self.get_ref(&nf.object)).await? else {
+            return Ok(None);
+        };
+        let path = crate::runbook::path::FieldPath::parse(&nf.field).map_err(UserError::usage)?;
+        Ok(path
+            .get(&src)
+            .map(crate::runbook::path::scalar_string)
+            .filter(|s| !s.is_empty()))
+    }
+
+    /// List objects (all namespaces unless one is given).
+    pub async fn list(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        labels: Option<&str>,
+    ) -> Result<Vec<Value>, UserError> {
+        let Some(api) = self.api_all(api_version, kind, namespace).await? else {
+            return Ok(vec![]);
+        };
+        let mut lp = ListParams::default();
+        if let Some(l) = labels {
+            lp = lp.labels(l);
+        }
+        let list = retry("list", || api.list(&lp))
+            .await
+            .map_err(|e| api_error("list", kind, namespace, "", e))?;
+        Ok(list
+            .items
+            .into_iter()
+            .map(|o| serde_json::to_value(o).unwrap_or(Value::Null))
+            .collect())
+    }
+
+    /// Server-side apply one object with field manager `fleetctl` (force: fleetctl owns what it applies).
+    pub async fn apply(&self, obj: &Value, dry_run: bool) -> Result<Value, UserError> {
+        let (av, kind, ns, name) = identify(obj)?;
+        let api = self.api_for(&av, &kind, ns.as_deref()).await?;
+        let mut pp = PatchParams::apply(FIELD_MANAGER).force();
+        if dry_run {
+            pp = pp.dry_run();
+        }
+        let patch = Patch::Apply(obj);
+        let out = retry("apply", || api.patch(&name, &pp, &patch))
+            .await
+            .map_err(|e| api_error("apply", &kind, ns.as_deref(), &name, e))?;
+        Ok(serde_json::to_value(out).unwrap_or(Value::Null))
+    }
+}
+
+/// apiVersion, kind, namespace, name of a manifest.
+pub fn identify(obj: &Value) -> Result<(String, String, Option<String>, String), UserError> {
+    let s = |p: &str| obj.pointer(p).and_then(Value::as_str).map(str::to_string);
+    match (s("/apiVersion"), s("/kind"), s("/metadata/name")) {
+        (Some(a), Some(k), Some(n)) => Ok((a, k, s("/metadata/namespace"), n)),
+        _ => Err(
+            UserError::usage("a manifest lacks apiVersion, kind or metadata.name").subject(
+                serde_json::to_string(obj)
+                    .unwrap_or_default()
+                    .chars()
+                    .take(120)
+                    .collect::<String>(),
+            ),
+        ),
+    }
+}
+
+/// `Kind ns/name` for messages.
+pub fn describe(kind: &str, namespace: Option<&str>, name: &str) -> String {
+    match namespace {
+        Some(ns) => format!("{kind} {ns}/{name}"),
+        None => format!("{kind} {name}"),
+    }
+}
+
+fn api_error(verb: &str, kind: &str, ns: Option<&str>, name: &str, e: kube::Error) -> UserError {
+    let subject = describe(kind, ns, name);
+    match &e {
+        kube::Error::Api(s) if s.code == 401 || s.code == 403 => {
+            UserError::failed(format!("{verb} was refused: {}", s.message))
+                .subject(subject)
+                .next("check your credentials and RBAC (oc whoami; kubectl auth can-i)")
+        }
+        kube::Error::Api(s) if s.code == 422 || s.code == 400 => {
+            UserError::failed(format!("{verb} was rejected as invalid: {}", s.message))
+                .subject(subject)
+                .next("fix the manifest; `fleetctl verify` checks manifests against their CRDs offline")
+        }
+        kube::Error::Api(s) if !retry::is_transient(&e) => {
+            UserError::failed(format!("{verb} failed: {} ({} {})", s.message, s.code, s.reason))
+                .subject(subject)
+                .next("check the object and its namespace; then `fleetctl resume`")
+        }
+        kube::Error::Api(s) => UserError::failed(format!(
+            "{verb} failed after {} attempts: {} ({} {})",
+            retry::ATTEMPTS,
+            s.message,
+            s.code,
+            s.reason
+        ))
+        .subject(subject)
+        .next("check the API server's health and retry (fleetctl resume)"),
+        _ => UserError::failed(format!("{verb} failed after {} attempts: {e}", retry::ATTEMPTS))
+            .subject(subject)
+            .next("check the API server's health and retry (fleetctl resume)"),
+    }
+}

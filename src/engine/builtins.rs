@@ -1,0 +1,172 @@
+//! Builtin step kinds: phase-specific logic that YAML cannot express well, named in runbooks.
+//!
+//! - `live-crd-schema {path, kinds}`: render `path` and check every object of `kinds` against the schema
+//!   the live cluster's CRD serves. The API server silently prunes fields it does not know, so an older
+//!   operator would quietly drop e.g. `spec.resourceHealthChecks`; this stops first and names the field.
+//! - `repo-matches {path, kind, name, field, equals|contains, fix}`: a decision taken at a decision point must
+//!   be what Git says (GitOps: the cluster follows Git, so fleetctl never overrides it on the side). Renders
+//!   `path` and compares one field; on a mismatch it stops before any write and says what to change.
+
+use crate::cluster::Cluster;
+use crate::error::UserError;
+use crate::fleet::render::Kustomize;
+use crate::schema::unknown_fields;
+use serde::Deserialize;
+use serde_json::Value;
+use std::path::Path;
+
+pub const NAMES: &[&str] = &["live-crd-schema", "repo-matches"];
+/// Builtins that read only the repo; the engine also runs them during preflight.
+pub const OFFLINE: &[&str] = &["repo-matches"];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LiveCrdSchemaArgs {
+    path: String,
+    kinds: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RepoMatchesArgs {
+    path: String,
+    kind: String,
+    name: String,
+    field: String,
+    #[serde(default)]
+    equals: Option<String>,
+    #[serde(default)]
+    contains: Option<String>,
+    fix: String,
+}
+
+/// Check the builtin's name and arguments during preflight.
+pub fn validate(name: &str, args: &Value) -> Result<(), String> {
+    match name {
+        "live-crd-schema" => serde_json::from_value::<LiveCrdSchemaArgs>(args.clone())
+            .map(|_| ())
+            .map_err(|e| format!("bad args for {name}: {e}")),
+        "repo-matches" => {
+            let a: RepoMatchesArgs =
+                serde_json::from_value(args.clone()).map_err(|e| format!("bad args for {name}: {e}"))?;
+            crate::runbook::path::FieldPath::parse(&a.field)?;
+            match (&a.equals, &a.contains) {
+                (Some(_), None) | (None, Some(_)) => Ok(()),
+                _ => Err(format!("{name} needs exactly one of equals, contains")),
+            }
+        }
+        other => Err(format!("unknown builtin step '{other}' (known: {})", NAMES.join(", "))),
+    }
+}
+
+pub async fn run(cluster: &Cluster, repo: &Path, name: &str, args: &Value) -> Result<(u32, String), UserError> {
+    match name {
+        "live-crd-schema" => {
+            let a: LiveCrdSchemaArgs = serde_json::from_value(args.clone())
+                .map_err(|e| UserError::usage(format!("bad args for {name}: {e}")))?;
+            live_crd_schema(cluster, repo, &a).await
+        }
+        "repo-matches" => {
+            let a: RepoMatchesArgs = serde_json::from_value(args.clone())
+                .map_err(|e| UserError::usage(format!("bad args for {name}: {e}")))?;
+            repo_matches(repo, &a)
+        }
+        other => Err(UserError::usage(format!("unknown builtin step '{other}'"))),
+    }
+}
+
+async fn live_crd_schema(cluster: &Cluster, repo: &Path, a: &LiveCrdSchemaArgs) -> Result<(u32, String), UserError> {
+    let objects = Kustomize::find()?.render(&repo.join(&a.path))?;
+    let crds = cluster
+        .list("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, None)
+        .await?;
+    let mut checked = Vec::new();
+    for o in objects.iter().filter(|o| {
+        o.get("kind")
+            .and_then(Value::as_str)
+            .is_some_and(|k| a.kinds.iter().any(|x| x == k))
+    }) {
+        let kind = o["kind"].as_str().unwrap_or_default();
+        let name = o.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+        let api_version = o.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+        let group = crate::cluster::split_api_version(api_version).0;
+        let Some(crd) = crds.iter().find(|c| {
+            c.pointer("/spec/group").and_then(Value::as_str) == Some(group)
+                && c.pointer("/spec/names/kind").and_then(Value::as_str) == Some(kind)
+        }) else {
+            return Err(
+                UserError::failed(format!("the cluster has no CRD for {kind} ({api_version})"))
+                    .subject(format!("{kind} {name} in {}", a.path))
+                    .next("wait for the operator that serves it (its CSV must be Succeeded)"),
+            );
+        };
+        let crd_name = crd
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let unknown = unknown_fields(o, crd);
+        if !unknown.is_empty() {
+            return Err(UserError::failed(format!(
+                "the live {crd_name} CRD does not know {}: the API server would silently drop {} from {kind} {name}",
+                unknown.join(", "),
+                if unknown.len() == 1 { "it" } else { "them" }
+            ))
+            .subject(format!("{}/ ({kind} {name})", a.path))
+            .next("upgrade the operator (its Subscription channel) or remove the field from the manifest; nothing was applied"));
+        }
+        checked.push(format!("{kind} {name}"));
+    }
+    Ok((
+        0,
+        format!(
+            "{} matches the live CRD schema",
+            if checked.is_empty() {
+                "nothing to check".into()
+            } else {
+                checked.join(", ")
+            }
+        ),
+    ))
+}
+
+fn repo_matches(repo: &Path, a: &RepoMatchesArgs) -> Result<(u32, String), UserError> {
+    use crate::runbook::path::{scalar_string, FieldPath};
+    let objects = Kustomize::find()?.render(&repo.join(&a.path))?;
+    let subject = format!("{} {} in {}", a.kind, a.name, a.path);
+    let obj = objects
+        .iter()
+        .find(|o| {
+            o.get("kind").and_then(Value::as_str) == Some(&a.kind)
+                && o.pointer("/metadata/name").and_then(Value::as_str) == Some(&a.name)
+        })
+        .ok_or_else(|| {
+            UserError::usage(format!("{} {} is not in the rendered {}", a.kind, a.name, a.path)).subject(a.path.clone())
+        })?;
+    let path = FieldPath::parse(&a.field).map_err(UserError::usage)?;
+    let got = path.get(obj);
+    let seen = got.map(scalar_string).unwrap_or_else(|| "<absent>".into());
+    let (ok, want) = match (&a.equals, &a.contains) {
+        (Some(e), _) => (seen == *e, e.clone()),
+        (_, Some(c)) => {
+            let hit = match got {
+                Some(Value::Array(items)) => items.iter().any(|i| scalar_string(i).contains(c.as_str())),
+                Some(v) => scalar_string(v).contains(c.as_str()),
+                None => false,
+            };
+            (hit, format!("something containing {c}"))
+        }
+        _ => (false, String::new()),
+    };
+    if ok {
+        return Ok((0, format!("Git agrees: {} {} = {seen}", a.kind, a.field)));
+    }
+    Err(UserError::usage(format!(
+        "Git does not match the decision: {} is {seen}, the decision wants {want}",
+        a.field
+    ))
+    .subject(subject)
+    .next(format!(
+        "{}; commit and push, then run the phase again (nothing was written)",
+        a.fix
+    )))
+}

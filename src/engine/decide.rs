@@ -1,0 +1,214 @@
+//! Decision points: answered from the journal (a resumed run), `--answers FILE`, a prompt (only when stdin
+//! and stderr are both terminals), or `--yes` (the recommended option, never for a destructive decision).
+//! All decisions of a phase are settled before the first write.
+
+use crate::error::UserError;
+use crate::runbook::Decision;
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::Path;
+
+/// Load `--answers FILE`: a YAML map of decision id to answer.
+pub fn load_answers(path: &Path) -> Result<BTreeMap<String, String>, UserError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| UserError::usage(format!("cannot read answers: {e}")).subject(path.display().to_string()))?;
+    let v: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| {
+        let loc = e.location().map(|l| format!(":{}", l.line())).unwrap_or_default();
+        UserError::usage(format!("malformed answers file: {e}"))
+            .subject(format!("{}{loc}", path.display()))
+            .next("write a YAML map of decision id to answer")
+    })?;
+    let map = match v {
+        serde_yaml::Value::Mapping(m) => m,
+        serde_yaml::Value::Null => Default::default(),
+        _ => {
+            return Err(
+                UserError::usage("the answers file must be a YAML map of decision id to answer")
+                    .subject(path.display().to_string()),
+            )
+        }
+    };
+    let mut out = BTreeMap::new();
+    for (k, v) in map {
+        let k = k
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| UserError::usage("an answer's key is not a string").subject(path.display().to_string()))?;
+        let v = match v {
+            serde_yaml::Value::String(s) => s,
+            serde_yaml::Value::Bool(b) => b.to_string(),
+            serde_yaml::Value::Number(n) => n.to_string(),
+            other => {
+                return Err(UserError::usage(format!(
+                    "answer for '{k}' must be a string, number or boolean, not {other:?}"
+                ))
+                .subject(path.display().to_string()))
+            }
+        };
+        out.insert(k, v);
+    }
+    Ok(out)
+}
+
+pub struct Answering<'a> {
+    pub recorded: &'a BTreeMap<String, String>,
+    pub answers: &'a BTreeMap<String, String>,
+    pub yes: bool,
+}
+
+/// Whether prompts may be shown: both stdin and stderr must be terminals.
+pub fn interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
+}
+
+fn check_option(d: &Decision, v: &str, from: &str) -> Result<(), UserError> {
+    if d.options.is_empty() || d.options.iter().any(|o| o == v) {
+        Ok(())
+    } else {
+        Err(UserError::usage(format!(
+            "answer '{v}' to decision '{}' is not one of its options: {}",
+            d.id,
+            d.options.join(", ")
+        ))
+        .subject(from.to_string()))
+    }
+}
+
+/// Settle one decision.
+pub fn settle(d: &Decision, a: &Answering<'_>) -> Result<String, UserError> {
+    if let Some(v) = a.recorded.get(&d.id) {
+        return Ok(v.clone());
+    }
+    if let Some(v) = a.answers.get(&d.id) {
+        check_option(d, v, "--answers")?;
+        return Ok(v.clone());
+    }
+    if interactive() {
+        return prompt(d);
+    }
+    if a.yes && !d.destructive {
+        if let Some(r) = &d.recommended {
+            return Ok(r.clone());
+        }
+    }
+    let why = if a.yes && d.destructive {
+        format!("decision '{}' is destructive; --yes never answers it", d.id)
+    } else if a.yes {
+        format!("decision '{}' has no recommended answer for --yes", d.id)
+    } else {
+        format!("decision '{}' needs an answer and there is no terminal to ask on", d.id)
+    };
+    let options = if d.options.is_empty() {
+        "free text".to_string()
+    } else {
+        d.options.join(" | ")
+    };
+    Err(UserError::usage(why)
+        .subject(format!("{}: {} [{}]", d.id, d.question, options))
+        .next(format!(
+            "add `{}: <answer>` to an --answers file; nothing was written",
+            d.id
+        )))
+}
+
+fn prompt(d: &Decision) -> Result<String, UserError> {
+    let theme = dialoguer::theme::SimpleTheme;
+    let mut q = d.question.clone();
+    if let Some(h) = &d.help {
+        q = format!("{q} ({h})");
+    }
+    if d.destructive {
+        q = format!("DESTRUCTIVE: {q}");
+    }
+    let err = |e: dialoguer::Error| UserError::usage(format!("could not ask decision '{}': {e}", d.id));
+    if d.options.is_empty() {
+        let mut input = dialoguer::Input::<String>::with_theme(&theme).with_prompt(q);
+        if let Some(r) = &d.recommended {
+            input = input.default(r.clone());
+        }
+        return input.interact_text().map_err(err);
+    }
+    let default = d
+        .recommended
+        .as_ref()
+        .and_then(|r| d.options.iter().position(|o| o == r))
+        .unwrap_or(0);
+    let labels: Vec<String> = d
+        .options
+        .iter()
+        .map(|o| {
+            if Some(o) == d.recommended.as_ref() {
+                format!("{o} (recommended)")
+            } else {
+                o.clone()
+            }
+        })
+        .collect();
+    let i = dialoguer::Select::with_theme(&theme)
+        .with_prompt(q)
+        .items(&labels)
+        .default(default)
+        .interact()
+        .map_err(err)?;
+    let choice = d.options[i].clone();
+    if d.destructive {
+        let typed: String = dialoguer::Input::with_theme(&theme)
+            .with_prompt(format!(
+                "type the answer '{choice}' again to confirm this destructive choice"
+            ))
+            .interact_text()
+            .map_err(err)?;
+        if typed.trim() != choice {
+            return Err(UserError::usage(format!(
+                "decision '{}' was not confirmed; nothing was written",
+                d.id
+            )));
+        }
+    }
+    Ok(choice)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dec(destructive: bool) -> Decision {
+        Decision {
+            id: "wipe".into(),
+            question: "Wipe the disk?".into(),
+            options: vec!["no".into(), "yes".into()],
+            recommended: Some("no".into()),
+            destructive,
+            input: false,
+            help: None,
+        }
+    }
+
+    #[test]
+    fn yes_answers_only_safe_decisions() {
+        let empty = BTreeMap::new();
+        let a = Answering {
+            recorded: &empty,
+            answers: &empty,
+            yes: true,
+        };
+        if interactive() {
+            return; // a developer's terminal would prompt
+        }
+        assert_eq!(settle(&dec(false), &a).unwrap(), "no");
+        let e = settle(&dec(true), &a).unwrap_err();
+        assert_eq!(e.code, 2);
+        assert!(e.to_string().contains("destructive"));
+        let mut ans = BTreeMap::new();
+        ans.insert("wipe".to_string(), "maybe".to_string());
+        let a = Answering {
+            recorded: &empty,
+            answers: &ans,
+            yes: false,
+        };
+        assert!(settle(&dec(true), &a)
+            .unwrap_err()
+            .to_string()
+            .contains("not one of its options"));
+    }
+}

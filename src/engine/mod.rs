@@ -1,0 +1,612 @@
+//! The runbook engine. Preflight everything before the first write (tools, API, credentials, cluster
+//! identity, decisions, rendering, CRDs, secret sources); then for each step observe -> act only if needed
+//! -> wait -> verify, journaling every transition; then evaluate the acceptance criteria into a report.
+
+pub mod apply;
+pub mod builtins;
+pub mod decide;
+pub mod steps;
+pub mod ui;
+pub mod wait;
+
+use crate::checks::{self, source::Source};
+use crate::cluster::{identify, identity, Cluster, Target};
+use crate::error::UserError;
+use crate::fleet::render::Kustomize;
+use crate::fleet::ClusterSpec;
+use crate::journal::{now, Journal, Run, RunLock, RunStatus, StateDir, StepRecord, StepStatus};
+use crate::report::Report;
+use crate::runbook::{self, Loaded, Step};
+use apply::{apply_one, Change};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::time::Duration;
+use ui::Ui;
+
+/// Everything one `fleetctl phase` (or `resume`, or a rehearsal) needs.
+#[derive(Debug, Clone)]
+pub struct PhaseRequest {
+    pub repo: PathBuf,
+    /// The directory name under clusters/.
+    pub cluster: String,
+    pub phase: u8,
+    pub target: Target,
+    pub answers: BTreeMap<String, String>,
+    pub yes: bool,
+    pub dry_run: bool,
+    pub state_root: PathBuf,
+    pub rehearsal: bool,
+    pub ui: Ui,
+}
+
+/// Fill `{{ answers.ID }}` and `{{ cluster.KEY }}` placeholders in every string of a step.
+fn substitute(step: &Step, vars: &BTreeMap<String, String>, rb: &Loaded) -> Result<Step, UserError> {
+    fn walk(v: &mut Value, vars: &BTreeMap<String, String>) -> Result<(), String> {
+        match v {
+            Value::String(s) if s.contains("{{") => {
+                let mut out = String::new();
+                let mut rest = s.as_str();
+                while let Some(i) = rest.find("{{") {
+                    out.push_str(&rest[..i]);
+                    let after = &rest[i + 2..];
+                    let j = after.find("}}").ok_or_else(|| format!("unclosed '{{{{' in '{s}'"))?;
+                    let key = after[..j].trim();
+                    out.push_str(
+                        vars.get(key)
+                            .ok_or_else(|| format!("unknown placeholder '{{{{ {key} }}}}'"))?,
+                    );
+                    rest = &after[j + 2..];
+                }
+                out.push_str(rest);
+                *s = out;
+                Ok(())
+            }
+            Value::Array(a) => a.iter_mut().try_for_each(|x| walk(x, vars)),
+            Value::Object(m) => m.values_mut().try_for_each(|x| walk(x, vars)),
+            _ => Ok(()),
+        }
+    }
+    let mut v = serde_json::to_value(step).expect("step serialises");
+    walk(&mut v, vars)
+        .map_err(|m| UserError::usage(format!("step '{}': {m}", step.id)).subject(rb.locate(&step.id)))?;
+    Ok(serde_json::from_value(v).expect("substituted step deserialises"))
+}
+
+fn vars_for(spec: &ClusterSpec, decisions: &BTreeMap<String, String>, target: &Target) -> BTreeMap<String, String> {
+    let mut vars = BTreeMap::new();
+    vars.insert(
+        "kube.context".into(),
+        target.context.clone().unwrap_or_else(|| spec.kube_context.clone()),
+    );
+    vars.insert("cluster.name".into(), spec.name.clone());
+    vars.insert("cluster.platform".into(), spec.platform.to_string());
+    vars.insert("cluster.appsDomain".into(), spec.apps_domain.clone());
+    vars.insert("cluster.storageClass".into(), spec.storage_class.clone());
+    vars.insert("cluster.argocdNamespace".into(), spec.argocd.namespace.clone());
+    vars.insert("cluster.kubeContext".into(), spec.kube_context.clone());
+    vars.insert("cluster.gateway.name".into(), spec.gateway.name.clone());
+    vars.insert("cluster.gateway.namespace".into(), spec.gateway.namespace.clone());
+    for (k, v) in decisions {
+        vars.insert(format!("answers.{k}"), v.clone());
+    }
+    vars
+}
+
+fn step_applies(step: &Step, decisions: &BTreeMap<String, String>) -> bool {
+    match &step.when {
+        None => true,
+        Some(w) => {
+            let v = decisions.get(&w.decision).map(String::as_str).unwrap_or_default();
+            w.equals.as_deref().is_none_or(|e| e == v) && w.not_equals.as_deref().is_none_or(|n| n != v)
+        }
+    }
+}
+
+/// Environment for external commands: the same kubeconfig and context fleetctl uses.
+fn command_env(target: &Target) -> Vec<(String, String)> {
+    let mut env = Vec::new();
+    if let Some(k) = &target.kubeconfig {
+        env.push(("KUBECONFIG".into(), k.display().to_string()));
+    }
+    if let Some(c) = &target.context {
+        env.push(("FLEETCTL_CONTEXT".into(), c.clone()));
+    }
+    env
+}
+
+/// A step ready to run: substituted, with its rendered objects.
+struct Planned {
+    step: Step,
+    objects: Vec<Value>,
+}
+
+/// Run one phase against one cluster. Returns the acceptance report.
+pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
+    let ui = &req.ui;
+    let spec = ClusterSpec::load(&req.repo, &req.cluster)?;
+    let runbooks = runbook::load_dir(&req.repo.join("runbooks"))?;
+    let rb = runbook::select(&runbooks, req.phase, spec.platform)?;
+    let state = StateDir::new(&req.state_root, &req.cluster);
+    let _lock = RunLock::acquire(&state.dir(), &req.cluster)?;
+    let mut journal = state.load()?;
+    let label = if req.rehearsal {
+        " [REHEARSAL: simulated cluster, not a real one]"
+    } else {
+        ""
+    };
+    ui.banner(&format!(
+        "phase {}: {} on {} ({}){label}",
+        rb.runbook.phase, rb.runbook.title, req.cluster, spec.platform
+    ));
+
+    // ---- preflight: nothing below writes to the cluster ----
+    for t in &rb.runbook.preflight.tools {
+        if !t.any.iter().any(|name| which::which(name).is_ok()) {
+            return Err(
+                UserError::usage(format!("none of the required tools is on PATH: {}", t.any.join(" or ")))
+                    .subject(rb.locate("tools"))
+                    .next(t.hint.clone().unwrap_or_else(|| format!("install {}", t.any[0]))),
+            );
+        }
+    }
+    let mut target = req.target.clone();
+    if target.context.is_none() {
+        target.context = Some(spec.kube_context.clone());
+    }
+    let cluster = Cluster::connect(&target).await?;
+    let id = identity::require(&cluster, spec.platform, &req.cluster).await?;
+    ui.ok(&format!("cluster identity: {}", id.detail));
+    for obs in &rb.runbook.preflight.show {
+        let got = cluster.get_ref(&obs.object).await?;
+        let val = got
+            .as_ref()
+            .and_then(|o| {
+                runbook::path::FieldPath::parse(&obs.field)
+                    .ok()
+                    .and_then(|p| p.get(o).map(runbook::path::scalar_string))
+            })
+            .unwrap_or_else(|| "<unknown>".into());
+        ui.line(&format!("  {}: {val}", obs.label));
+        for w in &obs.warn {
+            if val.contains(&w.contains) {
+                ui.warn(&w.say);
+            }
+        }
+    }
+
+    // Decisions: a resumed run keeps the answers it had.
+    let resumed = journal.unfinished().filter(|r| r.phase == req.phase).cloned();
+    let recorded = resumed.as_ref().map(|r| r.decisions.clone()).unwrap_or_default();
+    let answering = decide::Answering {
+        recorded: &recorded,
+        answers: &req.answers,
+        yes: req.yes,
+    };
+    let mut decisions = BTreeMap::new();
+    for d in &rb.runbook.decisions {
+        let used = rb.runbook.steps.iter().any(|s| s.decide.as_deref() == Some(&d.id));
+        if used {
+            decisions.insert(d.id.clone(), decide::settle(d, &answering)?);
+        }
+    }
+
+    // Substitute and render every step up front: kustomize errors stop us before any write.
+    let vars = vars_for(&spec, &decisions, &target);
+    let kustomize = if rb.runbook.steps.iter().any(|s| s.apply.is_some()) {
+        Some(Kustomize::find()?)
+    } else {
+        None
+    };
+    let mut plan = Vec::new();
+    for s in &rb.runbook.steps {
+        let step = substitute(s, &vars, &rb)?;
+        let mut objects = Vec::new();
+        if let (Some(a), Some(k)) = (&step.apply, &kustomize) {
+            if step_applies(&step, &decisions) {
+                objects = k
+                    .render(&req.repo.join(&a.path))
+                    .map_err(|e| e.next(format!("fix the kustomization (step '{}')", step.id)))?;
+            }
+        }
+        if let Some(b) = &step.builtin {
+            builtins::validate(&b.name, &b.args).map_err(|m| UserError::usage(m).subject(rb.locate(&step.id)))?;
+        }
+        plan.push(Planned { step, objects });
+    }
+
+    // CRDs: every kind we will apply must be served now or provided by an earlier step.
+    let mut provided: HashSet<String> = HashSet::new();
+    let mut needed: Vec<(String, String, String)> = rb
+        .runbook
+        .preflight
+        .crds
+        .iter()
+        .map(|c| (c.clone(), String::new(), "preflight".into()))
+        .collect();
+    for p in plan.iter().filter(|p| step_applies(&p.step, &decisions)) {
+        for o in &p.objects {
+            let (av, kind, _, name) = identify(o)?;
+            if kind == "CustomResourceDefinition" {
+                provided.insert(name);
+                continue;
+            }
+            if cluster.resolve(&av, &kind).await?.is_none() {
+                let g = crate::cluster::split_api_version(&av).0.to_string();
+                let satisfied = provided
+                    .iter()
+                    .any(|c| c.ends_with(&format!(".{g}")) && crd_kind_matches(&plan, c, &kind));
+                if !satisfied {
+                    needed.push((format!("{kind}.{g}"), kind.clone(), p.step.id.clone()));
+                }
+            }
+        }
+        if let Some(a) = &p.step.apply {
+            provided.extend(a.provides.iter().cloned());
+        }
+        if let Some(w) = &p.step.wait {
+            provided.extend(w.provides.iter().cloned());
+        }
+    }
+    for (crd, kind, step) in needed {
+        if !kind.is_empty() {
+            let g = crd.split_once('.').map(|x| x.1).unwrap_or_default();
+            if provided.iter().any(|c| c.ends_with(&format!(".{g}"))) {
+                continue;
+            }
+            return Err(UserError::usage(format!(
+                "step '{step}' applies {kind}, which the cluster does not serve and no earlier step installs"
+            ))
+            .subject(rb.locate(&step))
+            .next("install its operator/CRD first, or add it to an earlier step's `provides`"));
+        }
+        let served = cluster
+            .get("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, &crd)
+            .await?
+            .is_some();
+        if !served && !provided.contains(&crd) {
+            return Err(
+                UserError::usage(format!("required CRD {crd} is not served and no step installs it"))
+                    .subject(rb.locate(&crd))
+                    .next("install the operator that provides it first"),
+            );
+        }
+    }
+    let env = command_env(&target);
+    for p in &plan {
+        if let (Some(s), true) = (&p.step.seed_secret, step_applies(&p.step, &decisions)) {
+            for item in &s.data {
+                steps::read_secret(&item.from, &req.repo, &env)
+                    .map_err(|e| e.subject(format!("step '{}' key {}", p.step.id, item.key)))?;
+            }
+        }
+    }
+    ui.ok(&format!(
+        "preflight passed ({} steps, {} decisions)",
+        plan.len(),
+        decisions.len()
+    ));
+
+    if req.dry_run {
+        return dry_run(&cluster, &plan, &decisions, ui, &rb, &req.cluster, req.rehearsal).await;
+    }
+
+    // ---- the run ----
+    let run_id = match &resumed {
+        Some(r) => {
+            ui.line(&format!("resuming run {} (started {})", r.id, r.started));
+            r.id.clone()
+        }
+        None => {
+            journal.runs.push(Run {
+                id: format!("{}-p{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"), req.phase),
+                phase: req.phase,
+                runbook: rb.file.display().to_string(),
+                started: now(),
+                finished: None,
+                status: RunStatus::Running,
+                kubeconfig: target.kubeconfig.as_ref().map(|p| p.display().to_string()),
+                context: target.context.clone(),
+                rehearsal: req.rehearsal,
+                decisions: decisions.clone(),
+                steps: vec![],
+                failure: None,
+            });
+            journal.runs.last().unwrap().id.clone()
+        }
+    };
+    set_run(&mut journal, &run_id, |r| {
+        r.status = RunStatus::Running;
+        r.failure = None;
+        r.decisions = decisions.clone();
+    });
+    state.save(&journal)?;
+
+    let total = plan.len();
+    for (i, p) in plan.iter().enumerate() {
+        let step = &p.step;
+        let n = format!("[{}/{total}] {}", i + 1, step.display_title());
+        if !step_applies(step, &decisions) {
+            record(
+                &state,
+                &mut journal,
+                &run_id,
+                step,
+                StepStatus::Skipped,
+                0,
+                "skipped: its `when` does not hold".into(),
+            )?;
+            ui.skip(&format!(
+                "{n}: skipped (when {} does not hold)",
+                step.when.as_ref().map(|w| w.decision.as_str()).unwrap_or("")
+            ));
+            continue;
+        }
+        record(
+            &state,
+            &mut journal,
+            &run_id,
+            step,
+            StepStatus::Running,
+            0,
+            String::new(),
+        )?;
+        match execute(&cluster, p, &rb, &decisions, req, &env, ui).await {
+            Ok((writes, note)) => {
+                // A wait that had to wait did work, though it wrote nothing.
+                let acted = writes > 0 || note.contains(" reached ");
+                let st = if acted {
+                    StepStatus::Done
+                } else {
+                    StepStatus::AlreadyDone
+                };
+                if !acted {
+                    ui.skip(&format!("{n}: {note}"));
+                } else {
+                    ui.ok(&format!("{n}: {note}"));
+                }
+                record(&state, &mut journal, &run_id, step, st, writes, note)?;
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                record(&state, &mut journal, &run_id, step, StepStatus::Failed, 0, msg.clone())?;
+                set_run(&mut journal, &run_id, |r| {
+                    r.status = RunStatus::Failed;
+                    r.failure = Some(format!("step {}: {msg}", step.id));
+                });
+                state.save(&journal)?;
+                let next = e
+                    .next
+                    .clone()
+                    .unwrap_or_else(|| "fix the cause, then `fleetctl resume`".into());
+                return Err(UserError {
+                    cause: format!("step '{}' failed: {}", step.id, e.cause),
+                    next: Some(next),
+                    ..e
+                });
+            }
+        }
+    }
+
+    let criteria: Vec<_> = rb.runbook.acceptance.iter().collect();
+    let results = checks::evaluate_all(&criteria, &Source::Live(&cluster)).await?;
+    let source = if req.rehearsal {
+        "rehearsal (simulated cluster)".to_string()
+    } else {
+        "live".to_string()
+    };
+    let report = Report::new(&req.cluster, vec![req.phase], source, decisions.clone(), results);
+    crate::journal::write_atomic(&state.report_path(req.phase), report.to_json().as_bytes())?;
+    set_run(&mut journal, &run_id, |r| {
+        r.status = if report.passed() {
+            RunStatus::Done
+        } else {
+            RunStatus::Failed
+        };
+        r.finished = Some(now());
+        if !report.passed() {
+            r.failure = Some("acceptance criteria not all passing".into());
+        }
+    });
+    state.save(&journal)?;
+    Ok(report)
+}
+
+fn crd_kind_matches(plan: &[Planned], crd_name: &str, kind: &str) -> bool {
+    plan.iter().flat_map(|p| &p.objects).any(|o| {
+        o.get("kind").and_then(Value::as_str) == Some("CustomResourceDefinition")
+            && o.pointer("/metadata/name").and_then(Value::as_str) == Some(crd_name)
+            && o.pointer("/spec/names/kind").and_then(Value::as_str) == Some(kind)
+    })
+}
+
+fn set_run(j: &mut Journal, id: &str, f: impl FnOnce(&mut Run)) {
+    if let Some(r) = j.runs.iter_mut().find(|r| r.id == id) {
+        f(r);
+    }
+}
+
+fn record(
+    state: &StateDir,
+    j: &mut Journal,
+    run_id: &str,
+    step: &Step,
+    status: StepStatus,
+    writes: u32,
+    note: String,
+) -> Result<(), UserError> {
+    set_run(j, run_id, |r| {
+        let t = now();
+        match r
+            .steps
+            .iter_mut()
+            .rev()
+            .find(|s| s.id == step.id && s.status == StepStatus::Running)
+        {
+            Some(s) if status != StepStatus::Running => {
+                s.status = status;
+                s.finished = Some(t);
+                s.writes = writes;
+                s.note = note;
+            }
+            _ => r.steps.push(StepRecord {
+                id: step.id.clone(),
+                kind: step.kind_name().into(),
+                status,
+                started: t.clone(),
+                finished: if status == StepStatus::Running { None } else { Some(t) },
+                writes,
+                note,
+            }),
+        }
+    });
+    state.save(j)
+}
+
+/// Observe, act if needed, wait, verify. Returns (writes, what happened).
+async fn execute(
+    cluster: &Cluster,
+    p: &Planned,
+    rb: &Loaded,
+    decisions: &BTreeMap<String, String>,
+    req: &PhaseRequest,
+    env: &[(String, String)],
+    ui: &Ui,
+) -> Result<(u32, String), UserError> {
+    let step = &p.step;
+    if step.apply.is_some() {
+        let (mut created, mut updated, mut unchanged) = (0u32, 0u32, 0u32);
+        for o in &p.objects {
+            match apply_one(cluster, o, false, Duration::from_secs(300)).await? {
+                Change::Unchanged => unchanged += 1,
+                Change::Created => created += 1,
+                Change::Updated(paths) => {
+                    ui.detail(&format!("updated {}: {}", describe_obj(o), paths.join(", ")));
+                    updated += 1
+                }
+            }
+        }
+        let note = format!(
+            "{} objects: {created} created, {updated} updated, {unchanged} unchanged",
+            p.objects.len()
+        );
+        return Ok((created + updated, note));
+    }
+    if let Some(w) = &step.wait {
+        let timeout = humantime::parse_duration(&w.timeout).expect("validated at load");
+        let r = wait::wait_for(cluster, &w.object, &w.until, &w.fail_fast, timeout, ui)
+            .await
+            .map_err(|e| match (&w.hint, e.next.is_none()) {
+                (Some(h), true) => e.next(h.clone()),
+                _ => e,
+            })?;
+        let what = w.object.display();
+        return Ok((
+            0,
+            match r {
+                wait::Waited::AlreadyTrue => format!("{what} already there"),
+                wait::Waited::Reached => format!(
+                    "{what} reached {}",
+                    w.until
+                        .iter()
+                        .map(|e| e.condition.clone().or(e.field.clone()).unwrap_or_default())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            },
+        ));
+    }
+    if let Some(d) = &step.decide {
+        let q = rb.decision(d).map(|x| x.question.clone()).unwrap_or_default();
+        return Ok((
+            0,
+            format!("decision {d} = {} ({q})", decisions.get(d).cloned().unwrap_or_default()),
+        ));
+    }
+    if let Some(s) = &step.seed_secret {
+        return steps::seed_secret(cluster, s, &req.repo, env, false).await;
+    }
+    if let Some(c) = &step.command {
+        return steps::command(&c.run, c.observe.as_deref(), env, false);
+    }
+    if let Some(ids) = &step.check {
+        return Ok((0, steps::check(cluster, rb, ids).await?));
+    }
+    if let Some(b) = &step.builtin {
+        return builtins::run(cluster, &req.repo, &b.name, &b.args).await;
+    }
+    Err(UserError::usage(format!("step '{}' has no kind", step.id)))
+}
+
+fn describe_obj(o: &Value) -> String {
+    identify(o)
+        .map(|(_, k, ns, n)| crate::cluster::describe(&k, ns.as_deref(), &n))
+        .unwrap_or_default()
+}
+
+/// `--dry-run`: server-side dry-run applies and a plan; nothing is written.
+async fn dry_run(
+    cluster: &Cluster,
+    plan: &[Planned],
+    decisions: &BTreeMap<String, String>,
+    ui: &Ui,
+    rb: &Loaded,
+    name: &str,
+    rehearsal: bool,
+) -> Result<Report, UserError> {
+    ui.banner("dry run: nothing will be written");
+    // Namespaces this plan would create: objects inside them cannot exist yet, and the API server refuses
+    // even a dry-run create in a namespace that does not exist.
+    let mut new_namespaces = std::collections::HashSet::new();
+    for p in plan {
+        let step = &p.step;
+        if !step_applies(step, decisions) {
+            ui.skip(&format!("{}: skipped (when does not hold)", step.id));
+            continue;
+        }
+        if step.apply.is_some() {
+            for o in &p.objects {
+                let what = describe_obj(o);
+                let ns = o.pointer("/metadata/namespace").and_then(Value::as_str);
+                if ns.is_some_and(|ns| new_namespaces.contains(ns)) {
+                    ui.line(&format!(
+                        "  {}: {what} would be created (its namespace is new)",
+                        step.id
+                    ));
+                    continue;
+                }
+                match apply_one(cluster, o, true, Duration::from_secs(5)).await {
+                    Ok(Change::Unchanged) => ui.line(&format!("  {}: {what} unchanged", step.id)),
+                    Ok(Change::Created) => {
+                        if o.get("kind").and_then(Value::as_str) == Some("Namespace") {
+                            if let Some(n) = o.pointer("/metadata/name").and_then(Value::as_str) {
+                                new_namespaces.insert(n.to_string());
+                            }
+                        }
+                        ui.line(&format!("  {}: {what} would be created", step.id))
+                    }
+                    Ok(Change::Updated(paths)) => {
+                        ui.line(&format!("  {}: {what} would change: {}", step.id, paths.join(", ")))
+                    }
+                    Err(e) => ui.line(&format!("  {}: {what} cannot be planned yet: {}", step.id, e.cause)),
+                }
+            }
+        } else {
+            ui.line(&format!("  {}: would run ({})", step.id, step.kind_name()));
+        }
+    }
+    let source = if rehearsal {
+        "rehearsal (simulated cluster), dry run"
+    } else {
+        "live, dry run"
+    };
+    let criteria: Vec<_> = rb.runbook.acceptance.iter().collect();
+    let results = checks::evaluate_all(&criteria, &Source::Live(cluster)).await?;
+    Ok(Report::new(
+        name,
+        vec![rb.runbook.phase],
+        source.into(),
+        decisions.clone(),
+        results,
+    ))
+}

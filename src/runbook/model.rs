@@ -1,0 +1,382 @@
+//! The runbook data model: what a human reads as the checklist (format: docs/runbooks.md).
+
+use crate::fleet::Platform;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Runbook {
+    /// The brief's phase number (1-6, or any number for a sample runbook).
+    pub phase: u8,
+    pub title: String,
+    /// The platforms this runbook may run on; fleetctl refuses any other with zero writes.
+    pub platforms: Vec<Platform>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub preflight: Preflight,
+    #[serde(default)]
+    pub decisions: Vec<Decision>,
+    pub steps: Vec<Step>,
+    #[serde(default)]
+    pub acceptance: Vec<Criterion>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Preflight {
+    /// Tools that must be on PATH (each entry: any one of the names).
+    #[serde(default)]
+    pub tools: Vec<ToolRequirement>,
+    /// CRDs (by name, e.g. `subscriptions.operators.coreos.com`) that must be served before the first step,
+    /// unless an earlier step applies them or declares that it `provides` them.
+    #[serde(default)]
+    pub crds: Vec<String>,
+    /// Read-only observations shown before the run (e.g. the cluster version), with optional warnings.
+    #[serde(default)]
+    pub show: Vec<Observation>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ToolRequirement {
+    pub any: Vec<String>,
+    #[serde(default)]
+    pub hint: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Observation {
+    pub label: String,
+    pub object: ObjectRef,
+    pub field: String,
+    /// Warnings shown when the observed value matches.
+    #[serde(default)]
+    pub warn: Vec<Warning>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Warning {
+    /// A substring of the observed value that triggers the warning.
+    pub contains: String,
+    pub say: String,
+}
+
+/// A decision point: asked once, recorded in the journal, shown in status and reports.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Decision {
+    pub id: String,
+    pub question: String,
+    /// The allowed answers; empty with `input: true` for a free-text answer (a path, a name).
+    #[serde(default)]
+    pub options: Vec<String>,
+    #[serde(default)]
+    pub recommended: Option<String>,
+    /// Destructive decisions (wiping a disk, moving trees) are never answered by `--yes`.
+    #[serde(default)]
+    pub destructive: bool,
+    #[serde(default)]
+    pub input: bool,
+    /// Why it matters, shown with the question.
+    #[serde(default)]
+    pub help: Option<String>,
+}
+
+/// A reference to one object; `name` may come from another object's field.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ObjectRef {
+    pub api_version: String,
+    pub kind: String,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub name_from: Option<NameFrom>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NameFrom {
+    pub object: Box<ObjectRef>,
+    pub field: String,
+}
+
+impl ObjectRef {
+    /// `Kind namespace/name` as kubectl users read it.
+    pub fn display(&self) -> String {
+        let name = self.name.clone().unwrap_or_else(|| match &self.name_from {
+            Some(n) => format!("<{} of {}>", n.field, n.object.display()),
+            None => "?".into(),
+        });
+        match &self.namespace {
+            Some(ns) => format!("{} {ns}/{name}", self.kind),
+            None => format!("{} {name}", self.kind),
+        }
+    }
+}
+
+/// A predicate over one object.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Expect {
+    /// A `status.conditions[]` type; matches when its status equals `status` (default "True").
+    #[serde(default)]
+    pub condition: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// A field path; matches per `equals`, `in`, `notEquals`, `exists`, `contains`.
+    #[serde(default)]
+    pub field: Option<String>,
+    #[serde(default)]
+    pub equals: Option<Value>,
+    #[serde(default, rename = "in")]
+    pub one_of: Option<Vec<Value>>,
+    #[serde(default)]
+    pub not_equals: Option<Value>,
+    #[serde(default)]
+    pub exists: Option<bool>,
+    #[serde(default)]
+    pub contains: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Step {
+    pub id: String,
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Run the step only when a decision has a given answer.
+    #[serde(default)]
+    pub when: Option<When>,
+    #[serde(default)]
+    pub apply: Option<ApplyStep>,
+    #[serde(default)]
+    pub wait: Option<WaitStep>,
+    /// A decision id.
+    #[serde(default)]
+    pub decide: Option<String>,
+    #[serde(default)]
+    pub seed_secret: Option<SeedSecretStep>,
+    #[serde(default)]
+    pub command: Option<CommandStep>,
+    /// Acceptance criterion ids that must pass at this point.
+    #[serde(default)]
+    pub check: Option<Vec<String>>,
+    /// A step kind written in Rust, by name, with its arguments.
+    #[serde(default)]
+    pub builtin: Option<BuiltinStep>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct When {
+    pub decision: String,
+    #[serde(default)]
+    pub equals: Option<String>,
+    #[serde(default)]
+    pub not_equals: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApplyStep {
+    /// A kustomization directory, relative to the repo root.
+    pub path: String,
+    /// CRDs an operator installed by this step will serve later (for preflight).
+    #[serde(default)]
+    pub provides: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WaitStep {
+    pub object: ObjectRef,
+    /// All must hold.
+    pub until: Vec<Expect>,
+    /// Any one ends the wait at once as a failure.
+    #[serde(default)]
+    pub fail_fast: Vec<Expect>,
+    /// e.g. `5m`, `90s`.
+    pub timeout: String,
+    /// Shown when the wait fails: the next thing to try.
+    #[serde(default)]
+    pub hint: Option<String>,
+    /// CRDs the awaited operator serves once the wait succeeds.
+    #[serde(default)]
+    pub provides: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedSecretStep {
+    pub namespace: String,
+    pub name: String,
+    #[serde(default = "default_secret_type", rename = "type")]
+    pub type_: String,
+    pub data: Vec<SecretItem>,
+}
+
+fn default_secret_type() -> String {
+    "Opaque".into()
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SecretItem {
+    pub key: String,
+    pub from: SecretSource,
+}
+
+/// Where a secret value comes from; exactly one.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SecretSource {
+    #[serde(default)]
+    pub file: Option<String>,
+    #[serde(default)]
+    pub env: Option<String>,
+    /// A command whose stdout is the value (e.g. `[op, read, "op://homelab-prod/item/field"]`).
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CommandStep {
+    pub run: Vec<String>,
+    /// A read-only command; exit 0 means the step is already done.
+    #[serde(default)]
+    pub observe: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BuiltinStep {
+    pub name: String,
+    #[serde(default)]
+    pub args: Value,
+}
+
+/// An acceptance criterion with a stable id (`p<phase>.<name>`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Criterion {
+    pub id: String,
+    pub title: String,
+    /// One object that must exist and meet `expect`.
+    #[serde(default)]
+    pub object: Option<ObjectRef>,
+    /// One object that must not exist.
+    #[serde(default)]
+    pub absent: Option<ObjectRef>,
+    /// A list of objects; `where` filters it; `count` and `names` are checked on what remains.
+    #[serde(default)]
+    pub list: Option<ListRef>,
+    #[serde(default, rename = "where")]
+    pub filter: Vec<Expect>,
+    #[serde(default)]
+    pub count: Option<usize>,
+    #[serde(default)]
+    pub names: Option<Vec<String>>,
+    #[serde(default)]
+    pub expect: Vec<Expect>,
+    /// Any one of these makes the criterion `fail` (not merely `pending`).
+    #[serde(default)]
+    pub fail_when: Vec<Expect>,
+    /// Field paths recorded as evidence.
+    #[serde(default)]
+    pub evidence: Vec<String>,
+    /// A live probe; `skipped` when evaluating a snapshot.
+    #[serde(default)]
+    pub probe: Option<Probe>,
+    /// Said when the criterion is not passing.
+    #[serde(default)]
+    pub hint: Option<String>,
+    /// More specific hints, chosen by what was observed.
+    #[serde(default)]
+    pub hints: Vec<ConditionalHint>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListRef {
+    pub api_version: String,
+    pub kind: String,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub label_selector: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConditionalHint {
+    pub when: Vec<Expect>,
+    pub say: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Probe {
+    /// HTTPS GET of `https://<host><path>`, the host read from an object's field.
+    pub host_from: NameFrom,
+    #[serde(default = "default_probe_path")]
+    pub path: String,
+    /// Accept any of these status codes (default: 200-399).
+    #[serde(default)]
+    pub status: Vec<u16>,
+}
+
+fn default_probe_path() -> String {
+    "/".into()
+}
+
+impl Step {
+    /// The step's kind, as named in the runbook.
+    pub fn kind_name(&self) -> &'static str {
+        if self.apply.is_some() {
+            "apply"
+        } else if self.wait.is_some() {
+            "wait"
+        } else if self.decide.is_some() {
+            "decide"
+        } else if self.seed_secret.is_some() {
+            "seedSecret"
+        } else if self.command.is_some() {
+            "command"
+        } else if self.check.is_some() {
+            "check"
+        } else if self.builtin.is_some() {
+            "builtin"
+        } else {
+            "none"
+        }
+    }
+
+    pub(crate) fn kind_count(&self) -> usize {
+        [
+            self.apply.is_some(),
+            self.wait.is_some(),
+            self.decide.is_some(),
+            self.seed_secret.is_some(),
+            self.command.is_some(),
+            self.check.is_some(),
+            self.builtin.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count()
+    }
+
+    pub fn display_title(&self) -> String {
+        self.title.clone().unwrap_or_else(|| self.id.clone())
+    }
+}

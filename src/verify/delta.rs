@@ -1,0 +1,268 @@
+//! `overlay-delta`: the overlays of one shared app may differ only in `spec.parentRefs` and
+//! `spec.hostnames`, plus the paths listed in `apps-shared/<app>/overlay-delta.yaml`:
+//!
+//! ```yaml
+//! allow:
+//!   - path: spec.template.spec.containers[].securityContext   # `[]` matches any index
+//!     kind: Deployment        # optional: only for this kind
+//!     name: redlib            # optional: only for this object
+//!     reason: OpenShift SCC   # optional, for the reader
+//!   - spec.storageClassName   # a bare path applies to every object
+//! ```
+//! A path allows everything below it. Each overlay is compared with the first one (by name).
+
+use super::roots::RootKind;
+use super::rules::Ctx;
+use super::{Finding, RenderedObject};
+use crate::schema::convert::join_field;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Paths every overlay may change.
+pub const ALWAYS_ALLOWED: &[&str] = &["spec.parentRefs", "spec.hostnames"];
+
+/// One allow-list entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allow {
+    pub path: Vec<Seg>,
+    pub kind: Option<String>,
+    pub name: Option<String>,
+}
+
+/// A path segment: a field name (`*` = any) or an index (`None` = any).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seg {
+    Field(String),
+    Index(Option<usize>),
+}
+
+/// Parse `spec.rules[0].x`, `metadata.annotations["a.b/c"]`, `spec.x[]`, `spec.x[*]`.
+pub fn parse_path(p: &str) -> Vec<Seg> {
+    let mut out = Vec::new();
+    let mut chars = p.chars().peekable();
+    let mut cur = String::new();
+    while let Some(c) = chars.next() {
+        match c {
+            '.' => {
+                if !cur.is_empty() {
+                    out.push(Seg::Field(std::mem::take(&mut cur)));
+                }
+            }
+            '[' => {
+                if !cur.is_empty() {
+                    out.push(Seg::Field(std::mem::take(&mut cur)));
+                }
+                let mut inner = String::new();
+                for c in chars.by_ref() {
+                    if c == ']' && (!inner.starts_with('"') || (inner.len() > 1 && inner.ends_with('"'))) {
+                        break;
+                    }
+                    inner.push(c);
+                }
+                if inner.starts_with('"') {
+                    out.push(Seg::Field(serde_json::from_str(&inner).unwrap_or(inner)));
+                } else if inner.is_empty() || inner == "*" {
+                    out.push(Seg::Index(None));
+                } else {
+                    out.push(Seg::Index(inner.parse().ok()));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(Seg::Field(cur));
+    }
+    out
+}
+
+fn matches(pattern: &[Seg], path: &[Seg]) -> bool {
+    pattern.len() <= path.len()
+        && pattern.iter().zip(path).all(|(p, s)| match (p, s) {
+            (Seg::Field(a), Seg::Field(b)) => a == "*" || a == b,
+            (Seg::Index(None), Seg::Index(_)) => true,
+            (Seg::Index(Some(a)), Seg::Index(Some(b))) => a == b,
+            _ => false,
+        })
+}
+
+/// Read `apps-shared/<app>/overlay-delta.yaml` (missing file: empty list).
+pub fn load_allow(repo: &std::path::Path, app: &str) -> Result<Vec<Allow>, String> {
+    let p = repo.join("apps-shared").join(app).join("overlay-delta.yaml");
+    let Ok(text) = std::fs::read_to_string(&p) else {
+        return Ok(vec![]);
+    };
+    let v: Value = serde_yaml::from_str(&text).map_err(|e| format!("malformed: {e}"))?;
+    let mut out = Vec::new();
+    for e in v.get("allow").and_then(Value::as_array).into_iter().flatten() {
+        match e {
+            Value::String(s) => out.push(Allow {
+                path: parse_path(s),
+                kind: None,
+                name: None,
+            }),
+            Value::Object(m) => {
+                let path = m
+                    .get("path")
+                    .and_then(Value::as_str)
+                    .ok_or("an allow entry has no path")?;
+                out.push(Allow {
+                    path: parse_path(path),
+                    kind: m.get("kind").and_then(Value::as_str).map(str::to_string),
+                    name: m.get("name").and_then(Value::as_str).map(str::to_string),
+                });
+            }
+            _ => return Err("allow entries are paths or {path, kind, name}".into()),
+        }
+    }
+    Ok(out)
+}
+
+/// The leaf paths where `a` and `b` differ (an array of different length is one path).
+pub fn diff_paths(a: Option<&Value>, b: Option<&Value>, path: &str, out: &mut Vec<String>) {
+    match (a, b) {
+        (Some(Value::Object(x)), Some(Value::Object(y))) => {
+            let mut keys: Vec<&String> = x.keys().collect();
+            keys.extend(y.keys().filter(|k| !x.contains_key(*k)));
+            for k in keys {
+                diff_paths(x.get(k), y.get(k), &join_field(path, k), out);
+            }
+        }
+        (Some(Value::Array(x)), Some(Value::Array(y))) if x.len() == y.len() => {
+            for (i, (p, q)) in x.iter().zip(y).enumerate() {
+                diff_paths(Some(p), Some(q), &format!("{path}[{i}]"), out);
+            }
+        }
+        (x, y) if x == y => {}
+        _ => out.push(path.to_string()),
+    }
+}
+
+fn to_yaml(v: &Value) -> String {
+    serde_yaml::to_string(v).unwrap_or_default()
+}
+
+/// Compare the rendered overlays of every shared app.
+pub fn overlay_delta(ctx: &Ctx, objects: &[RenderedObject]) -> Vec<Finding> {
+    // app -> overlay cluster -> (kind, name) -> object
+    type Objs<'a> = BTreeMap<(String, String), &'a RenderedObject>;
+    let mut apps: BTreeMap<String, BTreeMap<String, (String, Objs)>> = BTreeMap::new();
+    for (i, r) in ctx.roots.iter().enumerate() {
+        if let RootKind::Overlay { app, cluster } = &r.kind {
+            apps.entry(app.clone())
+                .or_default()
+                .insert(cluster.clone(), (r.rel.clone(), BTreeMap::new()));
+            let entry = apps.get_mut(app).unwrap().get_mut(cluster).unwrap();
+            for o in objects.iter().filter(|o| o.root == i) {
+                let (kind, name, _) = crate::schema::identity(&o.value);
+                entry.1.insert((kind, name), o);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (app, overlays) in apps {
+        if overlays.len() < 2 {
+            continue;
+        }
+        let allow = match load_allow(ctx.repo, &app) {
+            Ok(a) => a,
+            Err(e) => {
+                out.push(Finding::new(
+                    "overlay-delta",
+                    format!("apps-shared/{app}/overlay-delta.yaml"),
+                    "",
+                    e,
+                ));
+                continue;
+            }
+        };
+        let always: Vec<Vec<Seg>> = ALWAYS_ALLOWED.iter().map(|p| parse_path(p)).collect();
+        let mut it = overlays.iter();
+        let (ref_cluster, (ref_root, ref_objs)) = it.next().unwrap();
+        for (cluster, (root, objs)) in it {
+            for (key, o) in objs {
+                let Some(r) = ref_objs.get(key) else {
+                    let mut f = Finding::new(
+                        "overlay-delta",
+                        &o.file,
+                        o.label(),
+                        format!("only in overlays/{cluster}, not in overlays/{ref_cluster}"),
+                    );
+                    f.root = Some(root.clone());
+                    out.push(f);
+                    continue;
+                };
+                let mut paths = Vec::new();
+                diff_paths(Some(&r.value), Some(&o.value), "", &mut paths);
+                let bad: Vec<String> = paths
+                    .into_iter()
+                    .filter(|p| {
+                        let segs = parse_path(p);
+                        !always.iter().any(|a| matches(a, &segs))
+                            && !allow.iter().any(|a| {
+                                a.kind.as_ref().is_none_or(|k| *k == key.0)
+                                    && a.name.as_ref().is_none_or(|n| *n == key.1)
+                                    && matches(&a.path, &segs)
+                            })
+                    })
+                    .collect();
+                if bad.is_empty() {
+                    continue;
+                }
+                let detail = similar::TextDiff::from_lines(to_yaml(&r.value).as_str(), to_yaml(&o.value).as_str())
+                    .unified_diff()
+                    .context_radius(2)
+                    .header(ref_root, root)
+                    .to_string();
+                let mut f = Finding::new(
+                    "overlay-delta",
+                    o.file_for(&bad[0]),
+                    o.label(),
+                    format!(
+                        "overlays/{cluster} differs from overlays/{ref_cluster} beyond parentRefs/hostnames at {} (allow it in apps-shared/{app}/overlay-delta.yaml if intended)",
+                        bad.join(", ")
+                    ),
+                );
+                f.root = Some(root.clone());
+                f.detail = Some(detail);
+                out.push(f);
+            }
+            for (key, r) in ref_objs {
+                if !objs.contains_key(key) {
+                    let mut f = Finding::new(
+                        "overlay-delta",
+                        &r.file,
+                        r.label(),
+                        format!("only in overlays/{ref_cluster}, not in overlays/{cluster}"),
+                    );
+                    f.root = Some(ref_root.clone());
+                    out.push(f);
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_parse_and_match() {
+        let pat = parse_path("spec.template.spec.containers[].securityContext");
+        assert!(matches(
+            &pat,
+            &parse_path("spec.template.spec.containers[1].securityContext.runAsUser")
+        ));
+        assert!(!matches(&pat, &parse_path("spec.template.spec.containers[1].image")));
+        assert_eq!(
+            parse_path(r#"metadata.annotations["a.b/c"]"#),
+            vec![
+                Seg::Field("metadata".into()),
+                Seg::Field("annotations".into()),
+                Seg::Field("a.b/c".into())
+            ]
+        );
+    }
+}

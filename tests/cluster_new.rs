@@ -1,0 +1,77 @@
+//! `fleetctl cluster new` scaffolds a cluster that `verify` accepts once its facts are filled in.
+
+mod common;
+
+use common::{copy_dir, text};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+fn crds() -> Option<PathBuf> {
+    let p = std::env::var_os("FLEETCTL_TEST_CRDS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/crds"));
+    p.is_dir().then_some(p).or_else(|| {
+        eprintln!("SKIPPED: upstream CRDs not found (set FLEETCTL_TEST_CRDS)");
+        None
+    })
+}
+
+#[test]
+fn a_scaffolded_cluster_verifies_clean_and_generates_its_apps() {
+    let Some(crds) = crds() else { return };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    for d in ["clusters", "apps-shared", "runbooks"] {
+        copy_dir(&root.join(d), &dir.path().join(d));
+    }
+    let run = |args: &[&str]| {
+        Command::new(common::bin())
+            .arg("--repo")
+            .arg(dir.path())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "cluster",
+        "new",
+        "lab2",
+        "--platform",
+        "talos",
+        "--from",
+        "talos",
+        "--apps-domain",
+        "lab2.example.org",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let spec = std::fs::read_to_string(dir.path().join("clusters/lab2/cluster.yaml")).unwrap();
+    assert!(
+        spec.contains("name: lab2") && spec.contains("appsDomain: lab2.example.org"),
+        "{spec}"
+    );
+    let overlay =
+        std::fs::read_to_string(dir.path().join("apps-shared/redlib/overlays/lab2/kustomization.yaml")).unwrap();
+    assert!(
+        overlay.contains("redlib.lab2.example.org") && !overlay.contains("vanillax.me"),
+        "{overlay}"
+    );
+    let v = run(&["verify", "--crds", crds.to_str().unwrap()]);
+    assert_eq!(v.status.code(), Some(0), "verify must be clean: {}", text(&v));
+    let g = run(&["appset", "generate", "--cluster", "lab2", "--output", "json"]);
+    let j: serde_json::Value = serde_json::from_slice(&g.stdout).unwrap();
+    let paths: Vec<&str> = j["applications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["source"]["path"].as_str().unwrap())
+        .collect();
+    assert!(paths.contains(&"apps-shared/redlib/overlays/lab2"), "{paths:?}");
+    assert!(
+        paths.iter().all(|p| !p.starts_with("clusters/talos/")),
+        "lab2's AppSets must point at clusters/lab2: {paths:?}"
+    );
+
+    let again = run(&["cluster", "new", "lab2", "--platform", "talos", "--from", "talos"]);
+    assert_eq!(again.status.code(), Some(2), "{}", text(&again));
+}

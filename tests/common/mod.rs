@@ -1,0 +1,193 @@
+//! Test support: a `fleetctl sim serve` process, a copy of a fixture fleet, and the fleetctl binary.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_fleetctl"))
+}
+
+/// A simulated cluster served by `fleetctl sim serve` in its own process.
+pub struct SimProc {
+    child: Child,
+    pub url: String,
+    pub kubeconfig: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl SimProc {
+    pub fn start(platform: &str, context: &str, faults: &str, speed: f64) -> SimProc {
+        Self::start_with(platform, context, faults, speed, &[])
+    }
+
+    /// With extra `sim serve` arguments (e.g. `--fleet DIR`, `--crds DIR`).
+    pub fn start_with(platform: &str, context: &str, faults: &str, speed: f64, extra: &[&str]) -> SimProc {
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = dir.path().join("kubeconfig");
+        let mut child = Command::new(bin())
+            .args([
+                "sim",
+                "serve",
+                "--platform",
+                platform,
+                "--context",
+                context,
+                "--speed",
+                &speed.to_string(),
+                "--faults",
+                faults,
+            ])
+            .args(extra)
+            .arg("--kubeconfig-out")
+            .arg(&kubeconfig)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start fleetctl sim serve");
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut url = String::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while url.is_empty() && Instant::now() < deadline {
+            let mut line = String::new();
+            if out.read_line(&mut line).unwrap_or(0) == 0 {
+                break;
+            }
+            if let Some(i) = line.find("http://") {
+                url = line[i..].split_whitespace().next().unwrap().to_string();
+            }
+        }
+        assert!(!url.is_empty(), "sim serve printed no address");
+        std::thread::spawn(move || {
+            let mut sink = String::new();
+            let _ = out.read_to_string(&mut sink);
+        });
+        while !kubeconfig.exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        SimProc {
+            child,
+            url,
+            kubeconfig,
+            _dir: dir,
+        }
+    }
+
+    fn http(&self, method: &str, path: &str, body: &str) -> String {
+        let hostport = self.url.trim_start_matches("http://").trim_end_matches('/');
+        let mut s = std::net::TcpStream::connect(hostport).unwrap();
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).unwrap();
+        let body = resp.split_once("\r\n\r\n").map(|x| x.1.to_string()).unwrap_or_default();
+        if resp.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+            dechunk(&body)
+        } else {
+            body
+        }
+    }
+
+    pub fn stats(&self) -> Value {
+        serde_json::from_str(&self.http("GET", "/_sim/stats", "")).expect("stats JSON")
+    }
+    pub fn writes(&self) -> u64 {
+        self.stats()["writes"].as_u64().unwrap()
+    }
+    pub fn creates(&self) -> u64 {
+        self.stats()["creates"].as_u64().unwrap()
+    }
+    pub fn reset_stats(&self) {
+        self.http("POST", "/_sim/stats/reset", "");
+    }
+    pub fn set_faults(&self, spec: &str) {
+        self.http("PUT", "/_sim/faults", spec);
+    }
+}
+
+fn dechunk(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&after[..n]);
+        rest = &after[n + 2..];
+    }
+    out
+}
+
+impl Drop for SimProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A fixture fleet copied into a temp dir, with its own state dir.
+pub struct Fleet {
+    pub dir: tempfile::TempDir,
+    pub state: PathBuf,
+}
+
+impl Fleet {
+    pub fn copy(fixture: &str) -> Fleet {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(fixture);
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(&src, dir.path());
+        let state = dir.path().join(".state");
+        Fleet { dir, state }
+    }
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(bin());
+        c.arg("--repo")
+            .arg(self.path())
+            .env("FLEETCTL_STATE_DIR", &self.state)
+            .env("NO_COLOR", "1")
+            .env_remove("KUBECONFIG")
+            .stdin(Stdio::null());
+        c
+    }
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().unwrap()
+    }
+    pub fn journal(&self, cluster: &str) -> Value {
+        let p = self.state.join(cluster).join("journal.json");
+        serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).expect("journal parses")
+    }
+}
+
+pub fn copy_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for e in std::fs::read_dir(src).unwrap().flatten() {
+        let p = e.path();
+        let t = dst.join(e.file_name());
+        if p.is_dir() {
+            copy_dir(&p, &t);
+        } else {
+            std::fs::copy(&p, &t).unwrap();
+        }
+    }
+}
+
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}

@@ -1,0 +1,96 @@
+//! More of the core's behaviour through the binary: --dry-run writes nothing, a second concurrent run is
+//! refused by the lock, and status reports where each phase stands.
+
+mod common;
+
+use common::{text, Fleet, SimProc};
+use std::time::Duration;
+
+fn answers(fleet: &Fleet) -> std::path::PathBuf {
+    let tok = fleet.path().join("token.txt");
+    std::fs::write(&tok, "x").unwrap();
+    let a = fleet.path().join("answers.yaml");
+    std::fs::write(&a, format!("replicas-ok: \"yes\"\ntoken-file: {}\n", tok.display())).unwrap();
+    a
+}
+
+#[test]
+fn dry_run_plans_every_object_and_writes_nothing() {
+    let sim = SimProc::start("openshift", "sim-lab", "", 20.0);
+    let fleet = Fleet::copy("sample-fleet");
+    let a = answers(&fleet);
+    let out = fleet
+        .cmd()
+        .args(["phase", "9", "--cluster", "lab", "--dry-run", "--answers"])
+        .arg(&a)
+        .arg("--kubeconfig")
+        .arg(&sim.kubeconfig)
+        .output()
+        .unwrap();
+    let t = text(&out);
+    assert!(t.contains("Deployment demo/web would be created"), "{t}");
+    assert!(t.contains("ConfigMap demo/web-settings would be created"), "{t}");
+    assert_eq!(sim.writes(), 0, "a dry run must not write: {}", sim.stats());
+    assert!(
+        !fleet.state.join("lab/journal.json").exists(),
+        "a dry run records no run"
+    );
+}
+
+#[test]
+fn a_second_concurrent_run_is_refused_by_the_lock_and_status_shows_progress() {
+    let sim = SimProc::start("openshift", "sim-lab", "stall=Deployment/demo/web=Progressing", 20.0);
+    let fleet = Fleet::copy("sample-fleet");
+    let a = answers(&fleet);
+    let mut first = fleet
+        .cmd()
+        .args(["phase", "9", "--cluster", "lab", "--answers"])
+        .arg(&a)
+        .arg("--kubeconfig")
+        .arg(&sim.kubeconfig)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the first run is inside its (stalled) wait.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let st = fleet.run(&["status", "--cluster", "lab"]);
+        if String::from_utf8_lossy(&st.stdout).contains("at step wait-app") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first run never reached wait-app"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let second = fleet
+        .cmd()
+        .args(["phase", "9", "--cluster", "lab", "--answers"])
+        .arg(&a)
+        .arg("--kubeconfig")
+        .arg(&sim.kubeconfig)
+        .output()
+        .unwrap();
+    assert_eq!(second.status.code(), Some(2), "{}", text(&second));
+    assert!(
+        text(&second).contains("another fleetctl run is in progress"),
+        "{}",
+        text(&second)
+    );
+    assert!(
+        text(&second).contains(&format!("pid {}", first.id())),
+        "the holder is named: {}",
+        text(&second)
+    );
+    let _ = first.kill();
+    let _ = first.wait();
+    // The killed holder's lock does not block the next run.
+    let st = fleet.run(&["status", "--cluster", "lab", "--output", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&st.stdout).unwrap();
+    let p9 = v.as_array().unwrap().iter().find(|r| r["phase"] == 9).unwrap();
+    assert_eq!(p9["state"], "in progress");
+    assert_eq!(p9["decisions"]["replicas-ok"], "yes");
+    sim.set_faults("");
+}

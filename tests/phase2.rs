@@ -1,0 +1,136 @@
+//! Phases 1 then 2 on the simulated OpenShift cluster whose simulated Argo CD syncs this repo's
+//! working tree: non-interactive with the answers file, both complete, checks pass, re-runs write nothing.
+
+mod common;
+
+use common::{copy_dir, text, SimProc};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn fleetctl(repo: &Path, args: &[&str], kubeconfig: &Path) -> Output {
+    Command::new(common::bin())
+        .arg("--repo")
+        .arg(repo)
+        .env("FLEETCTL_STATE_DIR", repo.join(".state"))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn phases_1_and_2_complete_pass_their_checks_and_rerun_with_zero_writes() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    for d in ["runbooks", "clusters", "apps-shared"] {
+        copy_dir(&root.join(d), &dir.path().join(d));
+    }
+    let repo = dir.path();
+    let sim = SimProc::start_with(
+        "openshift",
+        "sno-ai-lab",
+        "",
+        20.0,
+        &["--fleet", repo.to_str().unwrap()],
+    );
+    let answers = repo.join("runbooks/answers/rehearsal.yaml");
+    let answers = answers.to_str().unwrap();
+    for phase in ["1", "2"] {
+        let out = fleetctl(
+            repo,
+            &["phase", phase, "--cluster", "openshift", "--answers", answers],
+            &sim.kubeconfig,
+        );
+        assert!(out.status.success(), "phase {phase} failed: {}", text(&out));
+    }
+    for phase in ["1", "2"] {
+        let out = fleetctl(
+            repo,
+            &["check", "--phase", phase, "--cluster", "openshift", "--output", "json"],
+            &sim.kubeconfig,
+        );
+        assert_eq!(out.status.code(), Some(0), "check --phase {phase}: {}", text(&out));
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(r["summary"]["fail"], 0);
+        assert_eq!(r["summary"]["pending"], 0);
+    }
+    for phase in ["1", "2"] {
+        sim.reset_stats();
+        let out = fleetctl(
+            repo,
+            &["phase", phase, "--cluster", "openshift", "--answers", answers],
+            &sim.kubeconfig,
+        );
+        assert!(out.status.success(), "re-run of phase {phase}: {}", text(&out));
+        assert_eq!(
+            sim.writes(),
+            0,
+            "re-running phase {phase} must write nothing: {}",
+            sim.stats()
+        );
+    }
+    // The pre-seeded secrets never reach the output or the state dir.
+    let token = std::fs::read_to_string(repo.join("runbooks/answers/rehearsal-connect-token.txt")).unwrap();
+    let journal = std::fs::read_to_string(repo.join(".state/openshift/journal.json")).unwrap();
+    assert!(!journal.contains(token.trim()));
+}
+
+#[test]
+fn a_decision_that_git_does_not_reflect_stops_phase_2_before_any_write() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    for d in ["runbooks", "clusters", "apps-shared"] {
+        copy_dir(&root.join(d), &dir.path().join(d));
+    }
+    let repo = dir.path();
+    let sim = SimProc::start_with(
+        "openshift",
+        "sno-ai-lab",
+        "",
+        20.0,
+        &["--fleet", repo.to_str().unwrap()],
+    );
+    let answers = repo.join("runbooks/answers/rehearsal.yaml");
+    let out = fleetctl(
+        repo,
+        &[
+            "phase",
+            "1",
+            "--cluster",
+            "openshift",
+            "--answers",
+            answers.to_str().unwrap(),
+        ],
+        &sim.kubeconfig,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let text_answers = std::fs::read_to_string(&answers).unwrap().replace(
+        "lvm-device: \"/dev/disk/by-path/pci-0000:02:00.0-nvme-1\"",
+        "lvm-device: \"/dev/nvme1n1\"",
+    );
+    let other = repo.join("other-answers.yaml");
+    std::fs::write(&other, text_answers).unwrap();
+    sim.reset_stats();
+    let out = fleetctl(
+        repo,
+        &[
+            "phase",
+            "2",
+            "--cluster",
+            "openshift",
+            "--answers",
+            other.to_str().unwrap(),
+        ],
+        &sim.kubeconfig,
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let t = text(&out);
+    assert!(
+        t.contains("Git does not match") && t.contains("/dev/nvme1n1") && t.contains("lvmcluster.yaml"),
+        "{t}"
+    );
+    assert_eq!(sim.writes(), 0);
+}

@@ -1,0 +1,127 @@
+//! `fleetctl check --snapshot` on status dumps written for the tests: the real phase 1 and 2 criteria
+//! must give the right verdict, and a hint that names the likely cause.
+
+mod common;
+
+use common::text;
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+fn check(dump: &str) -> (i32, Value) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let state = tempfile::tempdir().unwrap();
+    let out = Command::new(common::bin())
+        .arg("--repo")
+        .arg(root)
+        .env("FLEETCTL_STATE_DIR", state.path())
+        .stdin(Stdio::null())
+        .args([
+            "check",
+            "--phase",
+            "all",
+            "--cluster",
+            "openshift",
+            "--output",
+            "json",
+            "--snapshot",
+        ])
+        .arg(root.join("tests/fixtures/snapshots").join(dump))
+        .output()
+        .unwrap();
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("no JSON report: {}", text(&out)));
+    (out.status.code().unwrap(), report)
+}
+
+fn status<'a>(r: &'a Value, id: &str) -> (&'a str, String) {
+    let c = r["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("{id} missing"));
+    (
+        c["status"].as_str().unwrap(),
+        c["hint"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+#[test]
+fn all_healthy_passes_every_criterion_the_probe_is_skipped() {
+    let (code, r) = check("healthy.yaml");
+    assert_eq!(code, 0, "{r:#}");
+    for id in [
+        "p1.operator-installed",
+        "p1.default-instance-absent",
+        "p1.argocd-available",
+        "p1.root-app-synced",
+        "p2.gateway-programmed",
+        "p2.wildcard-cert-ready",
+        "p2.default-storageclass",
+        "p2.secretstore-ready",
+    ] {
+        assert_eq!(status(&r, id).0, "pass", "{id}: {r:#}");
+    }
+    assert_eq!(status(&r, "p1.argocd-reachable").0, "skipped");
+}
+
+#[test]
+fn an_operator_still_installing_is_pending_not_failed() {
+    let (code, r) = check("installing.yaml");
+    assert_eq!(code, 1);
+    let (s, hint) = status(&r, "p1.operator-installed");
+    assert_eq!(s, "pending");
+    assert!(hint.contains("still installing"), "{hint}");
+}
+
+#[test]
+fn a_failed_csv_fails_with_its_message() {
+    let (code, r) = check("csv-failed.yaml");
+    assert_eq!(code, 1);
+    let (s, hint) = status(&r, "p1.operator-installed");
+    assert_eq!(s, "fail");
+    assert!(hint.contains("CSV failed"), "{hint}");
+    let c = r["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "p1.operator-installed")
+        .unwrap();
+    assert!(c["evidence"]["status.message"]
+        .as_str()
+        .unwrap()
+        .contains("not available"));
+}
+
+#[test]
+fn the_default_instance_present_fails_naming_the_env_var() {
+    let (code, r) = check("default-instance.yaml");
+    assert_eq!(code, 1);
+    let (s, hint) = status(&r, "p1.default-instance-absent");
+    assert_eq!(s, "fail");
+    assert!(hint.contains("DISABLE_DEFAULT_ARGOCD_INSTANCE"), "{hint}");
+}
+
+#[test]
+fn a_gateway_with_a_pending_address_points_at_the_missing_load_balancer() {
+    let (code, r) = check("gateway-pending.yaml");
+    assert_eq!(code, 1);
+    let (s, hint) = status(&r, "p2.gateway-programmed");
+    assert_eq!(s, "pending");
+    assert!(hint.contains("MetalLB"), "{hint}");
+}
+
+#[test]
+fn two_default_storage_classes_fail_the_one_and_only_default() {
+    let (code, r) = check("two-defaults.yaml");
+    assert_eq!(code, 1);
+    let (s, _) = status(&r, "p2.default-storageclass");
+    assert_eq!(s, "fail");
+    let c = r["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "p2.default-storageclass")
+        .unwrap();
+    assert_eq!(c["evidence"]["matched"], "gp3-csi, lvms-vg1");
+}
