@@ -154,6 +154,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn combined_rates_hold() {
+        let f: FaultSpec = "500=0.03,503=0.03,429=0.02,drop=0.02".parse().unwrap();
+        let n = 20_000;
+        let hits = (0..n).filter(|_| f.roll(false) != Injected::None).count();
+        // P(any) = 1 - 0.98 * 0.97 * 0.97 * 0.98 = 0.0964
+        assert!((1500..2400).contains(&hits), "{hits} of {n}");
+    }
+
+    #[test]
     fn parses_all_kinds() {
         let f: FaultSpec = "500=0.1, 503=0.2,429=0.3,409=0.4,drop=0.05,slow=0.1@800ms,stall=ArgoCD/argocd/argocd=Pending,\
              stall=ClusterPolicy/gpu-cluster-policy=notReady,old-schema=argocds.argoproj.io:spec.resourceHealthChecks,no-lb,gpus=2"
