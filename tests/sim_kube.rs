@@ -304,3 +304,50 @@ async fn a_too_old_resource_version_gets_410_expired() {
     }
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_selector_watch_sees_objects_enter_and_leave_the_selection() {
+    let h = sim_support::start(Platform::Talos, 20.0, "", false).await;
+    let client = sim_support::kube_client(&h).await;
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let rv = cms
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap();
+    let mut stream = cms
+        .watch(&WatchParams::default().labels("team=a").timeout(5), &rv)
+        .await
+        .unwrap()
+        .boxed();
+    let label = |v: &str| Patch::Merge(json!({"metadata": {"labels": {"team": v}}}));
+    let cm = ConfigMap {
+        metadata: kube::api::ObjectMeta {
+            name: Some("x".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    cms.create(&PostParams::default(), &cm).await.unwrap(); // not selected: no event
+    cms.patch("x", &PatchParams::default(), &label("a")).await.unwrap(); // enters: ADDED
+    cms.patch("x", &PatchParams::default(), &Patch::Merge(json!({"data": {"k": "v"}})))
+        .await
+        .unwrap(); // MODIFIED
+    cms.patch("x", &PatchParams::default(), &label("b")).await.unwrap(); // leaves: DELETED
+    let mut seen = vec![];
+    while let Some(ev) = stream.try_next().await.unwrap() {
+        seen.push(match ev {
+            WatchEvent::Added(_) => "ADDED",
+            WatchEvent::Modified(_) => "MODIFIED",
+            WatchEvent::Deleted(_) => "DELETED",
+            _ => continue,
+        });
+        if seen.len() == 3 {
+            break;
+        }
+    }
+    assert_eq!(seen, vec!["ADDED", "MODIFIED", "DELETED"]);
+    h.shutdown().await;
+}

@@ -6,7 +6,7 @@ use super::discovery::ResourceInfo;
 use super::errors::ApiError;
 use super::selector::Selector;
 use super::server::{Body, Req, Target};
-use super::store::meta_str;
+use super::store::{meta_str, Event, EventType};
 use super::verbs::output;
 use super::Shared;
 use bytes::Bytes;
@@ -28,6 +28,24 @@ fn line(etype: &str, obj: &Value) -> Bytes {
 
 fn expired(msg: &str) -> Bytes {
     line("ERROR", &ApiError::expired(msg).status())
+}
+
+/// The event type a selector-filtered watcher sees: an object that starts matching is ADDED, one that
+/// stops matching is DELETED, like the real server.
+fn seen_as(ev: &Event, keep: &dyn Fn(&Value) -> bool) -> Option<&'static str> {
+    let now = keep(&ev.obj);
+    match ev.etype {
+        EventType::Modified => {
+            let before = ev.old.as_ref().map_or(now, |o| keep(o));
+            match (before, now) {
+                (true, true) => Some("MODIFIED"),
+                (false, true) => Some("ADDED"),
+                (true, false) => Some("DELETED"),
+                (false, false) => None,
+            }
+        }
+        t => now.then_some(t.as_str()),
+    }
 }
 
 pub async fn serve(shared: &Arc<Shared>, req: &Req, ri: &ResourceInfo, t: &Target) -> Result<Response<Body>, ApiError> {
@@ -78,9 +96,11 @@ pub async fn serve(shared: &Arc<Shared>, req: &Req, ri: &ResourceInfo, t: &Targe
                         return;
                     }
                 }
-                for ev in replay.iter().filter(|e| keep(&e.obj)) {
-                    if tx.send(line(ev.etype.as_str(), &out(&ev.obj))).await.is_err() {
-                        return;
+                for ev in &replay {
+                    if let Some(t) = seen_as(ev, &keep) {
+                        if tx.send(line(t, &out(&ev.obj))).await.is_err() {
+                            return;
+                        }
                     }
                 }
                 let deadline = tokio::time::sleep(timeout);
@@ -90,7 +110,10 @@ pub async fn serve(shared: &Arc<Shared>, req: &Req, ri: &ResourceInfo, t: &Targe
                 loop {
                     let msg = tokio::select! {
                         ev = brx.recv() => match ev {
-                            Ok(ev) if ev.gr == gr && keep(&ev.obj) => line(ev.etype.as_str(), &out(&ev.obj)),
+                            Ok(ev) if ev.gr == gr => match seen_as(&ev, &keep) {
+                                Some(t) => line(t, &out(&ev.obj)),
+                                None => continue,
+                            },
                             Ok(_) => continue,
                             Err(RecvError::Lagged(_)) => {
                                 let _ = tx.send(expired("watch fell behind; too old resource version")).await;
