@@ -36,7 +36,7 @@ fn seen_as(ev: &Event, keep: &dyn Fn(&Value) -> bool) -> Option<&'static str> {
     let now = keep(&ev.obj);
     match ev.etype {
         EventType::Modified => {
-            let before = ev.old.as_ref().map_or(now, |o| keep(o));
+            let before = ev.old.as_ref().map_or(now, keep);
             match (before, now) {
                 (true, true) => Some("MODIFIED"),
                 (false, true) => Some("ADDED"),
