@@ -6,7 +6,9 @@
 //! - `repo-matches {path, kind, name, field, equals|contains, fix}`: a decision taken at a decision point must
 //!   be what Git says (GitOps: the cluster follows Git, so fleetctl never overrides it on the side). Renders
 //!   `path` and compares one field; on a mismatch it stops before any write and says what to change.
+//! - `detect-gpus`, `passthrough-readiness`, `cuda-vectoradd`: phase 6, in gpu.rs.
 
+use super::ui::Ui;
 use crate::cluster::Cluster;
 use crate::error::UserError;
 use crate::fleet::render::Kustomize;
@@ -15,7 +17,13 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::path::Path;
 
-pub const NAMES: &[&str] = &["live-crd-schema", "repo-matches"];
+pub const NAMES: &[&str] = &[
+    "live-crd-schema",
+    "repo-matches",
+    "detect-gpus",
+    "passthrough-readiness",
+    "cuda-vectoradd",
+];
 /// Builtins that read only the repo; the engine also runs them during preflight.
 pub const OFFLINE: &[&str] = &["repo-matches"];
 
@@ -55,12 +63,24 @@ pub fn validate(name: &str, args: &Value) -> Result<(), String> {
                 _ => Err(format!("{name} needs exactly one of equals, contains")),
             }
         }
+        "detect-gpus" | "passthrough-readiness" | "cuda-vectoradd" => super::gpu::validate(name, args),
         other => Err(format!("unknown builtin step '{other}' (known: {})", NAMES.join(", "))),
     }
 }
 
-pub async fn run(cluster: &Cluster, repo: &Path, name: &str, args: &Value) -> Result<(u32, String), UserError> {
+/// Run a builtin; `reports` is the cluster's reports folder in the state dir (for evidence files).
+pub async fn run(
+    cluster: &Cluster,
+    repo: &Path,
+    reports: &Path,
+    ui: &Ui,
+    name: &str,
+    args: &Value,
+) -> Result<(u32, String), UserError> {
     match name {
+        "detect-gpus" => super::gpu::detect_gpus(cluster, args, ui).await,
+        "passthrough-readiness" => super::gpu::passthrough_readiness(cluster, args).await,
+        "cuda-vectoradd" => super::gpu::cuda_vectoradd(cluster, args, reports, ui).await,
         "live-crd-schema" => {
             let a: LiveCrdSchemaArgs = serde_json::from_value(args.clone())
                 .map_err(|e| UserError::usage(format!("bad args for {name}: {e}")))?;

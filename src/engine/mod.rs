@@ -5,6 +5,7 @@
 pub mod apply;
 pub mod builtins;
 pub mod decide;
+pub mod gpu;
 pub mod steps;
 pub mod ui;
 pub mod wait;
@@ -189,7 +190,10 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
         if used {
             let v = decide::settle(d, &answering)?;
             if let Some(old) = recorded.get(&d.id).filter(|old| **old != v) {
-                ui.warn(&format!("decision {}: the unfinished run had '{old}', continuing with '{v}' from --answers", d.id));
+                ui.warn(&format!(
+                    "decision {}: the unfinished run had '{old}', continuing with '{v}' from --answers",
+                    d.id
+                ));
             }
             decisions.insert(d.id.clone(), v);
         }
@@ -537,7 +541,8 @@ async fn execute(
         return Ok((0, steps::check(cluster, rb, ids).await?));
     }
     if let Some(b) = &step.builtin {
-        return builtins::run(cluster, &req.repo, &b.name, &b.args).await;
+        let reports = StateDir::new(&req.state_root, &req.cluster).dir().join("reports");
+        return builtins::run(cluster, &req.repo, &reports, ui, &b.name, &b.args).await;
     }
     Err(UserError::usage(format!("step '{}' has no kind", step.id)))
 }

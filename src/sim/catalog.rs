@@ -65,6 +65,7 @@ pub const CRDS: &[(&str, &str, &str, bool)] = &[
         true,
     ),
     ("clusterpolicies.nvidia.com", "ClusterPolicy", "v1", false),
+    ("nodefeaturerules.nfd.k8s-sigs.io", "NodeFeatureRule", "v1alpha1", true),
 ];
 
 /// CRDs an OpenShift cluster serves from the start.
@@ -135,7 +136,10 @@ pub const PACKAGES: &[Package] = &[
         name: "nfd",
         version: "4.22.0",
         display: "Node Feature Discovery Operator",
-        owned: &["nodefeaturediscoveries.nfd.openshift.io"],
+        owned: &[
+            "nodefeaturediscoveries.nfd.openshift.io",
+            "nodefeaturerules.nfd.k8s-sigs.io",
+        ],
     },
     Package {
         name: "gpu-operator-certified",

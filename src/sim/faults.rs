@@ -1,7 +1,7 @@
 //! Fault injection: `--faults SPEC`, a comma-separated list of
 //! `500=RATE`, `503=RATE`, `429=RATE`, `409=RATE` (writes only), `drop=RATE`, `slow=RATE@DURATION`,
 //! `stall=Kind/namespace/name=STATE` (`Kind/name=STATE` for cluster-scoped objects),
-//! `old-schema=CRDNAME:FIELD.PATH`, `no-lb`, `gpus=N`, `seed=N`.
+//! `old-schema=CRDNAME:FIELD.PATH`, `no-lb`, `gpus=N`, `gpu-model=ID[+ID...]`, `no-iommu`, `seed=N`.
 
 use std::time::Duration;
 
@@ -26,6 +26,11 @@ pub struct FaultSpec {
     pub old_schema: Vec<(String, String)>,
     pub no_lb: bool,
     pub gpus: Option<u32>,
+    /// `gpu-model=ID[+ID...]`: PCI device ids of the node's NVIDIA GPUs as NFD sees them (default 1c82,
+    /// a GeForce GTX 1050 Ti; 2204 is an RTX 3090).
+    pub gpu_models: Vec<String>,
+    /// `no-iommu`: NFD does not report the IOMMU as enabled (as when it is off in the BIOS).
+    pub no_iommu: bool,
     /// `seed=N`: roll the rates from a seeded RNG (reproducible for a fixed request sequence).
     pub seed: Option<u64>,
 }
@@ -91,6 +96,16 @@ impl std::str::FromStr for FaultSpec {
                     f.old_schema.push((crd.into(), path.into()));
                 }
                 "no-lb" => f.no_lb = true,
+                "no-iommu" => f.no_iommu = true,
+                "gpu-model" => {
+                    let ids: Vec<String> = val.split('+').map(|x| x.trim().to_ascii_lowercase()).collect();
+                    if ids.iter().any(|i| i.len() != 4 || !i.chars().all(|c| c.is_ascii_hexdigit())) {
+                        return Err(format!(
+                            "fault 'gpu-model': '{val}' is not a list of 4-hex-digit PCI device ids (e.g. 1c82+2204)"
+                        ));
+                    }
+                    f.gpu_models = ids;
+                }
                 "seed" => f.seed = Some(val.trim().parse().map_err(|_| format!("fault 'seed': '{val}' is not a number"))?),
                 "gpus" => {
                     f.gpus = Some(
@@ -101,7 +116,7 @@ impl std::str::FromStr for FaultSpec {
                 }
                 other => {
                     return Err(format!(
-                    "unknown fault '{other}' (expected 500, 503, 429, 409, drop, slow, stall, old-schema, no-lb, gpus, seed)"
+                    "unknown fault '{other}' (expected 500, 503, 429, 409, drop, slow, stall, old-schema, no-lb, gpus, gpu-model, no-iommu, seed)"
                 ))
                 }
             }
