@@ -467,15 +467,30 @@ pub async fn cuda_vectoradd(cluster: &Cluster, a: &Value, reports: &Path, ui: &U
         ui,
         &format!("waiting for a node to report nvidia.com/gpu: {expected}"),
         |nodes| {
+            // Exactly the expected count: go. Another non-zero count: the device plugin already
+            // advertises what the driver sees (the ClusterPolicy is ready by now), so waiting cannot help.
             nodes
                 .iter()
                 .find(|n| gpu_capacity(n) == expected)
-                .map(|n| (node_name(n), gpu_capacity(n)))
+                .map(|n| Ok((node_name(n), gpu_capacity(n))))
+                .or_else(|| {
+                    nodes
+                        .iter()
+                        .find(|n| gpu_capacity(n) > 0)
+                        .map(|n| Err(format!("{} reports nvidia.com/gpu: {}", node_name(n), gpu_capacity(n))))
+                })
         },
     )
     .await?;
     let (node, capacity) = match got {
-        Ok(x) => x,
+        Ok(Ok(x)) => x,
+        Ok(Err(seen)) => {
+            return Err(UserError::failed(format!(
+                "{seen}, but the decision gpu-count expects {expected}"
+            ))
+            .subject("Node status.capacity[\"nvidia.com/gpu\"]")
+            .next("if a card is missing, check it is seated and powered and that the driver sees it (oc -n nvidia-gpu-operator logs ds/nvidia-driver-daemonset); if the count changed on purpose, answer gpu-count with the new number"));
+        }
         Err(nodes) => {
             let seen: Vec<String> = nodes
                 .iter()
