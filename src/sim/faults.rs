@@ -203,4 +203,15 @@ mod tests {
         assert!("bogus=1".parse::<FaultSpec>().is_err());
         assert!("".parse::<FaultSpec>().unwrap().is_none());
     }
+
+    #[test]
+    fn gpu_models_and_iommu() {
+        let f: FaultSpec = "gpus=2,gpu-model=2204+1C82,no-iommu".parse().unwrap();
+        assert_eq!(f.gpu_models, vec!["2204".to_string(), "1c82".to_string()]);
+        assert!(f.no_iommu);
+        assert!("gpu-model=rtx3090"
+            .parse::<FaultSpec>()
+            .unwrap_err()
+            .contains("PCI device ids"));
+    }
 }
