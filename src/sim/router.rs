@@ -118,14 +118,25 @@ pub fn route(store: &Store, host: &str) -> Answer {
             return backend(store, ns, svc, &via);
         }
     }
-    // Gateway API: the first HTTPRoute naming the host decides; a route whose parents are not Programmed
-    // is known but not served.
+    // Gateway API. Only parents on an HTTPS listener carry this request (a route on the `http` listener,
+    // like a redirect to https, is not consulted); an exact hostname wins over a wildcard, as in the spec.
+    let mut routes: Vec<(bool, Value)> = store
+        .list(HTTPROUTES, None)
+        .0
+        .into_iter()
+        .filter_map(|r| {
+            let names: Vec<String> = r
+                .pointer("/spec/hostnames")
+                .and_then(Value::as_array)
+                .map(|n| n.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .unwrap_or_default();
+            let exact = names.iter().any(|n| n.eq_ignore_ascii_case(&host));
+            (exact || names.iter().any(|p| host_matches(p, &host))).then_some((exact, r))
+        })
+        .collect();
+    routes.sort_by_key(|(exact, _)| !*exact);
     let mut known: Option<Answer> = None;
-    for r in store.list(HTTPROUTES, None).0 {
-        let names = r.pointer("/spec/hostnames").and_then(Value::as_array);
-        if !names.is_some_and(|n| n.iter().filter_map(Value::as_str).any(|p| host_matches(p, &host))) {
-            continue;
-        }
+    for (_, r) in routes {
         let ns = meta_str(&r, "namespace");
         let via = format!("HTTPRoute {ns}/{}", meta_str(&r, "name"));
         let parents = r
@@ -133,24 +144,33 @@ pub fn route(store: &Store, host: &str) -> Answer {
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        let programmed = parents.iter().find(|p| {
+        // (gateway ns/name, the Gateway if it exists) for parents that could carry HTTPS.
+        let mut https_parents = Vec::new();
+        for p in &parents {
             let gns = p["namespace"].as_str().unwrap_or(ns);
             let gname = p["name"].as_str().unwrap_or_default();
-            store
-                .get(GATEWAYS, gns, gname)
-                .is_some_and(|g| has_true(&g, "Programmed"))
-        });
-        if programmed.is_none() {
-            let names: Vec<String> = parents
-                .iter()
-                .map(|p| {
-                    format!(
-                        "{}/{}",
-                        p["namespace"].as_str().unwrap_or(ns),
-                        p["name"].as_str().unwrap_or("")
-                    )
-                })
-                .collect();
+            let gw = store.get(GATEWAYS, gns, gname);
+            let on_https = match (p["sectionName"].as_str(), &gw) {
+                (Some(section), Some(g)) => g
+                    .pointer("/spec/listeners")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .any(|l| l["name"] == section && matches!(l["protocol"].as_str(), Some("HTTPS") | Some("TLS"))),
+                _ => true,
+            };
+            if on_https {
+                https_parents.push((format!("{gns}/{gname}"), gw));
+            }
+        }
+        if !parents.is_empty() && https_parents.is_empty() {
+            continue;
+        }
+        if !https_parents
+            .iter()
+            .any(|(_, g)| g.as_ref().is_some_and(|g| has_true(g, "Programmed")))
+        {
+            let names: Vec<String> = https_parents.iter().map(|(n, _)| n.clone()).collect();
             known.get_or_insert(Answer::new(
                 503,
                 if names.is_empty() {
@@ -161,11 +181,21 @@ pub fn route(store: &Store, host: &str) -> Answer {
             ));
             continue;
         }
-        let backend_ref = r
+        let rules: Vec<Value> = r
             .pointer("/spec/rules")
             .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+            .cloned()
+            .unwrap_or_default();
+        let redirect = rules.iter().any(|rule| {
+            rule["filters"]
+                .as_array()
+                .is_some_and(|f| f.iter().any(|f| f["type"] == "RequestRedirect"))
+        });
+        if redirect {
+            return Answer::new(302, format!("{via} redirects"));
+        }
+        let backend_ref = rules
+            .iter()
             .flat_map(|rule| rule["backendRefs"].as_array().cloned().unwrap_or_default())
             .find(|b| b["kind"].as_str().unwrap_or("Service") == "Service");
         let Some(b) = backend_ref else {
@@ -243,6 +273,7 @@ async fn serve_one(acceptor: tokio_rustls::TlsAcceptor, tcp: tokio::net::TcpStre
     };
     let text = match answer.status {
         200 => "OK",
+        302 => "Found",
         404 => "Not Found",
         405 => "Method Not Allowed",
         _ => "Service Unavailable",
