@@ -263,3 +263,31 @@ fn an_overlay_delta_beyond_parentrefs_and_hostnames_fails_p3_even_when_allow_lis
         "{c:#}"
     );
 }
+
+#[test]
+fn the_recommended_image_answer_with_the_upstream_image_still_in_git_stops_talos_phase_3_before_any_write() {
+    let dir = repo_copy();
+    let repo = dir.path();
+    let sim = fleet_sim("talos", "talos", "", repo);
+    let a = repo.join("runbooks/answers/rehearsal.yaml");
+    let t = std::fs::read_to_string(&a).unwrap().replace(
+        "redlib-image-user: keep-upstream-image",
+        "redlib-image-user: numeric-user-image",
+    );
+    let other = repo.join("numeric.yaml");
+    std::fs::write(&other, t).unwrap();
+    sim.reset_stats();
+    let out = fleetctl(
+        repo,
+        &["phase", "3", "--cluster", "talos", "--answers", other.to_str().unwrap()],
+        Some(&sim.kubeconfig),
+        Some(&sim.router),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let t = text(&out);
+    assert!(
+        t.contains("Git does not match") && t.contains("quay.io/redlib/redlib:latest") && t.contains("deployment.yaml"),
+        "{t}"
+    );
+    assert_eq!(sim.writes(), 0, "nothing may be written: {}", sim.stats());
+}
