@@ -15,6 +15,9 @@ use std::path::Path;
 
 pub const NAMES: &[&str] = &["overlay-delta"];
 
+/// (status, evidence, details) of one evaluation.
+pub type Outcome = (Status, BTreeMap<String, String>, Vec<String>);
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct OverlayDeltaArgs {
@@ -39,12 +42,7 @@ pub fn validate(name: &str, args: &Value) -> Result<(), String> {
     }
 }
 
-/// (status, evidence, details)
-pub fn run(
-    name: &str,
-    args: &Value,
-    repo: Option<&Path>,
-) -> Result<(Status, BTreeMap<String, String>, Vec<String>), UserError> {
+pub fn run(name: &str, args: &Value, repo: Option<&Path>) -> Result<Outcome, UserError> {
     let repo = repo.ok_or_else(|| {
         UserError::usage(format!("builtin criterion '{name}' needs the fleet repo"))
             .next("load the runbook from <repo>/runbooks")
