@@ -175,7 +175,7 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
         }
     }
 
-    // Decisions: a resumed run keeps the answers it had.
+    // Decisions: an unfinished run's answers are kept unless --answers says otherwise.
     let resumed = journal.unfinished().filter(|r| r.phase == req.phase).cloned();
     let recorded = resumed.as_ref().map(|r| r.decisions.clone()).unwrap_or_default();
     let answering = decide::Answering {
@@ -187,7 +187,14 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
     for d in &rb.runbook.decisions {
         let used = rb.runbook.steps.iter().any(|s| s.decide.as_deref() == Some(&d.id));
         if used {
-            decisions.insert(d.id.clone(), decide::settle(d, &answering)?);
+            let v = decide::settle(d, &answering)?;
+            if let Some(old) = recorded.get(&d.id).filter(|old| **old != v) {
+                ui.warn(&format!(
+                    "decision {}: the unfinished run had '{old}', continuing with '{v}' from --answers",
+                    d.id
+                ));
+            }
+            decisions.insert(d.id.clone(), v);
         }
     }
 

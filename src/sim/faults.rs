@@ -1,7 +1,7 @@
 //! Fault injection: `--faults SPEC`, a comma-separated list of
 //! `500=RATE`, `503=RATE`, `429=RATE`, `409=RATE` (writes only), `drop=RATE`, `slow=RATE@DURATION`,
 //! `stall=Kind/namespace/name=STATE` (`Kind/name=STATE` for cluster-scoped objects),
-//! `old-schema=CRDNAME:FIELD.PATH`, `no-lb`, `gpus=N`.
+//! `old-schema=CRDNAME:FIELD.PATH`, `no-lb`, `gpus=N`, `seed=N`.
 
 use std::time::Duration;
 
@@ -26,6 +26,8 @@ pub struct FaultSpec {
     pub old_schema: Vec<(String, String)>,
     pub no_lb: bool,
     pub gpus: Option<u32>,
+    /// `seed=N`: roll the rates from a seeded RNG (reproducible for a fixed request sequence).
+    pub seed: Option<u64>,
 }
 
 fn rate(key: &str, v: &str) -> Result<f64, String> {
@@ -89,6 +91,7 @@ impl std::str::FromStr for FaultSpec {
                     f.old_schema.push((crd.into(), path.into()));
                 }
                 "no-lb" => f.no_lb = true,
+                "seed" => f.seed = Some(val.trim().parse().map_err(|_| format!("fault 'seed': '{val}' is not a number"))?),
                 "gpus" => {
                     f.gpus = Some(
                         val.trim()
@@ -98,7 +101,7 @@ impl std::str::FromStr for FaultSpec {
                 }
                 other => {
                     return Err(format!(
-                    "unknown fault '{other}' (expected 500, 503, 429, 409, drop, slow, stall, old-schema, no-lb, gpus)"
+                    "unknown fault '{other}' (expected 500, 503, 429, 409, drop, slow, stall, old-schema, no-lb, gpus, seed)"
                 ))
                 }
             }
@@ -123,7 +126,12 @@ impl FaultSpec {
 
     /// Rolls the dice for one request. `slow` is combined with the request being served normally.
     pub fn roll(&self, is_write: bool) -> Injected {
-        let hit = |r: f64| r > 0.0 && rand::random::<f64>() < r;
+        self.roll_with(is_write, &mut || rand::random::<f64>())
+    }
+
+    /// `roll` with the given source of uniform [0, 1) numbers.
+    pub fn roll_with(&self, is_write: bool, next: &mut dyn FnMut() -> f64) -> Injected {
+        let mut hit = |r: f64| r > 0.0 && next() < r;
         if hit(self.drop) {
             return Injected::Drop;
         }
@@ -152,6 +160,17 @@ impl FaultSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn combined_rates_hold() {
+        let f: FaultSpec = "500=0.03,503=0.03,429=0.02,drop=0.02".parse().unwrap();
+        let n = 20_000;
+        let hits = (0..n).filter(|_| f.roll(false) != Injected::None).count();
+        // P(any) = 1 - 0.98 * 0.97 * 0.97 * 0.98 = 0.0964
+        assert!((1500..2400).contains(&hits), "{hits} of {n}");
+        let seeded: FaultSpec = "500=0.5,seed=7".parse().unwrap();
+        assert_eq!(seeded.seed, Some(7));
+    }
 
     #[test]
     fn parses_all_kinds() {

@@ -28,6 +28,7 @@ pub mod router;
 mod selector;
 mod server;
 mod store;
+mod table;
 mod verbs;
 mod watch;
 mod write;
@@ -88,6 +89,8 @@ pub(crate) struct Shared {
     pub platform: Platform,
     pub store: Arc<store::Store>,
     pub faults: RwLock<FaultSpec>,
+    /// Seeded RNG for fault rolls when the spec has `seed=N`.
+    pub rng: Mutex<Option<rand::rngs::StdRng>>,
     pub stats: Mutex<Stats>,
     pub speed: f64,
     pub crds_dir: Option<PathBuf>,
@@ -98,6 +101,23 @@ pub(crate) struct Shared {
 impl Shared {
     pub fn faults(&self) -> FaultSpec {
         self.faults.read().unwrap().clone()
+    }
+    pub fn set_faults(&self, spec: FaultSpec) {
+        use rand::SeedableRng;
+        *self.rng.lock().unwrap() = spec.seed.map(rand::rngs::StdRng::seed_from_u64);
+        *self.faults.write().unwrap() = spec;
+    }
+    /// Rolls the faults for one request (seeded when the spec says so).
+    pub fn roll(&self, is_write: bool) -> faults::Injected {
+        let spec = self.faults();
+        let mut rng = self.rng.lock().unwrap();
+        match rng.as_mut() {
+            Some(r) => {
+                use rand::RngExt;
+                spec.roll_with(is_write, &mut || r.random::<f64>())
+            }
+            None => spec.roll(is_write),
+        }
     }
     /// A controller delay: `base_ms / speed`.
     pub fn delay(&self, base_ms: u64) -> std::time::Duration {
@@ -135,7 +155,7 @@ impl SimHandle {
         *self.shared.stats.lock().unwrap() = Stats::default();
     }
     pub fn set_faults(&self, spec: FaultSpec) {
-        *self.shared.faults.write().unwrap() = spec;
+        self.shared.set_faults(spec);
     }
     pub async fn shutdown(self) {
         for t in &self.tasks {
@@ -154,13 +174,15 @@ pub async fn start(cfg: SimConfig) -> anyhow::Result<SimHandle> {
     let shared = Arc::new(Shared {
         platform: cfg.platform,
         store: store::Store::new(),
-        faults: RwLock::new(cfg.faults),
+        faults: RwLock::new(FaultSpec::default()),
+        rng: Mutex::new(None),
         stats: Mutex::new(Stats::default()),
         speed: if cfg.speed > 0.0 { cfg.speed } else { 1.0 },
         crds_dir: cfg.crds_dir,
         repo: cfg.repo,
         addr,
     });
+    shared.set_faults(cfg.faults);
     catalog::seed(&shared)?;
     let ctl = tokio::spawn(controllers::run(shared.clone()));
     let srv = tokio::spawn(server::serve(listener, shared.clone()));
