@@ -291,3 +291,59 @@ fn the_recommended_image_answer_with_the_upstream_image_still_in_git_stops_talos
     );
     assert_eq!(sim.writes(), 0, "nothing may be written: {}", sim.stats());
 }
+
+#[test]
+fn on_talos_a_root_that_still_points_at_the_old_apps_folder_stops_phase_3_at_once_naming_phase_4() {
+    let dir = repo_copy();
+    let repo = dir.path();
+    let sim = fleet_sim("talos", "talos", "", repo);
+    // The live Talos root before phase 4: same Application, the pre-migration path.
+    let old_root = repo.join("old-root");
+    std::fs::create_dir_all(&old_root).unwrap();
+    let root = std::fs::read_to_string(repo.join("clusters/talos/bootstrap/root/root.yaml"))
+        .unwrap()
+        .replace(
+            "path: clusters/talos/apps",
+            "path: infrastructure/controllers/argocd/apps",
+        );
+    std::fs::write(old_root.join("root.yaml"), root).unwrap();
+    let applied = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&sim.kubeconfig)
+        .args(["apply", "--server-side", "-f"])
+        .arg(old_root.join("root.yaml"))
+        .output();
+    let Ok(applied) = applied else {
+        eprintln!("SKIPPED: kubectl not found");
+        return;
+    };
+    assert!(applied.status.success(), "{}", text(&applied));
+    let a = std::fs::read_to_string(repo.join("runbooks/answers/rehearsal.yaml"))
+        .unwrap()
+        .replace("talos-root: apply", "talos-root: existing");
+    let existing = repo.join("existing.yaml");
+    std::fs::write(&existing, a).unwrap();
+    sim.reset_stats();
+    let t0 = Instant::now();
+    let out = fleetctl(
+        repo,
+        &[
+            "phase",
+            "3",
+            "--cluster",
+            "talos",
+            "--answers",
+            existing.to_str().unwrap(),
+        ],
+        Some(&sim.kubeconfig),
+        Some(&sim.router),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let t = text(&out);
+    assert!(
+        t.contains("infrastructure/controllers/argocd/apps") && t.contains("phase 4"),
+        "the cause and the next step are named: {t}"
+    );
+    assert!(t0.elapsed() < Duration::from_secs(30), "fail-fast, not the 5m timeout");
+    assert_eq!(sim.writes(), 0, "choosing `existing` writes nothing: {}", sim.stats());
+}
