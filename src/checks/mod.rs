@@ -1,5 +1,6 @@
 //! Acceptance criteria: evaluated against a live cluster or a snapshot, each with evidence and a hint.
 
+pub mod builtin;
 pub mod probe;
 pub mod source;
 
@@ -162,6 +163,10 @@ pub async fn evaluate(c: &Criterion, src: &Source<'_>) -> Result<CriterionResult
             return Ok(result(Status::Skipped, evidence, details, None));
         }
         let (status, ev, det) = probe::run(p, src).await?;
+        return Ok(result(status, ev, det, c.hint.clone()));
+    }
+    if let Some(b) = &c.builtin {
+        let (status, ev, det) = builtin::run(&b.name, &b.args, c.repo.as_deref())?;
         return Ok(result(status, ev, det, c.hint.clone()));
     }
     Err(UserError::usage(format!("criterion '{}' has nothing to check", c.id)))

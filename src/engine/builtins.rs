@@ -3,7 +3,7 @@
 //! - `live-crd-schema {path, kinds}`: render `path` and check every object of `kinds` against the schema
 //!   the live cluster's CRD serves. The API server silently prunes fields it does not know, so an older
 //!   operator would quietly drop e.g. `spec.resourceHealthChecks`; this stops first and names the field.
-//! - `repo-matches {path, kind, name, field, equals|contains, fix}`: a decision taken at a decision point must
+//! - `repo-matches {path, kind, name, field, equals|contains|notEquals, fix}`: a decision taken at a decision point must
 //!   be what Git says (GitOps: the cluster follows Git, so fleetctl never overrides it on the side). Renders
 //!   `path` and compares one field; on a mismatch it stops before any write and says what to change.
 //! - `detect-gpus`, `passthrough-readiness`, `cuda-vectoradd`: phase 6, in gpu.rs.
@@ -45,6 +45,9 @@ struct RepoMatchesArgs {
     equals: Option<String>,
     #[serde(default)]
     contains: Option<String>,
+    /// Git must have moved away from this value (e.g. an image known not to fit).
+    #[serde(default, rename = "notEquals")]
+    not_equals: Option<String>,
     fix: String,
 }
 
@@ -58,9 +61,9 @@ pub fn validate(name: &str, args: &Value) -> Result<(), String> {
             let a: RepoMatchesArgs =
                 serde_json::from_value(args.clone()).map_err(|e| format!("bad args for {name}: {e}"))?;
             crate::runbook::path::FieldPath::parse(&a.field)?;
-            match (&a.equals, &a.contains) {
-                (Some(_), None) | (None, Some(_)) => Ok(()),
-                _ => Err(format!("{name} needs exactly one of equals, contains")),
+            match (&a.equals, &a.contains, &a.not_equals) {
+                (Some(_), None, None) | (None, Some(_), None) | (None, None, Some(_)) => Ok(()),
+                _ => Err(format!("{name} needs exactly one of equals, contains, notEquals")),
             }
         }
         "detect-gpus" | "passthrough-readiness" | "cuda-vectoradd" => super::gpu::validate(name, args),
@@ -175,7 +178,10 @@ fn repo_matches(repo: &Path, a: &RepoMatchesArgs) -> Result<(u32, String), UserE
             };
             (hit, format!("something containing {c}"))
         }
-        _ => (false, String::new()),
+        _ => match &a.not_equals {
+            Some(n) => (got.is_some() && seen != *n, format!("anything but {n}")),
+            None => (false, String::new()),
+        },
     };
     if ok {
         return Ok((0, format!("Git agrees: {} {} = {seen}", a.kind, a.field)));

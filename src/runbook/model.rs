@@ -297,12 +297,26 @@ pub struct Criterion {
     /// A live probe; `skipped` when evaluating a snapshot.
     #[serde(default)]
     pub probe: Option<Probe>,
+    /// Logic written in Rust that reads the fleet repo (e.g. `overlay-delta {app}`); see src/checks/builtin.rs.
+    #[serde(default)]
+    pub builtin: Option<CriterionBuiltin>,
+    /// The fleet repo the runbook was loaded from (set by `runbook::parse`), for `builtin` criteria.
+    #[serde(skip)]
+    pub repo: Option<std::path::PathBuf>,
     /// Said when the criterion is not passing.
     #[serde(default)]
     pub hint: Option<String>,
     /// More specific hints, chosen by what was observed.
     #[serde(default)]
     pub hints: Vec<ConditionalHint>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CriterionBuiltin {
+    pub name: String,
+    #[serde(default)]
+    pub args: Value,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -10,7 +10,7 @@
 //!
 //! Modules: `store` (objects, resourceVersions, events), `server` (HTTP routing, verbs), `discovery`,
 //! `apply` (SSA and patches), `watch`, `faults`, `catalog` (CRDs, OLM packages, seed objects),
-//! `controllers`, `openapi`, `kubeconfig`.
+//! `controllers`, `openapi`, `kubeconfig`, `router` (the simulated HTTPS ingress that probes reach).
 
 mod apply;
 mod catalog;
@@ -24,6 +24,7 @@ mod openapi;
 mod patch;
 mod protobuf;
 mod prune;
+pub mod router;
 mod selector;
 mod server;
 mod store;
@@ -127,6 +128,7 @@ impl Shared {
 pub struct SimHandle {
     shared: Arc<Shared>,
     tasks: Vec<JoinHandle<()>>,
+    router: SocketAddr,
 }
 
 impl SimHandle {
@@ -135,6 +137,10 @@ impl SimHandle {
     }
     pub fn url(&self) -> String {
         format!("http://{}", self.shared.addr)
+    }
+    /// The simulated HTTPS router (src/sim/router.rs): pin probed hosts here (FLEETCTL_PROBE_RESOLVE).
+    pub fn router_addr(&self) -> SocketAddr {
+        self.router
     }
     pub fn kubeconfig_yaml(&self, context: &str) -> String {
         kubeconfig::render(&self.url(), context)
@@ -180,9 +186,11 @@ pub async fn start(cfg: SimConfig) -> anyhow::Result<SimHandle> {
     catalog::seed(&shared)?;
     let ctl = tokio::spawn(controllers::run(shared.clone()));
     let srv = tokio::spawn(server::serve(listener, shared.clone()));
+    let (router, rt) = router::start(shared.store.clone()).await?;
     Ok(SimHandle {
         shared,
-        tasks: vec![srv, ctl],
+        tasks: vec![srv, ctl, rt],
+        router,
     })
 }
 
@@ -191,6 +199,7 @@ pub async fn serve_cli(cfg: SimConfig, kubeconfig_out: Option<PathBuf>, context:
     let platform = cfg.platform;
     let h = start(cfg).await?;
     println!("simulated {platform} cluster (not a real cluster) at {}", h.url());
+    println!("router: https://{}", h.router_addr());
     if let Some(p) = &kubeconfig_out {
         h.write_kubeconfig(p, context)?;
         println!("kubeconfig: {}", p.display());
