@@ -154,7 +154,7 @@ fn a_missing_answer_stops_before_any_write_and_yes_refuses_destructive_decisions
 
 #[test]
 fn the_sample_phase_survives_injected_transient_faults() {
-    let sim = SimProc::start("openshift", CTX, "500=0.03,503=0.03,429=0.02,drop=0.02", 20.0);
+    let sim = SimProc::start("openshift", CTX, "500=0.04,503=0.03,429=0.02,drop=0.02,seed=42", 20.0);
     let fleet = Fleet::copy("sample-fleet");
     let a = answers(&fleet, "x");
     let out = phase9(&fleet, &sim, &a, &[]);

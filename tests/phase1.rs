@@ -89,6 +89,43 @@ fn phase_1_completes_passes_its_checks_and_a_rerun_writes_nothing() {
             .unwrap_or_else(|| panic!("{id} missing: {t}"));
         assert!(line.contains("pass"), "{line}");
     }
+    // Unpinned, the UI's real host is never contacted on a simulated cluster.
+    let ui = t
+        .lines()
+        .find(|l| l.starts_with("p1.argocd-reachable"))
+        .unwrap_or_else(|| panic!("p1.argocd-reachable missing: {t}"));
+    assert!(ui.contains("skipped"), "{ui}");
+    // Pinned to the sim's HTTPS router, the Route's host answers: Route -> Service -> Deployment Available.
+    let pinned = Command::new(common::bin())
+        .arg("--repo")
+        .arg(repo.dir.path())
+        .env("FLEETCTL_STATE_DIR", repo.dir.path().join(".state"))
+        .env("FLEETCTL_PROBE_RESOLVE", format!("*={}", sim.router))
+        .env("FLEETCTL_PROBE_INSECURE", "1")
+        .stdin(Stdio::null())
+        .args([
+            "check",
+            "--phase",
+            "1",
+            "--cluster",
+            "openshift",
+            "--output",
+            "json",
+            "--kubeconfig",
+        ])
+        .arg(&sim.kubeconfig)
+        .output()
+        .unwrap();
+    assert_eq!(pinned.status.code(), Some(0), "{}", text(&pinned));
+    let r: serde_json::Value = serde_json::from_slice(&pinned.stdout).unwrap();
+    let c = r["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "p1.argocd-reachable")
+        .unwrap();
+    assert_eq!(c["status"], "pass", "{c:#}");
+    assert_eq!(c["evidence"]["httpStatus"], "200", "{c:#}");
     sim.reset_stats();
     let again = repo.phase(&sim, "1");
     assert!(again.status.success(), "{}", text(&again));

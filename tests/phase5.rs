@@ -23,6 +23,33 @@ fn fleetctl(repo: &Path, args: &[&str], kubeconfig: &Path) -> Output {
         .unwrap()
 }
 
+/// Phase 3 on Talos applies the root Application (decision talos-root) that phase 5 needs; its probes are
+/// pinned to the sim's loopback router.
+fn talos_phase_3(repo: &Path, sim: &SimProc) {
+    let answers = repo.join("runbooks/answers/rehearsal.yaml");
+    let out = Command::new(common::bin())
+        .arg("--repo")
+        .arg(repo)
+        .env("FLEETCTL_STATE_DIR", repo.join(".state"))
+        .env("NO_COLOR", "1")
+        .env("FLEETCTL_PROBE_RESOLVE", format!("*={}", sim.router))
+        .env("FLEETCTL_PROBE_INSECURE", "1")
+        .stdin(Stdio::null())
+        .args([
+            "phase",
+            "3",
+            "--cluster",
+            "talos",
+            "--answers",
+            answers.to_str().unwrap(),
+        ])
+        .arg("--kubeconfig")
+        .arg(&sim.kubeconfig)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "phase 3 on talos: {}", text(&out));
+}
+
 fn fleet_copy() -> tempfile::TempDir {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
@@ -213,6 +240,7 @@ fn a_failed_backup_stops_phase_5_at_once_with_its_cause() {
         25.0,
         &["--fleet", repo.to_str().unwrap()],
     );
+    talos_phase_3(repo, &sim);
     let answers = repo.join("runbooks/answers/rehearsal.yaml");
     let out = fleetctl(
         repo,

@@ -59,10 +59,13 @@ fn all_healthy_passes_every_criterion_the_probe_is_skipped() {
         "p2.wildcard-cert-ready",
         "p2.default-storageclass",
         "p2.secretstore-ready",
+        "p3.redlib-synced",
+        "p3.overlay-delta",
     ] {
         assert_eq!(status(&r, id).0, "pass", "{id}: {r:#}");
     }
     assert_eq!(status(&r, "p1.argocd-reachable").0, "skipped");
+    assert_eq!(status(&r, "p3.redlib-reachable").0, "skipped");
 }
 
 #[test]

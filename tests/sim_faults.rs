@@ -296,3 +296,19 @@ async fn old_schema_serves_the_crd_without_the_field() {
         .is_some());
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_seeded_fault_spec_is_reproducible() {
+    let mut runs = vec![];
+    for _ in 0..2 {
+        let h = sim_support::start(Platform::Talos, 20.0, "500=0.3,503=0.2,seed=42", false).await;
+        let mut codes = vec![];
+        for _ in 0..50 {
+            codes.push(raw(h.addr(), "GET", "/api/v1/namespaces", "").await.0);
+        }
+        assert!(codes.iter().any(|c| *c != 200) && codes.contains(&200));
+        runs.push(codes);
+        h.shutdown().await;
+    }
+    assert_eq!(runs[0], runs[1]);
+}

@@ -269,3 +269,85 @@ async fn serve_cli_writes_a_kubeconfig_that_kube_can_use() {
     assert!(nss.get("openshift-operators").await.is_ok());
     task.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_too_old_resource_version_gets_410_expired() {
+    let h = sim_support::start(Platform::Talos, 20.0, "", false).await;
+    let client = sim_support::kube_client(&h).await;
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let mk = |n: String| ConfigMap {
+        metadata: kube::api::ObjectMeta {
+            name: Some(n),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let first = cms.create(&PostParams::default(), &mk("first".into())).await.unwrap();
+    let old_rv = first.metadata.resource_version.unwrap();
+    // more events than the sim's watch history holds (4096)
+    futures::stream::iter(0..4200)
+        .map(|i| {
+            let cms = cms.clone();
+            async move { cms.create(&PostParams::default(), &mk(format!("c{i}"))).await.unwrap() }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await;
+    let mut stream = cms
+        .watch(&WatchParams::default().timeout(5), &old_rv)
+        .await
+        .unwrap()
+        .boxed();
+    match stream.try_next().await.unwrap() {
+        Some(WatchEvent::Error(e)) => assert_eq!((e.code, e.reason.as_str()), (410, "Expired")),
+        other => panic!("expected a 410 ERROR event, got {other:?}"),
+    }
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_selector_watch_sees_objects_enter_and_leave_the_selection() {
+    let h = sim_support::start(Platform::Talos, 20.0, "", false).await;
+    let client = sim_support::kube_client(&h).await;
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let rv = cms
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap();
+    let mut stream = cms
+        .watch(&WatchParams::default().labels("team=a").timeout(5), &rv)
+        .await
+        .unwrap()
+        .boxed();
+    let label = |v: &str| Patch::Merge(json!({"metadata": {"labels": {"team": v}}}));
+    let cm = ConfigMap {
+        metadata: kube::api::ObjectMeta {
+            name: Some("x".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    cms.create(&PostParams::default(), &cm).await.unwrap(); // not selected: no event
+    cms.patch("x", &PatchParams::default(), &label("a")).await.unwrap(); // enters: ADDED
+    cms.patch("x", &PatchParams::default(), &Patch::Merge(json!({"data": {"k": "v"}})))
+        .await
+        .unwrap(); // MODIFIED
+    cms.patch("x", &PatchParams::default(), &label("b")).await.unwrap(); // leaves: DELETED
+    let mut seen = vec![];
+    while let Some(ev) = stream.try_next().await.unwrap() {
+        seen.push(match ev {
+            WatchEvent::Added(_) => "ADDED",
+            WatchEvent::Modified(_) => "MODIFIED",
+            WatchEvent::Deleted(_) => "DELETED",
+            _ => continue,
+        });
+        if seen.len() == 3 {
+            break;
+        }
+    }
+    assert_eq!(seen, vec!["ADDED", "MODIFIED", "DELETED"]);
+    h.shutdown().await;
+}

@@ -187,6 +187,22 @@ async fn kubectl_works_unchanged_against_the_sim() {
         ],
     );
     assert_eq!(ready, "2");
+    // server-side printing: kubectl's default columns come from the sim's Table
+    let table = ok(&kc, &["get", "deploy", "web", "-n", "shop"]);
+    assert!(table.contains("READY") && table.contains("2/2"), "{table}");
+    assert!(ok(&kc, &["scale", "deploy/web", "-n", "shop", "--replicas=3"]).contains("scaled"));
+    ok(
+        &kc,
+        &[
+            "wait",
+            "--for=jsonpath={.status.readyReplicas}=3",
+            "deploy/web",
+            "-n",
+            "shop",
+            "--timeout=20s",
+        ],
+    );
+    ok(&kc, &["rollout", "status", "deploy/web", "-n", "shop", "--timeout=20s"]);
 
     // Job -> Pod -> log
     ok(

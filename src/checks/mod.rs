@@ -1,5 +1,6 @@
 //! Acceptance criteria: evaluated against a live cluster or a snapshot, each with evidence and a hint.
 
+pub mod builtin;
 pub mod probe;
 pub mod source;
 
@@ -169,6 +170,10 @@ async fn evaluate_inner(c: &Criterion, src: &Source<'_>) -> Result<CriterionResu
             return Ok(result(Status::Skipped, evidence, details, None));
         }
         let (status, ev, det) = probe::run(p, src).await?;
+        return Ok(result(status, ev, det, c.hint.clone()));
+    }
+    if let Some(b) = &c.builtin {
+        let (status, ev, det) = builtin::run(&b.name, &b.args, c.repo.as_deref())?;
         return Ok(result(status, ev, det, c.hint.clone()));
     }
     Err(UserError::usage(format!("criterion '{}' has nothing to check", c.id)))

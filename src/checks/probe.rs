@@ -66,17 +66,22 @@ pub async fn run(p: &Probe, src: &Source<'_>) -> Result<(Status, BTreeMap<String
     };
     ev.insert("address".into(), addr.clone());
     match tokio::time::timeout(Duration::from_secs(10), get_status(&host, &addr, &p.path)).await {
-        Ok(Ok(code)) => {
+        Ok(Ok((code, said))) => {
             ev.insert("httpStatus".into(), code.to_string());
             let ok = if p.status.is_empty() {
                 (200..400).contains(&code)
             } else {
                 p.status.contains(&code)
             };
+            // A failing answer's first body line often says why (a router's "no backend", a 503 page).
+            let why = match said {
+                Some(line) if !ok => format!(": {line}"),
+                _ => String::new(),
+            };
             Ok((
                 if ok { Status::Pass } else { Status::Fail },
                 ev,
-                vec![format!("HTTPS GET answered {code}")],
+                vec![format!("HTTPS GET answered {code}{why}")],
             ))
         }
         Ok(Err(e)) => Ok((Status::Fail, ev, vec![format!("HTTPS GET failed: {e}")])),
@@ -84,7 +89,8 @@ pub async fn run(p: &Probe, src: &Source<'_>) -> Result<(Status, BTreeMap<String
     }
 }
 
-async fn get_status(host: &str, addr: &str, path: &str) -> Result<u16, String> {
+/// The status code and the first non-empty body line (at most 200 characters) of the first 4 KiB.
+async fn get_status(host: &str, addr: &str, path: &str) -> Result<(u16, Option<String>), String> {
     let mut roots = rustls::RootCertStore::empty();
     for c in rustls_native_certs::load_native_certs().certs {
         let _ = roots.add(c);
@@ -114,13 +120,28 @@ async fn get_status(host: &str, addr: &str, path: &str) -> Result<u16, String> {
     )
     .await
     .map_err(|e| e.to_string())?;
-    let mut buf = vec![0u8; 512];
-    let n = tls.read(&mut buf).await.map_err(|e| e.to_string())?;
-    let head = String::from_utf8_lossy(&buf[..n]);
-    head.split_whitespace()
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while buf.len() < 4096 {
+        match tls.read(&mut chunk).await {
+            Ok(0) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            // Servers that close without a TLS close_notify: keep what arrived.
+            Err(e) if buf.is_empty() => return Err(e.to_string()),
+            Err(_) => break,
+        }
+    }
+    let text = String::from_utf8_lossy(&buf);
+    let code = text
+        .split_whitespace()
         .nth(1)
         .and_then(|c| c.parse().ok())
-        .ok_or_else(|| format!("not an HTTP answer: {:?}", head.lines().next()))
+        .ok_or_else(|| format!("not an HTTP answer: {:?}", text.lines().next()))?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .and_then(|(_, b)| b.lines().map(str::trim).find(|l| !l.is_empty()))
+        .map(|l| l.chars().take(200).collect::<String>());
+    Ok((code, body))
 }
 
 #[derive(Debug)]

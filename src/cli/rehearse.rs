@@ -97,13 +97,18 @@ pub async fn rehearse(
                 h.write_kubeconfig(&kc, &spec.kube_context)
                     .map_err(|e| UserError::failed(format!("cannot write kubeconfig: {e:#}")))?;
                 g.ui.line(&format!(
-                    "simulated {} cluster for {cname} at {}",
+                    "simulated {} cluster for {cname} at {} (router https://{})",
                     spec.platform,
-                    h.url()
+                    h.url(),
+                    h.router_addr()
                 ));
                 sims.insert(cname.clone(), (h, kc));
             }
             let kc = sims[&cname].1.clone();
+            // Probes of this cluster's hosts go to its simulated HTTPS router and accept its self-signed
+            // certificate. Set per cluster, before its phase runs (phases run one at a time).
+            std::env::set_var("FLEETCTL_PROBE_RESOLVE", format!("*={}", sims[&cname].0.router_addr()));
+            std::env::set_var("FLEETCTL_PROBE_INSECURE", "1");
             let req = PhaseRequest {
                 repo: g.repo.clone(),
                 cluster: cname.clone(),

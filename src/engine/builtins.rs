@@ -3,10 +3,12 @@
 //! - `live-crd-schema {path, kinds}`: render `path` and check every object of `kinds` against the schema
 //!   the live cluster's CRD serves. The API server silently prunes fields it does not know, so an older
 //!   operator would quietly drop e.g. `spec.resourceHealthChecks`; this stops first and names the field.
-//! - `repo-matches {path, kind, name, field, equals|contains, fix}`: a decision taken at a decision point must
+//! - `repo-matches {path, kind, name, field, equals|contains|notEquals, fix}`: a decision taken at a decision point must
 //!   be what Git says (GitOps: the cluster follows Git, so fleetctl never overrides it on the side). Renders
 //!   `path` and compares one field; on a mismatch it stops before any write and says what to change.
+//! - `detect-gpus`, `passthrough-readiness`, `cuda-vectoradd`: phase 6, in gpu.rs.
 
+use super::ui::Ui;
 use crate::cluster::Cluster;
 use crate::error::UserError;
 use crate::fleet::render::Kustomize;
@@ -15,7 +17,14 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::path::Path;
 
-pub const NAMES: &[&str] = &["live-crd-schema", "repo-matches", "detect-backup-design"];
+pub const NAMES: &[&str] = &[
+    "live-crd-schema",
+    "repo-matches",
+    "detect-gpus",
+    "passthrough-readiness",
+    "cuda-vectoradd",
+    "detect-backup-design",
+];
 /// Builtins that read only the repo; the engine also runs them during preflight.
 pub const OFFLINE: &[&str] = &["repo-matches", "detect-backup-design"];
 
@@ -37,6 +46,9 @@ struct RepoMatchesArgs {
     equals: Option<String>,
     #[serde(default)]
     contains: Option<String>,
+    /// Git must have moved away from this value (e.g. an image known not to fit).
+    #[serde(default, rename = "notEquals")]
+    not_equals: Option<String>,
     fix: String,
 }
 
@@ -50,11 +62,12 @@ pub fn validate(name: &str, args: &Value) -> Result<(), String> {
             let a: RepoMatchesArgs =
                 serde_json::from_value(args.clone()).map_err(|e| format!("bad args for {name}: {e}"))?;
             crate::runbook::path::FieldPath::parse(&a.field)?;
-            match (&a.equals, &a.contains) {
-                (Some(_), None) | (None, Some(_)) => Ok(()),
-                _ => Err(format!("{name} needs exactly one of equals, contains")),
+            match (&a.equals, &a.contains, &a.not_equals) {
+                (Some(_), None, None) | (None, Some(_), None) | (None, None, Some(_)) => Ok(()),
+                _ => Err(format!("{name} needs exactly one of equals, contains, notEquals")),
             }
         }
+        "detect-gpus" | "passthrough-readiness" | "cuda-vectoradd" => super::gpu::validate(name, args),
         // `detect-backup-design {answer?, paths?}`: see engine/detect.rs.
         "detect-backup-design" => serde_json::from_value::<super::detect::Args>(args.clone())
             .map(|_| ())
@@ -63,8 +76,19 @@ pub fn validate(name: &str, args: &Value) -> Result<(), String> {
     }
 }
 
-pub async fn run(cluster: &Cluster, repo: &Path, name: &str, args: &Value) -> Result<(u32, String), UserError> {
+/// Run a builtin; `reports` is the cluster's reports folder in the state dir (for evidence files).
+pub async fn run(
+    cluster: &Cluster,
+    repo: &Path,
+    reports: &Path,
+    ui: &Ui,
+    name: &str,
+    args: &Value,
+) -> Result<(u32, String), UserError> {
     match name {
+        "detect-gpus" => super::gpu::detect_gpus(cluster, args, ui).await,
+        "passthrough-readiness" => super::gpu::passthrough_readiness(cluster, args).await,
+        "cuda-vectoradd" => super::gpu::cuda_vectoradd(cluster, args, reports, ui).await,
         "live-crd-schema" => {
             let a: LiveCrdSchemaArgs = serde_json::from_value(args.clone())
                 .map_err(|e| UserError::usage(format!("bad args for {name}: {e}")))?;
@@ -160,7 +184,10 @@ fn repo_matches(repo: &Path, a: &RepoMatchesArgs) -> Result<(u32, String), UserE
             };
             (hit, format!("something containing {c}"))
         }
-        _ => (false, String::new()),
+        _ => match &a.not_equals {
+            Some(n) => (got.is_some() && seen != *n, format!("anything but {n}")),
+            None => (false, String::new()),
+        },
     };
     if ok {
         return Ok((0, format!("Git agrees: {} {} = {seen}", a.kind, a.field)));

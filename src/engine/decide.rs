@@ -74,13 +74,14 @@ fn check_option(d: &Decision, v: &str, from: &str) -> Result<(), UserError> {
     }
 }
 
-/// Settle one decision.
+/// Settle one decision: an explicit `--answers` entry wins; else the answer an unfinished run recorded
+/// (so `resume` never asks again); else a prompt; else `--yes` for a safe decision; else exit 2.
 pub fn settle(d: &Decision, a: &Answering<'_>) -> Result<String, UserError> {
-    if let Some(v) = a.recorded.get(&d.id) {
-        return Ok(v.clone());
-    }
     if let Some(v) = a.answers.get(&d.id) {
         check_option(d, v, "--answers")?;
+        return Ok(v.clone());
+    }
+    if let Some(v) = a.recorded.get(&d.id) {
         return Ok(v.clone());
     }
     if interactive() {

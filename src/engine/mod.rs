@@ -6,6 +6,7 @@ pub mod apply;
 pub mod builtins;
 pub mod decide;
 pub mod detect;
+pub mod gpu;
 pub mod steps;
 pub mod ui;
 pub mod wait;
@@ -176,7 +177,7 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
         }
     }
 
-    // Decisions: a resumed run keeps the answers it had.
+    // Decisions: an unfinished run's answers are kept unless --answers says otherwise.
     let resumed = journal.unfinished().filter(|r| r.phase == req.phase).cloned();
     let recorded = resumed.as_ref().map(|r| r.decisions.clone()).unwrap_or_default();
     let answering = decide::Answering {
@@ -193,7 +194,14 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
             .any(|s| s.decide.as_deref() == Some(&d.id) && s.on_platform(spec.platform));
         if used {
             let d = recommend_from_repo(d, &req.repo, ui)?;
-            decisions.insert(d.id.clone(), decide::settle(&d, &answering)?);
+            let v = decide::settle(&d, &answering)?;
+            if let Some(old) = recorded.get(&d.id).filter(|old| **old != v) {
+                ui.warn(&format!(
+                    "decision {}: the unfinished run had '{old}', continuing with '{v}' from --answers",
+                    d.id
+                ));
+            }
+            decisions.insert(d.id.clone(), v);
         }
     }
 
@@ -564,7 +572,8 @@ async fn execute(
         return Ok((0, steps::check(cluster, rb, ids, &spec).await?));
     }
     if let Some(b) = &step.builtin {
-        return builtins::run(cluster, &req.repo, &b.name, &b.args).await;
+        let reports = StateDir::new(&req.state_root, &req.cluster).dir().join("reports");
+        return builtins::run(cluster, &req.repo, &reports, ui, &b.name, &b.args).await;
     }
     Err(UserError::usage(format!("step '{}' has no kind", step.id)))
 }

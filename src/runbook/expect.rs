@@ -82,11 +82,11 @@ impl Expect {
         };
         let got = path.get(obj);
         let secret = is_secret_field(obj, f);
-        let seen = got
-            .map(scalar_string)
-            .map(|s| if s.len() > 200 { format!("{}...", &s[..200]) } else { s });
+        // Compare against the whole value; only the account shows a shortened one (char-safe).
+        let seen = got.map(scalar_string);
         let seen_txt = match (&seen, secret) {
             (Some(_), true) => "<redacted>".to_string(),
+            (Some(s), false) if s.chars().count() > 200 => format!("{}...", s.chars().take(200).collect::<String>()),
             (Some(s), false) => s.clone(),
             (None, _) => "<absent>".into(),
         };
@@ -209,5 +209,19 @@ mod tests {
         let out = e.eval(&s);
         assert!(out.holds);
         assert!(!out.account.contains("c2VjcmV0"), "{}", out.account);
+    }
+
+    #[test]
+    fn contains_sees_past_the_shortened_account() {
+        let long = format!("{}é\nTest PASSED\nDone\n", "x".repeat(250));
+        let o = serde_json::json!({"data": {"log": long}});
+        let e = Expect {
+            field: Some("data.log".into()),
+            contains: Some("Test PASSED".into()),
+            ..Default::default()
+        };
+        let out = e.eval(&o);
+        assert!(out.holds, "{}", out.account);
+        assert!(out.account.contains("..."));
     }
 }

@@ -311,6 +311,12 @@ pub struct Criterion {
     /// A live probe; `skipped` when evaluating a snapshot.
     #[serde(default)]
     pub probe: Option<Probe>,
+    /// Logic written in Rust that reads the fleet repo (e.g. `overlay-delta {app}`); see src/checks/builtin.rs.
+    #[serde(default)]
+    pub builtin: Option<CriterionBuiltin>,
+    /// The fleet repo the runbook was loaded from (set by `runbook::parse`), for `builtin` criteria.
+    #[serde(skip)]
+    pub repo: Option<std::path::PathBuf>,
     /// Said when the criterion is not passing.
     #[serde(default)]
     pub hint: Option<String>,
@@ -345,6 +351,14 @@ pub struct EventMatch {
     pub contains: Option<String>,
     /// The hint when it matches.
     pub say: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CriterionBuiltin {
+    pub name: String,
+    #[serde(default)]
+    pub args: Value,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -65,6 +65,7 @@ pub const CRDS: &[(&str, &str, &str, bool)] = &[
         true,
     ),
     ("clusterpolicies.nvidia.com", "ClusterPolicy", "v1", false),
+    ("nodefeaturerules.nfd.k8s-sigs.io", "NodeFeatureRule", "v1alpha1", true),
     // kopiur (phase 5; upstream CRDs are AGPL and not in shared/crds: schema-less here)
     (
         "clusterrepositories.kopiur.home-operations.com",
@@ -114,6 +115,18 @@ const OPENSHIFT_CRDS: &[&str] = &[
     "gateways.gateway.networking.k8s.io",
     "httproutes.gateway.networking.k8s.io",
     "referencegrants.gateway.networking.k8s.io",
+];
+
+/// CRDs a Talos cluster serves once clusters/talos/bootstrap/bootstrap-argocd.sh ran: the Gateway API CRDs
+/// (step 1, for Cilium) and Argo CD's (the Helm chart installs them; there is no ArgoCD CR with Helm).
+const TALOS_CRDS: &[&str] = &[
+    "gatewayclasses.gateway.networking.k8s.io",
+    "gateways.gateway.networking.k8s.io",
+    "httproutes.gateway.networking.k8s.io",
+    "referencegrants.gateway.networking.k8s.io",
+    "applications.argoproj.io",
+    "applicationsets.argoproj.io",
+    "appprojects.argoproj.io",
 ];
 
 pub struct Package {
@@ -169,7 +182,10 @@ pub const PACKAGES: &[Package] = &[
         name: "nfd",
         version: "4.22.0",
         display: "Node Feature Discovery Operator",
-        owned: &["nodefeaturediscoveries.nfd.openshift.io"],
+        owned: &[
+            "nodefeaturediscoveries.nfd.openshift.io",
+            "nodefeaturerules.nfd.k8s-sigs.io",
+        ],
     },
     Package {
         name: "gpu-operator-certified",
@@ -280,6 +296,7 @@ pub fn seed(shared: &Shared) -> anyhow::Result<()> {
     );
     match shared.platform {
         Platform::Talos => {
+            talos_bootstrapped(shared);
             for (i, n) in ["talos-cp-1", "talos-worker-1"].iter().enumerate() {
                 add(
                     "nodes",
@@ -364,4 +381,57 @@ pub fn seed(shared: &Shared) -> anyhow::Result<()> {
         super::talos_preset::seed(shared);
     }
     Ok(())
+}
+
+/// What the Talos bootstrap script leaves behind (SIMULATED; docs/sim.md): Gateway API and Argo CD CRDs,
+/// Cilium's GatewayClass `cilium`, the Helm-installed Argo CD in namespace `argocd` (its Deployments and the
+/// argocd-server Service, no ArgoCD CR), and Longhorn's default StorageClass `longhorn`. The Gateways
+/// themselves come from Git (clusters/talos/infrastructure/networking/gateway), synced by the simulated
+/// Argo CD once the root Application exists.
+fn talos_bootstrapped(shared: &Shared) {
+    let s = &shared.store;
+    let add = |gr: &str, obj: Value| s.ensure(gr, obj);
+    for n in TALOS_CRDS {
+        if let Some(c) = crd(shared, n) {
+            add("customresourcedefinitions.apiextensions.k8s.io", established(c));
+        }
+    }
+    add("namespaces", ns("argocd"));
+    add(
+        "gatewayclasses.gateway.networking.k8s.io",
+        json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "GatewayClass", "metadata": {"name": "cilium"},
+            "spec": {"controllerName": "io.cilium/gateway-controller", "description": "The default Cilium GatewayClass"}}),
+    );
+    add(
+        "storageclasses.storage.k8s.io",
+        json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+            "metadata": {"name": "longhorn", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+            "provisioner": "driver.longhorn.io", "allowVolumeExpansion": true, "reclaimPolicy": "Delete",
+            "volumeBindingMode": "Immediate", "parameters": {"numberOfReplicas": "3", "staleReplicaTimeout": "30"}}),
+    );
+    // The argo-cd chart's workloads (names as the chart gives them with release name `argocd`).
+    for comp in [
+        "server",
+        "repo-server",
+        "redis",
+        "applicationset-controller",
+        "notifications-controller",
+    ] {
+        let name = format!("argocd-{comp}");
+        add(
+            "deployments.apps",
+            json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": name, "namespace": "argocd", "labels": {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "argocd",
+                    "app.kubernetes.io/managed-by": "Helm"}},
+                "spec": {"replicas": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": name}},
+                    "template": {"metadata": {"labels": {"app.kubernetes.io/name": name}},
+                        "spec": {"containers": [{"name": comp, "image": "quay.io/argoproj/argocd:simulated"}]}}}}),
+        );
+    }
+    add(
+        "services",
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "argocd-server", "namespace": "argocd"},
+            "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.80", "selector": {"app.kubernetes.io/name": "argocd-server"},
+                "ports": [{"name": "http", "port": 80, "targetPort": 8080}, {"name": "https", "port": 443, "targetPort": 8080}]}}),
+    );
 }

@@ -187,6 +187,12 @@ fn resource_entries(ri: &ResourceInfo) -> Vec<Value> {
     if ri.plural == "pods" {
         out.push(json!({"name": "pods/log", "singularName": "", "namespaced": true, "kind": "Pod", "verbs": ["get"]}));
     }
+    if ri.plural == "deployments" || ri.plural == "statefulsets" {
+        out.push(
+            json!({"name": format!("{}/scale", ri.plural), "singularName": "", "namespaced": true,
+            "group": "autoscaling", "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"]}),
+        );
+    }
     out
 }
 
@@ -294,6 +300,9 @@ pub fn aggregated(all: &[ResourceInfo], core: bool) -> Value {
                             let mut subs = vec![];
                             if r.has_status {
                                 subs.push(json!({"subresource": "status", "responseKind": kind, "verbs": ["get", "patch", "update"]}));
+                            }
+                            if r.plural == "deployments" || r.plural == "statefulsets" {
+                                subs.push(json!({"subresource": "scale", "responseKind": {"group": "autoscaling", "version": "v1", "kind": "Scale"}, "verbs": ["get", "patch", "update"]}));
                             }
                             if r.plural == "pods" {
                                 subs.push(json!({"subresource": "log", "responseKind": {"group": "", "version": "v1", "kind": "Pod"}, "verbs": ["get"]}));

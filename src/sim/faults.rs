@@ -1,7 +1,7 @@
 //! Fault injection: `--faults SPEC`, a comma-separated list of
 //! `500=RATE`, `503=RATE`, `429=RATE`, `409=RATE` (writes only), `drop=RATE`, `slow=RATE@DURATION`,
 //! `stall=Kind/namespace/name=STATE` (`Kind/name=STATE` for cluster-scoped objects),
-//! `old-schema=CRDNAME:FIELD.PATH`, `no-lb`, `gpus=N`.
+//! `old-schema=CRDNAME:FIELD.PATH`, `no-lb`, `gpus=N`, `gpu-model=ID[+ID...]`, `no-iommu`, `seed=N`.
 
 use std::time::Duration;
 
@@ -26,6 +26,13 @@ pub struct FaultSpec {
     pub old_schema: Vec<(String, String)>,
     pub no_lb: bool,
     pub gpus: Option<u32>,
+    /// `gpu-model=ID[+ID...]`: PCI device ids of the node's NVIDIA GPUs as NFD sees them (default 1c82,
+    /// a GeForce GTX 1050 Ti; 2204 is an RTX 3090).
+    pub gpu_models: Vec<String>,
+    /// `no-iommu`: NFD does not report the IOMMU as enabled (as when it is off in the BIOS).
+    pub no_iommu: bool,
+    /// `seed=N`: roll the rates from a seeded RNG (reproducible for a fixed request sequence).
+    pub seed: Option<u64>,
 }
 
 fn rate(key: &str, v: &str) -> Result<f64, String> {
@@ -89,6 +96,17 @@ impl std::str::FromStr for FaultSpec {
                     f.old_schema.push((crd.into(), path.into()));
                 }
                 "no-lb" => f.no_lb = true,
+                "no-iommu" => f.no_iommu = true,
+                "gpu-model" => {
+                    let ids: Vec<String> = val.split('+').map(|x| x.trim().to_ascii_lowercase()).collect();
+                    if ids.iter().any(|i| i.len() != 4 || !i.chars().all(|c| c.is_ascii_hexdigit())) {
+                        return Err(format!(
+                            "fault 'gpu-model': '{val}' is not a list of 4-hex-digit PCI device ids (e.g. 1c82+2204)"
+                        ));
+                    }
+                    f.gpu_models = ids;
+                }
+                "seed" => f.seed = Some(val.trim().parse().map_err(|_| format!("fault 'seed': '{val}' is not a number"))?),
                 "gpus" => {
                     f.gpus = Some(
                         val.trim()
@@ -98,7 +116,7 @@ impl std::str::FromStr for FaultSpec {
                 }
                 other => {
                     return Err(format!(
-                    "unknown fault '{other}' (expected 500, 503, 429, 409, drop, slow, stall, old-schema, no-lb, gpus)"
+                    "unknown fault '{other}' (expected 500, 503, 429, 409, drop, slow, stall, old-schema, no-lb, gpus, gpu-model, no-iommu, seed)"
                 ))
                 }
             }
@@ -123,7 +141,12 @@ impl FaultSpec {
 
     /// Rolls the dice for one request. `slow` is combined with the request being served normally.
     pub fn roll(&self, is_write: bool) -> Injected {
-        let hit = |r: f64| r > 0.0 && rand::random::<f64>() < r;
+        self.roll_with(is_write, &mut || rand::random::<f64>())
+    }
+
+    /// `roll` with the given source of uniform [0, 1) numbers.
+    pub fn roll_with(&self, is_write: bool, next: &mut dyn FnMut() -> f64) -> Injected {
+        let mut hit = |r: f64| r > 0.0 && next() < r;
         if hit(self.drop) {
             return Injected::Drop;
         }
@@ -154,6 +177,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn combined_rates_hold() {
+        let f: FaultSpec = "500=0.03,503=0.03,429=0.02,drop=0.02".parse().unwrap();
+        let n = 20_000;
+        let hits = (0..n).filter(|_| f.roll(false) != Injected::None).count();
+        // P(any) = 1 - 0.98 * 0.97 * 0.97 * 0.98 = 0.0964
+        assert!((1500..2400).contains(&hits), "{hits} of {n}");
+        let seeded: FaultSpec = "500=0.5,seed=7".parse().unwrap();
+        assert_eq!(seeded.seed, Some(7));
+    }
+
+    #[test]
     fn parses_all_kinds() {
         let f: FaultSpec = "500=0.1, 503=0.2,429=0.3,409=0.4,drop=0.05,slow=0.1@800ms,stall=ArgoCD/argocd/argocd=Pending,\
              stall=ClusterPolicy/gpu-cluster-policy=notReady,old-schema=argocds.argoproj.io:spec.resourceHealthChecks,no-lb,gpus=2"
@@ -168,5 +202,16 @@ mod tests {
         assert!("500=2".parse::<FaultSpec>().is_err());
         assert!("bogus=1".parse::<FaultSpec>().is_err());
         assert!("".parse::<FaultSpec>().unwrap().is_none());
+    }
+
+    #[test]
+    fn gpu_models_and_iommu() {
+        let f: FaultSpec = "gpus=2,gpu-model=2204+1C82,no-iommu".parse().unwrap();
+        assert_eq!(f.gpu_models, vec!["2204".to_string(), "1c82".to_string()]);
+        assert!(f.no_iommu);
+        assert!("gpu-model=rtx3090"
+            .parse::<FaultSpec>()
+            .unwrap_err()
+            .contains("PCI device ids"));
     }
 }

@@ -10,7 +10,7 @@
 //!
 //! Modules: `store` (objects, resourceVersions, events), `server` (HTTP routing, verbs), `discovery`,
 //! `apply` (SSA and patches), `watch`, `faults`, `catalog` (CRDs, OLM packages, seed objects),
-//! `controllers`, `openapi`, `kubeconfig`.
+//! `controllers`, `openapi`, `kubeconfig`, `router` (the simulated HTTPS ingress that probes reach).
 
 mod apply;
 mod catalog;
@@ -24,9 +24,11 @@ mod openapi;
 mod patch;
 mod protobuf;
 mod prune;
+pub mod router;
 mod selector;
 mod server;
 mod store;
+mod table;
 mod talos_preset;
 mod verbs;
 mod watch;
@@ -88,6 +90,8 @@ pub(crate) struct Shared {
     pub platform: Platform,
     pub store: Arc<store::Store>,
     pub faults: RwLock<FaultSpec>,
+    /// Seeded RNG for fault rolls when the spec has `seed=N`.
+    pub rng: Mutex<Option<rand::rngs::StdRng>>,
     pub stats: Mutex<Stats>,
     pub speed: f64,
     pub crds_dir: Option<PathBuf>,
@@ -99,6 +103,23 @@ impl Shared {
     pub fn faults(&self) -> FaultSpec {
         self.faults.read().unwrap().clone()
     }
+    pub fn set_faults(&self, spec: FaultSpec) {
+        use rand::SeedableRng;
+        *self.rng.lock().unwrap() = spec.seed.map(rand::rngs::StdRng::seed_from_u64);
+        *self.faults.write().unwrap() = spec;
+    }
+    /// Rolls the faults for one request (seeded when the spec says so).
+    pub fn roll(&self, is_write: bool) -> faults::Injected {
+        let spec = self.faults();
+        let mut rng = self.rng.lock().unwrap();
+        match rng.as_mut() {
+            Some(r) => {
+                use rand::RngExt;
+                spec.roll_with(is_write, &mut || r.random::<f64>())
+            }
+            None => spec.roll(is_write),
+        }
+    }
     /// A controller delay: `base_ms / speed`.
     pub fn delay(&self, base_ms: u64) -> std::time::Duration {
         std::time::Duration::from_secs_f64(base_ms as f64 / 1000.0 / self.speed.max(0.001))
@@ -108,6 +129,7 @@ impl Shared {
 pub struct SimHandle {
     shared: Arc<Shared>,
     tasks: Vec<JoinHandle<()>>,
+    router: SocketAddr,
 }
 
 impl SimHandle {
@@ -116,6 +138,10 @@ impl SimHandle {
     }
     pub fn url(&self) -> String {
         format!("http://{}", self.shared.addr)
+    }
+    /// The simulated HTTPS router (src/sim/router.rs): pin probed hosts here (FLEETCTL_PROBE_RESOLVE).
+    pub fn router_addr(&self) -> SocketAddr {
+        self.router
     }
     pub fn kubeconfig_yaml(&self, context: &str) -> String {
         kubeconfig::render(&self.url(), context)
@@ -130,7 +156,7 @@ impl SimHandle {
         *self.shared.stats.lock().unwrap() = Stats::default();
     }
     pub fn set_faults(&self, spec: FaultSpec) {
-        *self.shared.faults.write().unwrap() = spec;
+        self.shared.set_faults(spec);
     }
     pub async fn shutdown(self) {
         for t in &self.tasks {
@@ -149,19 +175,23 @@ pub async fn start(cfg: SimConfig) -> anyhow::Result<SimHandle> {
     let shared = Arc::new(Shared {
         platform: cfg.platform,
         store: store::Store::new(),
-        faults: RwLock::new(cfg.faults),
+        faults: RwLock::new(FaultSpec::default()),
+        rng: Mutex::new(None),
         stats: Mutex::new(Stats::default()),
         speed: if cfg.speed > 0.0 { cfg.speed } else { 1.0 },
         crds_dir: cfg.crds_dir,
         repo: cfg.repo,
         addr,
     });
+    shared.set_faults(cfg.faults);
     catalog::seed(&shared)?;
     let ctl = tokio::spawn(controllers::run(shared.clone()));
     let srv = tokio::spawn(server::serve(listener, shared.clone()));
+    let (router, rt) = router::start(shared.store.clone()).await?;
     Ok(SimHandle {
         shared,
-        tasks: vec![srv, ctl],
+        tasks: vec![srv, ctl, rt],
+        router,
     })
 }
 
@@ -170,6 +200,7 @@ pub async fn serve_cli(cfg: SimConfig, kubeconfig_out: Option<PathBuf>, context:
     let platform = cfg.platform;
     let h = start(cfg).await?;
     println!("simulated {platform} cluster (not a real cluster) at {}", h.url());
+    println!("router: https://{}", h.router_addr());
     if let Some(p) = &kubeconfig_out {
         h.write_kubeconfig(p, context)?;
         println!("kubeconfig: {}", p.display());

@@ -188,7 +188,7 @@ async fn handle(shared: Arc<Shared>, req: Request<hyper::body::Incoming>) -> Res
         *st.requests.entry(key).or_default() += 1;
     }
     if matches!(segs.first(), Some(&"api") | Some(&"apis")) {
-        let injected = shared.faults().roll(is_write);
+        let injected = shared.roll(is_write);
         let count = |k: &str| *shared.stats.lock().unwrap().faults.entry(k.to_string()).or_default() += 1;
         match injected {
             Injected::None => {}
@@ -278,7 +278,7 @@ fn sim_endpoint(shared: &Shared, req: &Req, segs: &[&str]) -> Response<Body> {
         }
         (&Method::PUT, ["faults"]) => match String::from_utf8_lossy(&req.body).trim().parse::<super::FaultSpec>() {
             Ok(f) => {
-                *shared.faults.write().unwrap() = f;
+                shared.set_faults(f);
                 json_resp(200, &json!({"faults": String::from_utf8_lossy(&req.body).trim()}))
             }
             Err(e) => err_resp(&ApiError::bad_request(e)),

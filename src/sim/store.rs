@@ -38,6 +38,8 @@ pub struct Event {
     pub gr: String,
     pub etype: EventType,
     pub obj: Value,
+    /// The previous state, for MODIFIED (watches with selectors turn "stopped matching" into DELETED).
+    pub old: Option<Value>,
 }
 
 #[derive(Default)]
@@ -182,11 +184,16 @@ impl Store {
     }
 
     fn emit(&self, g: &mut Inner, gr: &str, etype: EventType, obj: Value) {
+        self.emit_with_old(g, gr, etype, obj, None)
+    }
+
+    fn emit_with_old(&self, g: &mut Inner, gr: &str, etype: EventType, obj: Value, old: Option<Value>) {
         let ev = Arc::new(Event {
             rv: g.rv,
             gr: gr.to_string(),
             etype,
             obj,
+            old,
         });
         g.history.push_back(ev.clone());
         while g.history.len() > HISTORY {
@@ -287,7 +294,7 @@ impl Store {
         g.rv += 1;
         obj["metadata"]["resourceVersion"] = json!(g.rv.to_string());
         g.objects.entry(gr.to_string()).or_default().insert(key, obj.clone());
-        self.emit(&mut g, gr, EventType::Modified, obj.clone());
+        self.emit_with_old(&mut g, gr, EventType::Modified, obj.clone(), Some(old));
         Ok((obj, true))
     }
 

@@ -30,6 +30,7 @@ pub async fn dispatch(shared: &Arc<Shared>, req: &Req, t: Target) -> R {
         None => {}
         Some("status") if ri.has_status => {}
         Some("log") if ri.plural == "pods" && req.method == Method::GET => {}
+        Some("scale") if ri.plural == "deployments" || ri.plural == "statefulsets" => {}
         Some(_) => return Err(not_found_path()),
     }
     let ns = t.ns.clone().unwrap_or_default();
@@ -37,13 +38,19 @@ pub async fn dispatch(shared: &Arc<Shared>, req: &Req, t: Target) -> R {
     match (m, t.name.as_deref()) {
         (Method::GET, None) if req.is_watch() => watch::serve(shared, req, &ri, &t).await,
         (Method::GET, None) => list(shared, req, &ri, &t),
+        (_, Some(name)) if t.sub.as_deref() == Some("scale") => scale(shared, req, &ri, &ns, name),
         (Method::GET, Some(name)) if t.sub.as_deref() == Some("log") => pod_log(shared, &ns, name, req),
         (Method::GET, Some(name)) => {
             let obj = shared
                 .store
                 .get(&ri.gr(), &ns, name)
                 .ok_or_else(|| ApiError::not_found(&ri.gr(), name))?;
-            Ok(json_resp(200, &output(shared, &ri, &t.version, obj)))
+            let obj = output(shared, &ri, &t.version, obj);
+            if super::table::wanted(&req.accept) {
+                let tb = super::table::table(shared, &ri, &t.version, &[obj], None, req.q("includeObject"), true);
+                return Ok(json_resp(200, &tb));
+            }
+            Ok(json_resp(200, &obj))
         }
         (Method::POST, None) => create(shared, req, &ri, &t),
         (Method::PUT, Some(name)) => update(shared, req, &ri, &t, name),
@@ -79,6 +86,18 @@ fn list(shared: &Shared, req: &Req, ri: &ResourceInfo, t: &Target) -> R {
         .filter(|o| sel.matches(o))
         .map(|o| output(shared, ri, &t.version, o))
         .collect();
+    if super::table::wanted(&req.accept) {
+        let tb = super::table::table(
+            shared,
+            ri,
+            &t.version,
+            &items,
+            Some(rv.to_string()),
+            req.q("includeObject"),
+            true,
+        );
+        return Ok(json_resp(200, &tb));
+    }
     Ok(json_resp(
         200,
         &json!({"kind": format!("{}List", ri.kind), "apiVersion": ri.api_version(&t.version),
@@ -154,4 +173,64 @@ fn delete_collection(shared: &Shared, req: &Req, ri: &ResourceInfo, t: &Target) 
         &json!({"kind": format!("{}List", ri.kind), "apiVersion": ri.api_version(&t.version),
             "metadata": {"resourceVersion": shared.store.current_rv().to_string()}, "items": out}),
     ))
+}
+
+/// The `scale` subresource of Deployments and StatefulSets (autoscaling/v1 Scale).
+fn scale(shared: &Shared, req: &Req, ri: &ResourceInfo, ns: &str, name: &str) -> R {
+    let obj = shared
+        .store
+        .get(&ri.gr(), ns, name)
+        .ok_or_else(|| ApiError::not_found(&ri.gr(), name))?;
+    let to_scale = |o: &Value| {
+        let sel = o
+            .pointer("/spec/selector/matchLabels")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            });
+        json!({"kind": "Scale", "apiVersion": "autoscaling/v1",
+            "metadata": {"name": name, "namespace": ns, "uid": o["metadata"]["uid"], "resourceVersion": o["metadata"]["resourceVersion"],
+                "creationTimestamp": o["metadata"]["creationTimestamp"]},
+            "spec": {"replicas": o.pointer("/spec/replicas").cloned().unwrap_or(json!(1))},
+            "status": {"replicas": o.pointer("/status/replicas").cloned().unwrap_or(json!(0)), "selector": sel.unwrap_or_default()}})
+    };
+    let mut sc = to_scale(&obj);
+    match req.method {
+        Method::GET => return Ok(json_resp(200, &sc)),
+        Method::PUT => sc = super::write::parse_body(req)?,
+        Method::PATCH => {
+            let p = super::write::parse_body(req)?;
+            if req.content_type.starts_with("application/json-patch+json") {
+                super::patch::json_patch(&mut sc, &p)?;
+            } else {
+                super::patch::merge_patch(&mut sc, &p);
+            }
+        }
+        _ => {
+            return Err(ApiError::method_not_allowed(
+                "the scale subresource allows get, update and patch",
+            ))
+        }
+    }
+    let replicas = sc
+        .pointer("/spec/replicas")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| ApiError::invalid(&ri.gr(), name, "spec.replicas: Required value"))?;
+    count_write(shared, req, false);
+    if req.dry_run() {
+        let mut o = obj.clone();
+        o["spec"]["replicas"] = json!(replicas);
+        return Ok(json_resp(200, &to_scale(&o)));
+    }
+    let mut new = obj.clone();
+    new["spec"]["replicas"] = json!(replicas);
+    let expected = sc
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let (stored, _) = shared.store.replace(&ri.gr(), new, expected.as_deref())?;
+    Ok(json_resp(200, &to_scale(&stored)))
 }

@@ -6,7 +6,7 @@ use super::discovery::ResourceInfo;
 use super::errors::ApiError;
 use super::selector::Selector;
 use super::server::{Body, Req, Target};
-use super::store::meta_str;
+use super::store::{meta_str, Event, EventType};
 use super::verbs::output;
 use super::Shared;
 use bytes::Bytes;
@@ -30,6 +30,24 @@ fn expired(msg: &str) -> Bytes {
     line("ERROR", &ApiError::expired(msg).status())
 }
 
+/// The event type a selector-filtered watcher sees: an object that starts matching is ADDED, one that
+/// stops matching is DELETED, like the real server.
+fn seen_as(ev: &Event, keep: &dyn Fn(&Value) -> bool) -> Option<&'static str> {
+    let now = keep(&ev.obj);
+    match ev.etype {
+        EventType::Modified => {
+            let before = ev.old.as_ref().map_or(now, keep);
+            match (before, now) {
+                (true, true) => Some("MODIFIED"),
+                (false, true) => Some("ADDED"),
+                (true, false) => Some("DELETED"),
+                (false, false) => None,
+            }
+        }
+        t => now.then_some(t.as_str()),
+    }
+}
+
 pub async fn serve(shared: &Arc<Shared>, req: &Req, ri: &ResourceInfo, t: &Target) -> Result<Response<Body>, ApiError> {
     let sel = Selector::parse(req.q("labelSelector"), req.q("fieldSelector"))?;
     let since = match req.q("resourceVersion").unwrap_or("") {
@@ -49,6 +67,8 @@ pub async fn serve(shared: &Arc<Shared>, req: &Req, ri: &ResourceInfo, t: &Targe
     let gr = ri.gr();
     let ns = t.ns.clone();
     let (sh, ri, version) = (shared.clone(), ri.clone(), t.version.clone());
+    let as_table = super::table::wanted(&req.accept);
+    let include = req.q("includeObject").map(str::to_string);
     let keep = move |o: &Value| ns.as_deref().is_none_or(|n| meta_str(o, "namespace") == n) && sel.matches(o);
     match shared.store.watch_start(&gr, t.ns.as_deref(), since) {
         Err(()) => {
@@ -60,15 +80,27 @@ pub async fn serve(shared: &Arc<Shared>, req: &Req, ri: &ResourceInfo, t: &Targe
         }
         Ok((initial, replay, mut brx, _)) => {
             tokio::spawn(async move {
-                let out = |o: &Value| output(&sh, &ri, &version, o.clone());
+                // kubectl asks for Table rows; column headers go with the first event only
+                let mut first = true;
+                let mut out = |o: &Value| {
+                    let obj = output(&sh, &ri, &version, o.clone());
+                    if !as_table {
+                        return obj;
+                    }
+                    let t = super::table::table(&sh, &ri, &version, &[obj], None, include.as_deref(), first);
+                    first = false;
+                    t
+                };
                 for o in initial.iter().filter(|o| keep(o)) {
                     if tx.send(line("ADDED", &out(o))).await.is_err() {
                         return;
                     }
                 }
-                for ev in replay.iter().filter(|e| keep(&e.obj)) {
-                    if tx.send(line(ev.etype.as_str(), &out(&ev.obj))).await.is_err() {
-                        return;
+                for ev in &replay {
+                    if let Some(t) = seen_as(ev, &keep) {
+                        if tx.send(line(t, &out(&ev.obj))).await.is_err() {
+                            return;
+                        }
                     }
                 }
                 let deadline = tokio::time::sleep(timeout);
@@ -78,7 +110,10 @@ pub async fn serve(shared: &Arc<Shared>, req: &Req, ri: &ResourceInfo, t: &Targe
                 loop {
                     let msg = tokio::select! {
                         ev = brx.recv() => match ev {
-                            Ok(ev) if ev.gr == gr && keep(&ev.obj) => line(ev.etype.as_str(), &out(&ev.obj)),
+                            Ok(ev) if ev.gr == gr => match seen_as(&ev, &keep) {
+                                Some(t) => line(t, &out(&ev.obj)),
+                                None => continue,
+                            },
                             Ok(_) => continue,
                             Err(RecvError::Lagged(_)) => {
                                 let _ = tx.send(expired("watch fell behind; too old resource version")).await;

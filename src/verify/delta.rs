@@ -256,6 +256,102 @@ pub fn overlay_delta(ctx: &Ctx, objects: &[RenderedObject]) -> Vec<Finding> {
     out
 }
 
+/// One shared app's overlays compared with each other: what phase 3's `p3.overlay-delta` criterion reads.
+#[derive(Debug, Clone, Default)]
+pub struct AppDelta {
+    /// The overlays found (`talos`, `openshift`, ...), sorted; the first is the reference.
+    pub overlays: Vec<String>,
+    /// Differences outside `spec.parentRefs` / `spec.hostnames` and not excused: `overlays/X Kind/name: path`.
+    pub problems: Vec<String>,
+    /// Differences the app's `overlay-delta.yaml` allow-list excuses (only reported, or problems when strict).
+    pub allowed: Vec<String>,
+}
+
+/// Render every `apps-shared/<app>/overlays/*` with kustomize and compare each with the first. With `strict`,
+/// the allow-list in `overlay-delta.yaml` excuses nothing (the brief's acceptance: only parentRefs and
+/// hostnames differ); otherwise it behaves like the `overlay-delta` rule of `fleetctl verify`.
+pub fn app_overlay_delta(repo: &std::path::Path, app: &str, strict: bool) -> Result<AppDelta, crate::error::UserError> {
+    use crate::error::UserError;
+    let dir = repo.join("apps-shared").join(app).join("overlays");
+    let rd = std::fs::read_dir(&dir).map_err(|e| {
+        UserError::usage(format!("cannot read the overlays of {app}: {e}"))
+            .subject(dir.display().to_string())
+            .next("a shared app keeps its overlays in apps-shared/<app>/overlays/<cluster>")
+    })?;
+    let mut overlays: Vec<String> = rd
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    overlays.sort();
+    let allow = load_allow(repo, app)
+        .map_err(|e| UserError::usage(e).subject(format!("apps-shared/{app}/overlay-delta.yaml")))?;
+    let always: Vec<Vec<Seg>> = ALWAYS_ALLOWED.iter().map(|p| parse_path(p)).collect();
+    let k = crate::fleet::render::Kustomize::find()?;
+    let mut rendered: Vec<BTreeMap<(String, String), Value>> = Vec::new();
+    for o in &overlays {
+        let objs = k.render(&dir.join(o))?;
+        rendered.push(
+            objs.into_iter()
+                .map(|v| {
+                    let (kind, name, _) = crate::schema::identity(&v);
+                    ((kind, name), v)
+                })
+                .collect(),
+        );
+    }
+    let mut out = AppDelta {
+        overlays: overlays.clone(),
+        ..Default::default()
+    };
+    let Some(reference) = rendered.first() else {
+        return Ok(out);
+    };
+    for (i, objs) in rendered.iter().enumerate().skip(1) {
+        let (this, first) = (&overlays[i], &overlays[0]);
+        for (key, o) in objs {
+            let label = format!("overlays/{this} {}/{}", key.0, key.1);
+            let Some(r) = reference.get(key) else {
+                out.problems
+                    .push(format!("{label}: only in overlays/{this}, not in overlays/{first}"));
+                continue;
+            };
+            let mut paths = Vec::new();
+            diff_paths(Some(r), Some(o), "", &mut paths);
+            for p in paths {
+                let segs = parse_path(&p);
+                if always.iter().any(|a| matches(a, &segs)) {
+                    continue;
+                }
+                let excused = allow.iter().any(|a| {
+                    a.kind.as_ref().is_none_or(|k| *k == key.0)
+                        && a.name.as_ref().is_none_or(|n| *n == key.1)
+                        && matches(&a.path, &segs)
+                });
+                let line = format!("{label}: {p}");
+                if excused && !strict {
+                    out.allowed.push(line);
+                } else if excused {
+                    out.problems.push(format!(
+                        "{line} (allowed by overlay-delta.yaml, but beyond parentRefs/hostnames)"
+                    ));
+                } else {
+                    out.problems.push(line);
+                }
+            }
+        }
+        for key in reference.keys() {
+            if !objs.contains_key(key) {
+                out.problems.push(format!(
+                    "overlays/{first} {}/{}: only in overlays/{first}, not in overlays/{this}",
+                    key.0, key.1
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,7 +24,7 @@ pub enum RootKind {
     Overlay { app: String, cluster: String },
     /// `apps-shared/<app>/base`.
     Base { app: String },
-    /// A YAML file of objects that no root renders (e.g. `clusters/talos/bootstrap/root.yaml`, applied by
+    /// A YAML file of objects that no root renders (e.g. a `bootstrap/root.yaml` applied with `kubectl apply -f` by
     /// a script); `rel` is its directory. Validated and linted like rendered objects.
     Loose { cluster: Option<String>, file: String },
 }

@@ -15,6 +15,8 @@ pub fn bin() -> PathBuf {
 pub struct SimProc {
     child: Child,
     pub url: String,
+    /// The simulated HTTPS router's address (`127.0.0.1:PORT`), printed as `router: https://...`.
+    pub router: String,
     pub kubeconfig: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -61,6 +63,13 @@ impl SimProc {
             }
         }
         assert!(!url.is_empty(), "sim serve printed no address");
+        let mut router = String::new();
+        let mut line = String::new();
+        if out.read_line(&mut line).unwrap_or(0) > 0 {
+            if let Some(i) = line.find("router: https://") {
+                router = line[i + "router: https://".len()..].trim().to_string();
+            }
+        }
         std::thread::spawn(move || {
             let mut sink = String::new();
             let _ = out.read_to_string(&mut sink);
@@ -71,6 +80,7 @@ impl SimProc {
         SimProc {
             child,
             url,
+            router,
             kubeconfig,
             _dir: dir,
         }

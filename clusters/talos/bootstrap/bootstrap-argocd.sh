@@ -7,7 +7,7 @@
 #   3. 1Password pre-seed    - the trust anchor: the only secrets that are not in Git
 #   4. Argo CD (Helm)        - with values.yaml next to this script
 #   5. wait                  - for the Application CRD and argocd-server
-#   6. root Application      - from here on, Git drives everything (clusters/talos/apps/)
+#   6. root Application      - root/ (kubectl apply -k); from here on Git drives everything
 #
 # Usage (from anywhere):
 #   OP_CREDENTIALS_FILE=~/secure/1password-credentials.json \
@@ -139,6 +139,6 @@ kc -n argocd rollout status deployment/argocd-repo-server --timeout=600s >/dev/n
 
 # --- 6. root ---------------------------------------------------------------------------------
 log "root Application"
-kc apply -f "${SCRIPT_DIR}/root.yaml" >/dev/null
+kc apply -k "${SCRIPT_DIR}/root" >/dev/null
 
 log "done. Watch it converge: kubectl --context $KUBE_CONTEXT -n argocd get applications -w"

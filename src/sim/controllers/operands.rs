@@ -58,6 +58,12 @@ const TABLE: &[(&str, &str, u64, Reconcile)] = &[
         1500,
         nodes::nfd,
     ),
+    (
+        "nodefeaturerules.nfd.k8s-sigs.io",
+        "NodeFeatureRule",
+        500,
+        nodes::nfd_rule,
+    ),
 ];
 
 pub fn on_event(ctx: &Arc<Ctx>, gr: &str, obj: &Value) {
