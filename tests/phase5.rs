@@ -151,6 +151,7 @@ fn phase_5_completes_on_talos_and_reruns_with_zero_writes() {
     let dir = fleet_copy();
     let repo = dir.path();
     let sim = SimProc::start_with("talos", "talos", "", 25.0, &["--fleet", repo.to_str().unwrap()]);
+    talos_phase_3(repo, &sim);
     let answers = repo.join("runbooks/answers/rehearsal.yaml");
     let answers = answers.to_str().unwrap();
     let out = fleetctl(

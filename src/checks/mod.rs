@@ -248,7 +248,9 @@ pub async fn evaluate_for(
         }
         let mut v = serde_json::to_value(c).expect("criterion serialises");
         fill(&mut v, &vars).map_err(|m| UserError::usage(format!("criterion '{}': {m}", c.id)))?;
-        let filled: Criterion = serde_json::from_value(v).expect("filled criterion deserialises");
+        let mut filled: Criterion = serde_json::from_value(v).expect("filled criterion deserialises");
+        // not serialised: the repo a `builtin` criterion reads
+        filled.repo = c.repo.clone();
         out.push(evaluate(&filled, src).await?);
     }
     Ok(out)
