@@ -6,6 +6,8 @@
 //! - `repo-matches {path, kind, name, field, equals|contains, fix}`: a decision taken at a decision point must
 //!   be what Git says (GitOps: the cluster follows Git, so fleetctl never overrides it on the side). Renders
 //!   `path` and compares one field; on a mismatch it stops before any write and says what to change.
+//! - `phase4-migrate {cluster, branch}`: Phase 4's repo side (src/migrate): moves a legacy fleet into
+//!   clusters/<cluster>/ on a new branch behind the no-churn gate. Offline: it never writes to the cluster.
 
 use crate::cluster::Cluster;
 use crate::error::UserError;
@@ -15,7 +17,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::path::Path;
 
-pub const NAMES: &[&str] = &["live-crd-schema", "repo-matches"];
+pub const NAMES: &[&str] = &["live-crd-schema", "repo-matches", "phase4-migrate"];
 /// Builtins that read only the repo; the engine also runs them during preflight.
 pub const OFFLINE: &[&str] = &["repo-matches"];
 
@@ -55,6 +57,9 @@ pub fn validate(name: &str, args: &Value) -> Result<(), String> {
                 _ => Err(format!("{name} needs exactly one of equals, contains")),
             }
         }
+        "phase4-migrate" => serde_json::from_value::<crate::migrate::StepArgs>(args.clone())
+            .map(|_| ())
+            .map_err(|e| format!("bad args for {name}: {e}")),
         other => Err(format!("unknown builtin step '{other}' (known: {})", NAMES.join(", "))),
     }
 }
@@ -70,6 +75,11 @@ pub async fn run(cluster: &Cluster, repo: &Path, name: &str, args: &Value) -> Re
             let a: RepoMatchesArgs = serde_json::from_value(args.clone())
                 .map_err(|e| UserError::usage(format!("bad args for {name}: {e}")))?;
             repo_matches(repo, &a)
+        }
+        "phase4-migrate" => {
+            let a: crate::migrate::StepArgs = serde_json::from_value(args.clone())
+                .map_err(|e| UserError::usage(format!("bad args for {name}: {e}")))?;
+            crate::migrate::run_step(repo, &a)
         }
         other => Err(UserError::usage(format!("unknown builtin step '{other}'"))),
     }

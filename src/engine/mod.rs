@@ -189,7 +189,10 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
         if used {
             let v = decide::settle(d, &answering)?;
             if let Some(old) = recorded.get(&d.id).filter(|old| **old != v) {
-                ui.warn(&format!("decision {}: the unfinished run had '{old}', continuing with '{v}' from --answers", d.id));
+                ui.warn(&format!(
+                    "decision {}: the unfinished run had '{old}', continuing with '{v}' from --answers",
+                    d.id
+                ));
             }
             decisions.insert(d.id.clone(), v);
         }

@@ -50,12 +50,17 @@ pub fn load_file(file: &Path) -> Result<Loaded, UserError> {
 
 /// Parse and validate runbook text (`file` names it in errors).
 pub fn parse(file: &Path, text: String) -> Result<Loaded, UserError> {
-    let runbook: Runbook = serde_yaml::from_str(&text).map_err(|e| {
+    let mut runbook: Runbook = serde_yaml::from_str(&text).map_err(|e| {
         let loc = e.location().map(|l| format!(":{}", l.line())).unwrap_or_default();
         UserError::usage(format!("invalid runbook: {e}"))
             .subject(format!("{}{loc}", file.display()))
             .next("see docs/runbooks.md for the format")
     })?;
+    // Runbooks live in <repo>/runbooks/: `builtin` criteria read that repo.
+    let repo = file.parent().and_then(Path::parent).map(Path::to_path_buf);
+    for c in &mut runbook.acceptance {
+        c.repo = repo.clone();
+    }
     let loaded = Loaded {
         file: file.to_path_buf(),
         text,
@@ -108,6 +113,7 @@ fn validate(l: &Loaded) -> Result<(), UserError> {
             c.absent.is_some(),
             c.list.is_some(),
             c.probe.is_some(),
+            c.generated_apps.is_some(),
         ]
         .iter()
         .filter(|b| **b)
@@ -115,7 +121,10 @@ fn validate(l: &Loaded) -> Result<(), UserError> {
         if n != 1 {
             return Err(err(
                 &c.id,
-                format!("criterion '{}' needs exactly one of object, absent, list, probe", c.id),
+                format!(
+                    "criterion '{}' needs exactly one of object, absent, list, probe, generatedApps",
+                    c.id
+                ),
             ));
         }
         for e in c
