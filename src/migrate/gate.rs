@@ -6,6 +6,7 @@
 use super::plan::Plan;
 use crate::appset::{self, GeneratedApp};
 use crate::error::UserError;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// Applications of the Argo CD instance being migrated: legacy AppSets (outside clusters/) and those
@@ -18,37 +19,71 @@ pub fn generate_for(root: &Path, cluster: &str) -> Result<Vec<GeneratedApp>, Use
     appset::generate(root, &sets)
 }
 
-/// One Application as the gate compares it; `path` is given (mapped for the "before" side).
-fn line(a: &GeneratedApp, path: &str) -> String {
-    let d = &a.destination;
-    let dest = match (&d.server, &d.name) {
-        (Some(s), _) => s.clone(),
-        (None, Some(n)) => format!("name:{n}"),
-        (None, None) => "-".into(),
-    };
-    let sync = match a.sync_policy.get("automated") {
-        Some(_) => format!(
-            "auto(prune={},selfHeal={})",
-            a.sync_policy
-                .pointer("/automated/prune")
-                .and_then(|v| v.as_bool())
-                .unwrap_or(false),
-            a.self_heal()
-        ),
-        None => "manual".into(),
-    };
-    format!(
-        "{}  project={} namespace={} destination={} dest-namespace={} path={} repo={} revision={} sync={}",
-        a.name,
-        a.project,
-        a.namespace,
-        dest,
-        d.namespace.as_deref().unwrap_or("-"),
-        path,
-        a.source.repo_url,
-        a.source.target_revision,
-        sync
-    )
+/// What the gate compares of one generated Application (kept in the journal for the "before" side).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Row {
+    pub name: String,
+    pub project: String,
+    pub namespace: String,
+    pub destination: String,
+    pub dest_namespace: String,
+    pub path: String,
+    pub repo: String,
+    pub revision: String,
+    pub sync: String,
+}
+
+impl Row {
+    pub fn of(a: &GeneratedApp) -> Row {
+        let d = &a.destination;
+        let destination = match (&d.server, &d.name) {
+            (Some(s), _) => s.clone(),
+            (None, Some(n)) => format!("name:{n}"),
+            (None, None) => "-".into(),
+        };
+        let sync = match a.sync_policy.get("automated") {
+            Some(_) => format!(
+                "auto(prune={},selfHeal={})",
+                a.sync_policy
+                    .pointer("/automated/prune")
+                    .and_then(|v| v.as_bool())
+                    .unwrap_or(false),
+                a.self_heal()
+            ),
+            None => "manual".into(),
+        };
+        Row {
+            name: a.name.clone(),
+            project: a.project.clone(),
+            namespace: a.namespace.clone(),
+            destination,
+            dest_namespace: d.namespace.clone().unwrap_or_else(|| "-".into()),
+            path: a.source.path.clone(),
+            repo: a.source.repo_url.clone(),
+            revision: a.source.target_revision.clone(),
+            sync,
+        }
+    }
+
+    /// One line; `path` is given (mapped for the "before" side).
+    fn line(&self, path: &str) -> String {
+        format!(
+            "{}  project={} namespace={} destination={} dest-namespace={} path={} repo={} revision={} sync={}",
+            self.name,
+            self.project,
+            self.namespace,
+            self.destination,
+            self.dest_namespace,
+            path,
+            self.repo,
+            self.revision,
+            self.sync
+        )
+    }
+}
+
+pub fn rows(apps: &[GeneratedApp]) -> Vec<Row> {
+    apps.iter().map(Row::of).collect()
 }
 
 #[derive(Debug, Clone)]
@@ -77,9 +112,9 @@ impl GateResult {
 }
 
 /// Compare two generated sets: `before` from the base commit, `after` from the working tree.
-pub fn compare(before: &[GeneratedApp], after: &[GeneratedApp], plan: &Plan) -> GateResult {
-    let mut b: Vec<String> = before.iter().map(|a| line(a, &plan.map(&a.source.path))).collect();
-    let mut a: Vec<String> = after.iter().map(|x| line(x, &x.source.path)).collect();
+pub fn compare(before: &[Row], after: &[Row], plan: &Plan) -> GateResult {
+    let mut b: Vec<String> = before.iter().map(|r| r.line(&plan.map(&r.path))).collect();
+    let mut a: Vec<String> = after.iter().map(|r| r.line(&r.path)).collect();
     b.sort();
     a.sort();
     let passed = a == b;
@@ -115,5 +150,14 @@ pub fn run(before_root: &Path, after_root: &Path, cluster: &str, plan: &Plan) ->
         cause: format!("after the move: {}", e.cause),
         ..e
     })?;
-    Ok(compare(&before, &after, plan))
+    Ok(compare(&rows(&before), &rows(&after), plan))
+}
+
+/// Run the gate with the "before" side already generated (recorded before the first move).
+pub fn run_recorded(before: &[Row], after_root: &Path, cluster: &str, plan: &Plan) -> Result<GateResult, UserError> {
+    let after = generate_for(after_root, cluster).map_err(|e| UserError {
+        cause: format!("after the move: {}", e.cause),
+        ..e
+    })?;
+    Ok(compare(before, &rows(&after), plan))
 }

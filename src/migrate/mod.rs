@@ -79,6 +79,10 @@ struct State {
     status: Status,
     #[serde(default)]
     commit: Option<String>,
+    /// The Applications generated from the clean base checkout before the first move: the gate's
+    /// "before" side (so the gate need not extract the base commit again).
+    #[serde(default)]
+    before: Option<Vec<gate::Row>>,
 }
 
 /// Run git in `repo`; stdout on success, else a failure naming the command and git's message.
@@ -290,6 +294,9 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Outcome, UserError> {
     }
     let base = git(&opts.repo, &["rev-parse", "HEAD"])?;
     let start_branch = current_branch(&opts.repo);
+    // The working tree is clean, so it is exactly the base commit: generate the "before" side now.
+    let before = gate::generate_for(&opts.repo, &opts.cluster)
+        .map_err(|e| UserError { cause: format!("before the move: {}", e.cause), ..e })?;
     git(&opts.repo, &["switch", "-q", "-c", &branch])?;
     ui.ok(&format!(
         "on new branch {branch} (from {start_branch} at {})",
@@ -305,6 +312,7 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Outcome, UserError> {
         plan,
         status: Status::Moving,
         commit: None,
+        before: Some(gate::rows(&before)),
     };
     save_state(&jpath, &st)?;
     execute(opts, st, &jpath, ui)
@@ -405,7 +413,10 @@ fn execute(opts: &Options, mut st: State, jpath: &Path, ui: &Ui) -> Result<Outco
         st.status = Status::Moved;
         save_state(jpath, &st)?;
     }
-    let gate = gate_against_base(repo, &st.base, &st.cluster, &st.plan)?;
+    let gate = match &st.before {
+        Some(rows) => gate::run_recorded(rows, repo, &st.cluster, &st.plan)?,
+        None => gate_against_base(repo, &st.base, &st.cluster, &st.plan)?,
+    };
     if !gate.passed {
         return Ok(Outcome::GateFailed {
             branch: st.branch.clone(),
@@ -635,4 +646,10 @@ pub fn run_step(repo: &Path, a: &StepArgs) -> Result<(u32, String), UserError> {
 pub fn recorded_plan(repo: &Path) -> Option<Plan> {
     let p = journal_path(repo).ok()?;
     load_state(&p).ok().flatten().map(|s| s.plan)
+}
+
+/// The gate's recorded "before" side of this repo's migration, if any (from the journal).
+pub fn recorded_before(repo: &Path) -> Option<Vec<gate::Row>> {
+    let p = journal_path(repo).ok()?;
+    load_state(&p).ok().flatten().and_then(|s| s.before)
 }
