@@ -295,8 +295,10 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Outcome, UserError> {
     let base = git(&opts.repo, &["rev-parse", "HEAD"])?;
     let start_branch = current_branch(&opts.repo);
     // The working tree is clean, so it is exactly the base commit: generate the "before" side now.
-    let before = gate::generate_for(&opts.repo, &opts.cluster)
-        .map_err(|e| UserError { cause: format!("before the move: {}", e.cause), ..e })?;
+    let before = gate::generate_for(&opts.repo, &opts.cluster).map_err(|e| UserError {
+        cause: format!("before the move: {}", e.cause),
+        ..e
+    })?;
     git(&opts.repo, &["switch", "-q", "-c", &branch])?;
     ui.ok(&format!(
         "on new branch {branch} (from {start_branch} at {})",
