@@ -259,7 +259,11 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Outcome, UserError> {
                 &commit[..commit.len().min(12)]
             ))
             .subject(jpath.display().to_string())
-            .next(format!("`git switch {}` to review it, or merge it", st.branch)));
+            .next(format!(
+                "`git switch {}` to review it, or merge it; to plan a new migration instead, delete the branch and {}",
+                st.branch,
+                jpath.display()
+            )));
         }
         return resume(opts, st, &jpath, ui);
     }
