@@ -578,3 +578,65 @@ fn phase_4_on_the_simulated_talos_cluster_migrates_and_argo_cd_adopts_every_appl
         "{report}"
     );
 }
+
+/// `check --phase 4 --snapshot`: the criterion reads dumped Applications the same way.
+#[test]
+fn the_criterion_on_a_snapshot_names_an_application_whose_destination_would_change() {
+    let t = tempfile::tempdir().unwrap();
+    let repo = t.path().join("fleet");
+    gen(&repo, 10, 12, "database");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(repo.join("runbooks")).unwrap();
+    std::fs::copy(src.join("runbooks/phase-4.yaml"), repo.join("runbooks/phase-4.yaml")).unwrap();
+    std::fs::create_dir_all(repo.join("clusters/talos")).unwrap();
+    std::fs::copy(
+        src.join("clusters/talos/cluster.yaml"),
+        repo.join("clusters/talos/cluster.yaml"),
+    )
+    .unwrap();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-qm", "fleetctl files"]);
+    let ok = fleetctl(&repo, &["migrate", "--yes"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
+    // A dump of what Argo CD runs after the merge, as `kubectl get applications -o yaml` prints it.
+    let apps = generated(&repo, Some("talos"));
+    let dump = |bad: Option<&str>| {
+        let mut s = String::from("apiVersion: v1\nkind: List\nitems:\n");
+        for (name, project, ns, path) in &apps {
+            let ns = if Some(name.as_str()) == bad {
+                "somewhere-else"
+            } else {
+                ns
+            };
+            s.push_str(&format!(
+                "- apiVersion: argoproj.io/v1alpha1\n  kind: Application\n  metadata:\n    name: {name}\n    namespace: argocd\n    ownerReferences: [{{apiVersion: argoproj.io/v1alpha1, kind: ApplicationSet, name: x, uid: u}}]\n  spec:\n    project: {project}\n    destination: {{server: https://kubernetes.default.svc, namespace: {ns}}}\n    source: {{repoURL: https://github.com/vanillax/homelab-fleet.git, path: {path}, targetRevision: HEAD}}\n"
+            ));
+        }
+        s
+    };
+    let snap = t.path().join("apps.yaml");
+    std::fs::write(&snap, dump(None)).unwrap();
+    let args = [
+        "check",
+        "--phase",
+        "4",
+        "--cluster",
+        "talos",
+        "--snapshot",
+        snap.to_str().unwrap(),
+        "--output",
+        "json",
+    ];
+    let out = fleetctl(&repo, &args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let victim = apps[0].0.clone();
+    std::fs::write(&snap, dump(Some(&victim))).unwrap();
+    let out = fleetctl(&repo, &args);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let details = report["criteria"][0]["details"].to_string();
+    assert!(
+        details.contains(&format!("differs: {victim}: destination.namespace somewhere-else")),
+        "{details}"
+    );
+}
