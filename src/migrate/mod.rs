@@ -394,7 +394,7 @@ fn execute(opts: &Options, mut st: State, jpath: &Path, ui: &Ui) -> Result<Outco
                     std::fs::create_dir_all(parent)
                         .map_err(|e| UserError::failed(format!("cannot create {}: {e}", parent.display())))?;
                 }
-                git(repo, &["mv", "-k", &cur, &m.to])?;
+                git(repo, &["mv", &cur, &m.to])?;
                 if !dst.exists() {
                     return Err(UserError::failed(format!("git mv {cur} {} moved nothing", m.to))
                         .subject(repo.display().to_string())
