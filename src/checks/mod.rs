@@ -169,6 +169,11 @@ pub async fn evaluate(c: &Criterion, src: &Source<'_>) -> Result<CriterionResult
         let (status, ev, det) = builtin::run(&b.name, &b.args, c.repo.as_deref())?;
         return Ok(result(status, ev, det, c.hint.clone()));
     }
+    if let Some(g) = &c.generated_apps {
+        let repo = c.repo.clone().unwrap_or_else(|| std::path::PathBuf::from("."));
+        let (status, ev, det) = crate::migrate::live::apps_unchanged(&repo, &g.cluster, &g.namespace, src).await?;
+        return Ok(result(status, ev, det, c.hint.clone()));
+    }
     Err(UserError::usage(format!("criterion '{}' has nothing to check", c.id)))
 }
 
