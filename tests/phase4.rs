@@ -27,7 +27,16 @@ fn gen(dir: &Path, apps: usize, seed: u64, db_dir: &str) {
     assert!(out.status.success(), "{}", text(&out));
 }
 
+/// `migrate --yes` alone never moves trees (destructive): the tests confirm with `p4-move` in an answers file.
 fn fleetctl(repo: &Path, args: &[&str]) -> Output {
+    let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let confirming = args.iter().any(|a| a == "--yes") && !args.iter().any(|a| a == "--answers");
+    if args.first().map(String::as_str) == Some("migrate") && confirming {
+        let confirm = std::env::temp_dir().join(format!("p4-confirm-{}.yaml", std::process::id()));
+        std::fs::write(&confirm, "p4-move: move-to-defaults\n").unwrap();
+        args.push("--answers".into());
+        args.push(confirm.display().to_string());
+    }
     Command::new(common::bin())
         .arg("--repo")
         .arg(repo)
@@ -154,7 +163,11 @@ fn a_rename_that_changes_application_names_fails_the_gate_and_commits_nothing() 
     let base = git(&repo, &["rev-parse", "HEAD"]);
     // The privacy AppSet names apps <category>-<app>: renaming the category renames the Applications.
     let answers = t.path().join("answers.yaml");
-    std::fs::write(&answers, "p4-renames: my-apps/privacy=my-apps/private\n").unwrap();
+    std::fs::write(
+        &answers,
+        "p4-move: move-to-defaults\np4-renames: my-apps/privacy=my-apps/private\n",
+    )
+    .unwrap();
     let out = fleetctl(&repo, &["migrate", "--yes", "--answers", answers.to_str().unwrap()]);
     let o = text(&out);
     assert_eq!(out.status.code(), Some(1), "{o}");
@@ -247,7 +260,12 @@ fn killed_mid_move_the_next_run_finishes_without_redoing_moves() {
     let mut c = Command::new(common::bin());
     c.arg("--repo")
         .arg(&repo)
-        .args(["migrate", "--yes"])
+        .args(["migrate", "--yes", "--answers"])
+        .arg({
+            let a = t.path().join("confirm.yaml");
+            std::fs::write(&a, "p4-move: move-to-defaults\n").unwrap();
+            a
+        })
         .env("NO_COLOR", "1")
         .env("FLEETCTL_TEST_P4_KILL_AFTER_MOVES", "3")
         .stdin(Stdio::null());
@@ -288,9 +306,20 @@ fn exit_codes_and_refusals() {
     let out = fleetctl(&repo, &["migrate"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("p4-branch"), "{}", text(&out));
+    // --yes alone never moves trees: moving them is destructive.
+    let out = Command::new(common::bin())
+        .arg("--repo")
+        .arg(&repo)
+        .args(["migrate", "--yes"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("destructive"), "{}", text(&out));
+    assert_eq!(git(&repo, &["branch", "--show-current"]), "main");
     // A bad destination answer.
     let answers = t.path().join("a.yaml");
-    std::fs::write(&answers, "p4-dest-my-apps: ../outside\n").unwrap();
+    std::fs::write(&answers, "p4-move: move-to-defaults\np4-dest-my-apps: ../outside\n").unwrap();
     let out = fleetctl(&repo, &["migrate", "--yes", "--answers", answers.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("p4-dest-my-apps"), "{}", text(&out));
@@ -317,7 +346,11 @@ fn exit_codes_and_refusals() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("nothing to move"), "{}", text(&out));
     // Keeping the apps folder in place while its parent moves still works (it is moved back out).
-    std::fs::write(&answers, "p4-dest-apps-folder: keep\np4-branch: keep-apps\n").unwrap();
+    std::fs::write(
+        &answers,
+        "p4-move: move-to-defaults\np4-dest-apps-folder: keep\np4-branch: keep-apps\n",
+    )
+    .unwrap();
     let out = fleetctl(&repo, &["migrate", "--yes", "--answers", answers.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(repo.join("infrastructure/controllers/argocd/apps/root.yaml").is_file());
@@ -486,7 +519,11 @@ fn phase_4_on_the_simulated_talos_cluster_migrates_and_argo_cd_adopts_every_appl
     let before = live_apps(&sim.kubeconfig);
 
     let answers = t.path().join("answers.yaml");
-    std::fs::write(&answers, "p4-branch: phase-4-talos-migration\n").unwrap();
+    std::fs::write(
+        &answers,
+        "p4-branch: phase-4-talos-migration\np4-move: move-to-defaults\n",
+    )
+    .unwrap();
     let kc = sim.kubeconfig.to_str().unwrap().to_string();
     let phase = |out_fmt: &str| {
         fleetctl(

@@ -181,16 +181,33 @@ fn settle(
         .map_err(|_| UserError::usage(format!("'{branch}' is not a valid branch name")).subject("p4-branch"))?;
     decisions.insert("p4-branch".to_string(), branch.clone());
     let mut moves = plan::default_moves(legacy, &opts.cluster);
+    // `p4-move: move-to-defaults` is the explicit answer that confirms every tree not answered one by one.
+    let confirm_all = match opts.answers.get("p4-move").map(String::as_str) {
+        None => false,
+        Some("move-to-defaults") => true,
+        Some("stop") => {
+            return Err(UserError::usage("p4-move says stop: nothing was moved")
+                .next("answer move-to-defaults, or one tree at a time"))
+        }
+        Some(other) => {
+            return Err(UserError::usage(format!(
+                "answer '{other}' to p4-move is not one of: move-to-defaults, stop"
+            )))
+        }
+    };
     for m in moves.iter_mut() {
         let answer = match opts.answers.get(&m.id) {
             Some(a) => a.clone(),
+            None if confirm_all => m.default.clone(),
             None => decide::settle(
                 &Decision {
                     id: m.id.clone(),
                     question: format!("Where does {}/ go?", m.from),
                     options: vec![m.default.clone(), "keep".into()],
                     recommended: Some(m.default.clone()),
-                    destructive: false,
+                    // Moving trees is destructive to everyone else's working copies and open branches:
+                    // it needs an explicit answer, never --yes alone.
+                    destructive: true,
                     input: false,
                     help: Some("`keep` leaves it in place; an --answers file may also name another path".into()),
                 },
@@ -618,6 +635,8 @@ fn default_branch() -> String {
 pub fn run_step(repo: &Path, a: &StepArgs) -> Result<(u32, String), UserError> {
     let mut answers = BTreeMap::new();
     answers.insert("p4-branch".to_string(), a.branch.clone());
+    // The runbook only reaches this step when the destructive decision p4-move said move-to-defaults.
+    answers.insert("p4-move".to_string(), "move-to-defaults".to_string());
     let opts = Options {
         repo: repo.to_path_buf(),
         cluster: a.cluster.clone(),
