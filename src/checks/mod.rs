@@ -5,6 +5,7 @@ pub mod probe;
 pub mod source;
 
 use crate::error::UserError;
+use crate::fleet::ClusterSpec;
 use crate::report::{CriterionResult, Status};
 use crate::runbook::path::{scalar_string, FieldPath};
 use crate::runbook::{Criterion, Expect};
@@ -43,6 +44,12 @@ fn pick_hint(c: &Criterion, objs: &[&Value]) -> Option<String> {
 
 /// Evaluate one criterion.
 pub async fn evaluate(c: &Criterion, src: &Source<'_>) -> Result<CriterionResult, UserError> {
+    let mut r = evaluate_inner(c, src).await?;
+    apply_events(c, src, &mut r).await?;
+    Ok(r)
+}
+
+async fn evaluate_inner(c: &Criterion, src: &Source<'_>) -> Result<CriterionResult, UserError> {
     let mut evidence = BTreeMap::new();
     let mut details = Vec::new();
     let result = |status: Status, evidence: BTreeMap<String, String>, details: Vec<String>, hint: Option<String>| {
@@ -175,6 +182,123 @@ pub async fn evaluate(c: &Criterion, src: &Source<'_>) -> Result<CriterionResult
         return Ok(result(status, ev, det, c.hint.clone()));
     }
     Err(UserError::usage(format!("criterion '{}' has nothing to check", c.id)))
+}
+
+/// The `{{ cluster.KEY }}` placeholders a criterion may use (from clusters/NAME/cluster.yaml).
+pub fn cluster_vars(spec: &ClusterSpec) -> BTreeMap<String, String> {
+    let mut vars = BTreeMap::new();
+    vars.insert("cluster.name".into(), spec.name.clone());
+    vars.insert("cluster.platform".into(), spec.platform.to_string());
+    vars.insert("cluster.appsDomain".into(), spec.apps_domain.clone());
+    vars.insert("cluster.storageClass".into(), spec.storage_class.clone());
+    vars.insert("cluster.argocdNamespace".into(), spec.argocd.namespace.clone());
+    vars.insert("cluster.kubeContext".into(), spec.kube_context.clone());
+    vars.insert("cluster.gateway.name".into(), spec.gateway.name.clone());
+    vars.insert("cluster.gateway.namespace".into(), spec.gateway.namespace.clone());
+    vars
+}
+
+/// Replace `{{ KEY }}` in every string of `v`; an unknown key is an error naming it.
+pub fn fill(v: &mut Value, vars: &BTreeMap<String, String>) -> Result<(), String> {
+    match v {
+        Value::String(s) if s.contains("{{") => {
+            let mut out = String::new();
+            let mut rest = s.as_str();
+            while let Some(i) = rest.find("{{") {
+                out.push_str(&rest[..i]);
+                let after = &rest[i + 2..];
+                let j = after.find("}}").ok_or_else(|| format!("unclosed '{{{{' in '{s}'"))?;
+                let key = after[..j].trim();
+                out.push_str(
+                    vars.get(key)
+                        .ok_or_else(|| format!("unknown placeholder '{{{{ {key} }}}}'"))?,
+                );
+                rest = &after[j + 2..];
+            }
+            out.push_str(rest);
+            *s = out;
+            Ok(())
+        }
+        Value::Array(a) => a.iter_mut().try_for_each(|x| fill(x, vars)),
+        Value::Object(m) => m.values_mut().try_for_each(|x| fill(x, vars)),
+        _ => Ok(()),
+    }
+}
+
+/// Evaluate criteria for one cluster: a criterion limited to other platforms is `skipped`, and
+/// `{{ cluster.KEY }}` placeholders are filled from its cluster.yaml.
+pub async fn evaluate_for(
+    cs: &[&Criterion],
+    src: &Source<'_>,
+    spec: &ClusterSpec,
+) -> Result<Vec<CriterionResult>, UserError> {
+    let vars = cluster_vars(spec);
+    let mut out = Vec::new();
+    for c in cs {
+        if !c.platforms.is_empty() && !c.platforms.contains(&spec.platform) {
+            let only: Vec<String> = c.platforms.iter().map(|p| p.to_string()).collect();
+            out.push(CriterionResult {
+                id: c.id.clone(),
+                title: c.title.clone(),
+                status: Status::Skipped,
+                evidence: BTreeMap::new(),
+                details: vec![format!(
+                    "not applicable on {}: applies only on {}",
+                    spec.platform,
+                    only.join(", ")
+                )],
+                hint: None,
+            });
+            continue;
+        }
+        let mut v = serde_json::to_value(c).expect("criterion serialises");
+        fill(&mut v, &vars).map_err(|m| UserError::usage(format!("criterion '{}': {m}", c.id)))?;
+        let filled: Criterion = serde_json::from_value(v).expect("filled criterion deserialises");
+        out.push(evaluate(&filled, src).await?);
+    }
+    Ok(out)
+}
+
+/// Events that make a criterion that is not passing fail (see `Criterion::fail_on_event`).
+async fn apply_events(c: &Criterion, src: &Source<'_>, r: &mut CriterionResult) -> Result<(), UserError> {
+    if r.status == Status::Pass || r.status == Status::Skipped {
+        return Ok(());
+    }
+    for m in &c.fail_on_event {
+        let events = src
+            .list(&crate::runbook::ListRef {
+                api_version: "v1".into(),
+                kind: "Event".into(),
+                namespace: Some(m.namespace.clone()),
+                label_selector: None,
+            })
+            .await?;
+        let hit = events.iter().find(|e| {
+            let inv = &e["involvedObject"];
+            let name = inv["name"].as_str().unwrap_or_default();
+            inv["kind"].as_str() == Some(m.kind.as_str())
+                && m.name.as_deref().is_none_or(|n| n == name)
+                && m.name_prefix.as_deref().is_none_or(|p| name.starts_with(p))
+                && e["reason"].as_str() == Some(m.reason.as_str())
+                && m.contains
+                    .as_deref()
+                    .is_none_or(|t| e["message"].as_str().unwrap_or_default().contains(t))
+        });
+        if let Some(e) = hit {
+            let msg = e["message"].as_str().unwrap_or_default();
+            let who = format!(
+                "{}/{}",
+                m.kind,
+                e["involvedObject"]["name"].as_str().unwrap_or_default()
+            );
+            r.status = Status::Fail;
+            r.details.push(format!("failed: event {} on {who}: {msg}", m.reason));
+            r.evidence.insert("event".into(), format!("{} {who}: {msg}", m.reason));
+            r.hint = Some(m.say.clone());
+            return Ok(());
+        }
+    }
+    Ok(())
 }
 
 /// Evaluate several criteria in order.

@@ -58,7 +58,7 @@ pub async fn check(
         Some(path) => {
             let snap = Snapshot::load(path)?;
             (
-                checks::evaluate_all(&criteria, &Source::Snapshot(&snap)).await?,
+                checks::evaluate_for(&criteria, &Source::Snapshot(&snap), &spec).await?,
                 format!("snapshot:{}", path.display()),
             )
         }
@@ -70,7 +70,7 @@ pub async fn check(
             let cluster = Cluster::connect(&target).await?;
             crate::cluster::identity::require(&cluster, spec.platform, &cluster_name).await?;
             (
-                checks::evaluate_all(&criteria, &Source::Live(&cluster)).await?,
+                checks::evaluate_for(&criteria, &Source::Live(&cluster), &spec).await?,
                 "live".to_string(),
             )
         }

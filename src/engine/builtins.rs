@@ -26,9 +26,10 @@ pub const NAMES: &[&str] = &[
     "passthrough-readiness",
     "cuda-vectoradd",
     "phase4-migrate",
+    "detect-backup-design",
 ];
 /// Builtins that read only the repo; the engine also runs them during preflight.
-pub const OFFLINE: &[&str] = &["repo-matches"];
+pub const OFFLINE: &[&str] = &["repo-matches", "detect-backup-design"];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -73,6 +74,10 @@ pub fn validate(name: &str, args: &Value) -> Result<(), String> {
         "phase4-migrate" => serde_json::from_value::<crate::migrate::StepArgs>(args.clone())
             .map(|_| ())
             .map_err(|e| format!("bad args for {name}: {e}")),
+        // `detect-backup-design {answer?, paths?}`: see engine/detect.rs.
+        "detect-backup-design" => serde_json::from_value::<super::detect::Args>(args.clone())
+            .map(|_| ())
+            .map_err(|e| format!("bad args for {name}: {e}")),
         other => Err(format!("unknown builtin step '{other}' (known: {})", NAMES.join(", "))),
     }
 }
@@ -105,6 +110,7 @@ pub async fn run(
                 .map_err(|e| UserError::usage(format!("bad args for {name}: {e}")))?;
             crate::migrate::run_step(repo, &a)
         }
+        "detect-backup-design" => super::detect::confirm(repo, args),
         other => Err(UserError::usage(format!("unknown builtin step '{other}'"))),
     }
 }

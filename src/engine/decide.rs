@@ -182,6 +182,7 @@ mod tests {
             destructive,
             input: false,
             help: None,
+            recommend_from: None,
         }
     }
 

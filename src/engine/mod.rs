@@ -5,6 +5,7 @@
 pub mod apply;
 pub mod builtins;
 pub mod decide;
+pub mod detect;
 pub mod gpu;
 pub mod steps;
 pub mod ui;
@@ -186,9 +187,14 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
     };
     let mut decisions = BTreeMap::new();
     for d in &rb.runbook.decisions {
-        let used = rb.runbook.steps.iter().any(|s| s.decide.as_deref() == Some(&d.id));
+        let used = rb
+            .runbook
+            .steps
+            .iter()
+            .any(|s| s.decide.as_deref() == Some(&d.id) && s.on_platform(spec.platform));
         if used {
-            let v = decide::settle(d, &answering)?;
+            let d = recommend_from_repo(d, &req.repo, ui)?;
+            let v = decide::settle(&d, &answering)?;
             if let Some(old) = recorded.get(&d.id).filter(|old| **old != v) {
                 ui.warn(&format!(
                     "decision {}: the unfinished run had '{old}', continuing with '{v}' from --answers",
@@ -207,7 +213,7 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
         None
     };
     let mut plan = Vec::new();
-    for s in &rb.runbook.steps {
+    for s in rb.runbook.steps.iter().filter(|s| s.on_platform(spec.platform)) {
         let step = substitute(s, &vars, &rb)?;
         let mut objects = Vec::new();
         if let (Some(a), Some(k)) = (&step.apply, &kustomize) {
@@ -397,7 +403,7 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
     }
 
     let criteria: Vec<_> = rb.runbook.acceptance.iter().collect();
-    let results = checks::evaluate_all(&criteria, &Source::Live(&cluster)).await?;
+    let results = checks::evaluate_for(&criteria, &Source::Live(&cluster), &spec).await?;
     let source = if req.rehearsal {
         "rehearsal (simulated cluster)".to_string()
     } else {
@@ -418,6 +424,30 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
     });
     state.save(&journal)?;
     Ok(report)
+}
+
+/// A decision whose recommended answer is read from the repo (`recommendFrom`), e.g. the backup design.
+fn recommend_from_repo(d: &runbook::Decision, repo: &std::path::Path, ui: &Ui) -> Result<runbook::Decision, UserError> {
+    let Some(b) = &d.recommend_from else {
+        return Ok(d.clone());
+    };
+    let (rec, note) = match b.name.as_str() {
+        "detect-backup-design" => detect::recommend(repo, &b.args)?,
+        other => {
+            return Err(UserError::usage(format!(
+                "decision '{}': recommendFrom names '{other}', which cannot recommend (known: detect-backup-design)",
+                d.id
+            )))
+        }
+    };
+    ui.line(&format!("  {}: {note}", d.id));
+    let mut d = d.clone();
+    d.recommended = rec.filter(|r| d.options.is_empty() || d.options.contains(r));
+    d.help = Some(match &d.help {
+        Some(h) => format!("{h}; {note}"),
+        None => note,
+    });
+    Ok(d)
 }
 
 fn crd_kind_matches(plan: &[Planned], crd_name: &str, kind: &str) -> bool {
@@ -538,7 +568,8 @@ async fn execute(
         return steps::command(&c.run, c.observe.as_deref(), env, false);
     }
     if let Some(ids) = &step.check {
-        return Ok((0, steps::check(cluster, rb, ids).await?));
+        let spec = ClusterSpec::load(&req.repo, &req.cluster)?;
+        return Ok((0, steps::check(cluster, rb, ids, &spec).await?));
     }
     if let Some(b) = &step.builtin {
         let reports = StateDir::new(&req.state_root, &req.cluster).dir().join("reports");

@@ -135,12 +135,17 @@ pub fn command(
 }
 
 /// A check step: the named criteria must pass now.
-pub async fn check(cluster: &Cluster, rb: &Loaded, ids: &[String]) -> Result<String, UserError> {
+pub async fn check(
+    cluster: &Cluster,
+    rb: &Loaded,
+    ids: &[String],
+    spec: &crate::fleet::ClusterSpec,
+) -> Result<String, UserError> {
     let src = Source::Live(cluster);
     let mut failed = Vec::new();
     for id in ids {
         let c = rb.criterion(id).expect("validated at load");
-        let r = checks::evaluate(c, &src).await?;
+        let r = checks::evaluate_for(&[c], &src, spec).await?.remove(0);
         if r.status != Status::Pass && r.status != Status::Skipped {
             let why: Vec<String> = r.details.iter().filter(|d| !d.starts_with("ok:")).cloned().collect();
             failed.push(format!(

@@ -94,6 +94,17 @@ fn validate(l: &Loaded) -> Result<(), UserError> {
                 ),
             ));
         }
+        if let Some(b) = &d.recommend_from {
+            if b.name != "detect-backup-design" {
+                return Err(err(
+                    &d.id,
+                    format!(
+                        "decision '{}': recommendFrom '{}' cannot recommend (known: detect-backup-design)",
+                        d.id, b.name
+                    ),
+                ));
+            }
+        }
         if let Some(r) = &d.recommended {
             if !d.options.is_empty() && !d.options.contains(r) {
                 return Err(err(
@@ -143,6 +154,14 @@ fn validate(l: &Loaded) -> Result<(), UserError> {
         }
         for p in &c.evidence {
             path::FieldPath::parse(p).map_err(|m| err(&c.id, format!("criterion '{}': {m}", c.id)))?;
+        }
+        for e in &c.fail_on_event {
+            if e.name.is_some() && e.name_prefix.is_some() {
+                return Err(err(
+                    &c.id,
+                    format!("criterion '{}': failOnEvent takes name or namePrefix, not both", c.id),
+                ));
+            }
         }
     }
     let mut step_ids = HashSet::new();

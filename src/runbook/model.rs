@@ -84,6 +84,10 @@ pub struct Decision {
     /// Why it matters, shown with the question.
     #[serde(default)]
     pub help: Option<String>,
+    /// A builtin that reads the repo and returns the recommended option (overrides `recommended`), e.g.
+    /// `detect-backup-design`; its evidence is added to the help.
+    #[serde(default)]
+    pub recommend_from: Option<BuiltinStep>,
 }
 
 /// A reference to one object; `name` may come from another object's field.
@@ -173,6 +177,16 @@ pub struct Step {
     /// A step kind written in Rust, by name, with its arguments.
     #[serde(default)]
     pub builtin: Option<BuiltinStep>,
+    /// Only on these platforms (a runbook for several platforms); empty = every platform. A step for
+    /// another platform is left out of the plan, and a decision only it uses is not asked.
+    #[serde(default)]
+    pub platforms: Vec<crate::fleet::Platform>,
+}
+
+impl Step {
+    pub fn on_platform(&self, p: crate::fleet::Platform) -> bool {
+        self.platforms.is_empty() || self.platforms.contains(&p)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -313,6 +327,34 @@ pub struct Criterion {
     /// More specific hints, chosen by what was observed.
     #[serde(default)]
     pub hints: Vec<ConditionalHint>,
+    /// Only on these platforms; `skipped` (not applicable) on others. Empty = every platform.
+    #[serde(default)]
+    pub platforms: Vec<crate::fleet::Platform>,
+    /// Events that turn a criterion that is not passing into `fail`: the object is stuck for a reason that
+    /// will not go away by waiting (an SCC refusal, a missing StorageClass).
+    #[serde(default)]
+    pub fail_on_event: Vec<EventMatch>,
+}
+
+/// A core/v1 Event in `namespace` whose involved object and reason match.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EventMatch {
+    pub namespace: String,
+    /// involvedObject.kind
+    pub kind: String,
+    /// involvedObject.name, exactly ...
+    #[serde(default)]
+    pub name: Option<String>,
+    /// ... or by prefix (a ReplicaSet or Pod of a Deployment).
+    #[serde(default)]
+    pub name_prefix: Option<String>,
+    pub reason: String,
+    /// The message must contain this.
+    #[serde(default)]
+    pub contains: Option<String>,
+    /// The hint when it matches.
+    pub say: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -66,6 +66,39 @@ pub const CRDS: &[(&str, &str, &str, bool)] = &[
     ),
     ("clusterpolicies.nvidia.com", "ClusterPolicy", "v1", false),
     ("nodefeaturerules.nfd.k8s-sigs.io", "NodeFeatureRule", "v1alpha1", true),
+    // kopiur (phase 5; upstream CRDs are AGPL and not in shared/crds: schema-less here)
+    (
+        "clusterrepositories.kopiur.home-operations.com",
+        "ClusterRepository",
+        "v1alpha1",
+        false,
+    ),
+    (
+        "repositories.kopiur.home-operations.com",
+        "Repository",
+        "v1alpha1",
+        true,
+    ),
+    (
+        "snapshotpolicies.kopiur.home-operations.com",
+        "SnapshotPolicy",
+        "v1alpha1",
+        true,
+    ),
+    (
+        "snapshotschedules.kopiur.home-operations.com",
+        "SnapshotSchedule",
+        "v1alpha1",
+        true,
+    ),
+    ("snapshots.kopiur.home-operations.com", "Snapshot", "v1alpha1", true),
+    ("restores.kopiur.home-operations.com", "Restore", "v1alpha1", true),
+    (
+        "clusterexternalsecrets.external-secrets.io",
+        "ClusterExternalSecret",
+        "v1",
+        false,
+    ),
 ];
 
 /// CRDs an OpenShift cluster serves from the start.
@@ -141,6 +174,7 @@ pub const PACKAGES: &[Package] = &[
             "externalsecrets.external-secrets.io",
             "clustersecretstores.external-secrets.io",
             "secretstores.external-secrets.io",
+            "clusterexternalsecrets.external-secrets.io",
             "externalsecretsconfigs.operator.openshift.io",
         ],
     },
@@ -323,6 +357,7 @@ pub fn seed(shared: &Shared) -> anyhow::Result<()> {
             for (name, priv_, uid) in [
                 ("restricted-v2", false, "MustRunAsRange"),
                 ("anyuid", false, "RunAsAny"),
+                ("nonroot-v2", false, "MustRunAsNonRoot"),
                 ("privileged", true, "RunAsAny"),
             ] {
                 add(
@@ -341,6 +376,9 @@ pub fn seed(shared: &Shared) -> anyhow::Result<()> {
                 "status": {"namespaces": [""], "lastUpdated": now()}}),
             );
         }
+    }
+    if shared.platform == Platform::Talos && shared.repo.is_some() {
+        super::talos_preset::seed(shared);
     }
     Ok(())
 }

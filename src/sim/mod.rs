@@ -29,6 +29,7 @@ mod selector;
 mod server;
 mod store;
 mod table;
+mod talos_preset;
 mod verbs;
 mod watch;
 mod write;

@@ -10,6 +10,8 @@
 //!   - spec.storageClassName   # a bare path applies to every object
 //! ```
 //! A path allows everything below it. Each overlay is compared with the first one (by name).
+//! `path: "."` with a `kind` (and usually a `name`) allows that whole object, including its existing in
+//! only some overlays (e.g. an OpenShift-only SCC RoleBinding).
 
 use super::roots::RootKind;
 use super::rules::Ctx;
@@ -177,11 +179,21 @@ pub fn overlay_delta(ctx: &Ctx, objects: &[RenderedObject]) -> Vec<Finding> {
             }
         };
         let always: Vec<Vec<Seg>> = ALWAYS_ALLOWED.iter().map(|p| parse_path(p)).collect();
+        let whole = |key: &(String, String)| {
+            allow.iter().any(|a| {
+                a.path.is_empty()
+                    && a.kind.as_ref().is_some_and(|k| *k == key.0)
+                    && a.name.as_ref().is_none_or(|n| *n == key.1)
+            })
+        };
         let mut it = overlays.iter();
         let (ref_cluster, (ref_root, ref_objs)) = it.next().unwrap();
         for (cluster, (root, objs)) in it {
             for (key, o) in objs {
                 let Some(r) = ref_objs.get(key) else {
+                    if whole(key) {
+                        continue;
+                    }
                     let mut f = Finding::new(
                         "overlay-delta",
                         &o.file,
@@ -228,7 +240,7 @@ pub fn overlay_delta(ctx: &Ctx, objects: &[RenderedObject]) -> Vec<Finding> {
                 out.push(f);
             }
             for (key, r) in ref_objs {
-                if !objs.contains_key(key) {
+                if !objs.contains_key(key) && !whole(key) {
                     let mut f = Finding::new(
                         "overlay-delta",
                         &r.file,

@@ -60,6 +60,9 @@ fn sync_app(ctx: &Arc<Ctx>, ns: &str, name: &str, repo: PathBuf) {
     let Some(app) = ctx.shared.store.get(APPS, ns, name) else {
         return;
     };
+    if app.pointer("/spec/source/chart").is_some() {
+        return super::backup::sync_chart_app(ctx, ns, name, &app);
+    }
     let path = app
         .pointer("/spec/source/path")
         .and_then(Value::as_str)

@@ -3,14 +3,17 @@
 //! delays of `base / speed`. Their writes go straight to the store: they are not client requests and
 //! are not counted in Stats. What each one does is listed in docs/sim.md.
 
+mod backup;
 mod gitops;
 mod nodes;
 mod olm;
 mod operands;
+mod storage;
 mod workloads;
 
 use super::store::{meta_str, EventType};
 use super::Shared;
+pub use backup::CRDS as KOPIUR_CRDS;
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -158,20 +161,34 @@ fn dispatch(ctx: &Arc<Ctx>, gr: &str, etype: EventType, obj: &Value) {
                 });
             }
         }
-        "namespaces" if etype == EventType::Added => {
-            let ns = meta_str(obj, "name");
-            ctx.shared.store.ensure(
-                "serviceaccounts",
-                json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": ns}}),
-            );
+        "namespaces" => {
+            if etype == EventType::Added {
+                let ns = meta_str(obj, "name");
+                ctx.shared.store.ensure(
+                    "serviceaccounts",
+                    json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": ns}}),
+                );
+            }
+            storage::on_namespace(ctx, obj);
+            backup::on_namespace(ctx);
+        }
+        g if g.ends_with(".kopiur.home-operations.com") || g == "clusterexternalsecrets.external-secrets.io" => {
+            backup::on_event(ctx, gr, obj)
         }
         "subscriptions.operators.coreos.com" => olm::on_subscription(ctx, obj),
         "applications.argoproj.io" | "applicationsets.argoproj.io" if ctx.shared.repo.is_some() => {
             gitops::on_event(ctx, gr, obj, ctx.shared.repo.clone().unwrap_or_default())
         }
-        "pods" | "jobs.batch" | "deployments.apps" | "nodes" | "persistentvolumeclaims" => {
+        "deployments.apps" if storage::mounts_pvc(obj) => storage::on_deployment(ctx, obj),
+        "persistentvolumeclaims" => {
+            storage::on_pvc(ctx, obj);
             workloads::on_event(ctx, gr, obj)
         }
+        "pods" => {
+            storage::on_pod(ctx, obj);
+            workloads::on_event(ctx, gr, obj)
+        }
+        "jobs.batch" | "deployments.apps" | "nodes" => workloads::on_event(ctx, gr, obj),
         _ => operands::on_event(ctx, gr, obj),
     }
 }

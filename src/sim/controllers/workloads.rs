@@ -173,11 +173,18 @@ fn gpu_request(pod: &Value) -> i64 {
     n
 }
 
-fn schedule_pod(ctx: &Arc<Ctx>, ns: &str, name: &str) {
+pub(super) fn schedule_pod(ctx: &Arc<Ctx>, ns: &str, name: &str) {
     let Some(pod) = ctx.shared.store.get("pods", ns, name) else {
         return;
     };
     if pod.pointer("/status/phase").and_then(Value::as_str) != Some("Pending") {
+        return;
+    }
+    // claims first: a pod waits for its PVCs (a populated one binds only when its Restore completes)
+    if let Some(msg) = super::storage::claims_unbound(ctx, &pod) {
+        ctx.shared.store.mutate("pods", ns, name, |o| {
+            set_cond(o, cond("PodScheduled", "False", "Unschedulable", &msg))
+        });
         return;
     }
     let want = gpu_request(&pod);
