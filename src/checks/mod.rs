@@ -253,7 +253,9 @@ pub async fn evaluate_for(
         }
         let mut v = serde_json::to_value(c).expect("criterion serialises");
         fill(&mut v, &vars).map_err(|m| UserError::usage(format!("criterion '{}': {m}", c.id)))?;
-        let filled: Criterion = serde_json::from_value(v).expect("filled criterion deserialises");
+        let mut filled: Criterion = serde_json::from_value(v).expect("filled criterion deserialises");
+        filled.repo = c.repo.clone(); // not serialised: carry it over
+
         out.push(evaluate(&filled, src).await?);
     }
     Ok(out)
