@@ -21,6 +21,7 @@ pub mod engine;
 pub mod error;
 pub mod fleet;
 pub mod journal;
+pub mod migrate;
 pub mod report;
 pub mod runbook;
 pub mod schema;

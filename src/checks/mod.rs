@@ -176,6 +176,11 @@ async fn evaluate_inner(c: &Criterion, src: &Source<'_>) -> Result<CriterionResu
         let (status, ev, det) = builtin::run(&b.name, &b.args, c.repo.as_deref())?;
         return Ok(result(status, ev, det, c.hint.clone()));
     }
+    if let Some(g) = &c.generated_apps {
+        let repo = c.repo.clone().unwrap_or_else(|| std::path::PathBuf::from("."));
+        let (status, ev, det) = crate::migrate::live::apps_unchanged(&repo, &g.cluster, &g.namespace, src).await?;
+        return Ok(result(status, ev, det, c.hint.clone()));
+    }
     Err(UserError::usage(format!("criterion '{}' has nothing to check", c.id)))
 }
 
@@ -249,8 +254,8 @@ pub async fn evaluate_for(
         let mut v = serde_json::to_value(c).expect("criterion serialises");
         fill(&mut v, &vars).map_err(|m| UserError::usage(format!("criterion '{}': {m}", c.id)))?;
         let mut filled: Criterion = serde_json::from_value(v).expect("filled criterion deserialises");
-        // not serialised: the repo a `builtin` criterion reads
-        filled.repo = c.repo.clone();
+        filled.repo = c.repo.clone(); // not serialised: carry it over
+
         out.push(evaluate(&filled, src).await?);
     }
     Ok(out)

@@ -5,6 +5,7 @@ pub mod appset;
 pub mod check;
 pub mod cluster;
 pub mod info;
+pub mod migrate;
 pub mod phase;
 pub mod rehearse;
 pub mod verify;
@@ -181,6 +182,28 @@ pub enum Command {
     /// Offline ApplicationSet tooling.
     #[command(subcommand)]
     Appset(AppsetCommand),
+    /// Phase 4, repo side: move a legacy Talos fleet into clusters/<cluster>/ on a new branch; commit only
+    /// if the generated Applications stay identical (exit 0 done/already migrated, 1 gate failed, 2 bad input).
+    #[command(
+        after_help = "Examples:\n  fleetctl migrate --dry-run --yes\n  fleetctl migrate --repo ~/homelab --answers phase4.yaml\n  fleetctl migrate --abort"
+    )]
+    Migrate {
+        /// The cluster directory the trees move under.
+        #[arg(long, default_value = "talos", value_name = "NAME")]
+        cluster: String,
+        /// Answers: p4-branch, p4-dest-<tree> (default | keep | a path), p4-renames (old=new,...).
+        #[arg(long, value_name = "FILE")]
+        answers: Option<PathBuf>,
+        /// Take the default for every decision.
+        #[arg(long)]
+        yes: bool,
+        /// Move a scratch copy, run the gate there, and change nothing.
+        #[arg(long, conflicts_with = "abort")]
+        dry_run: bool,
+        /// Undo an unfinished migration (back to the start branch; the new branch is deleted).
+        #[arg(long)]
+        abort: bool,
+    },
     /// The simulated cluster used by tests and rehearsals.
     #[command(subcommand)]
     Sim(SimCommand),
@@ -397,6 +420,13 @@ pub async fn run(cli: Cli) -> Result<i32, UserError> {
                     cluster::new(&g, n)
                 }
                 Command::Appset(AppsetCommand::Generate { cluster, output }) => appset::generate(&g, cluster, output),
+                Command::Migrate {
+                    cluster,
+                    answers,
+                    yes,
+                    dry_run,
+                    abort,
+                } => migrate::migrate(&g, cluster, answers, yes, dry_run, abort),
                 Command::Status { cluster, output } => info::status(&g, cluster, output),
                 Command::Decisions { phase, output } => info::decisions(&g, phase, output),
                 Command::Rehearse {

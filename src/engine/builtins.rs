@@ -7,6 +7,8 @@
 //!   be what Git says (GitOps: the cluster follows Git, so fleetctl never overrides it on the side). Renders
 //!   `path` and compares one field; on a mismatch it stops before any write and says what to change.
 //! - `detect-gpus`, `passthrough-readiness`, `cuda-vectoradd`: phase 6, in gpu.rs.
+//! - `phase4-migrate {cluster, branch}`: Phase 4's repo side (src/migrate): moves a legacy fleet into
+//!   clusters/<cluster>/ on a new branch behind the no-churn gate. Offline: it never writes to the cluster.
 
 use super::ui::Ui;
 use crate::cluster::Cluster;
@@ -23,6 +25,7 @@ pub const NAMES: &[&str] = &[
     "detect-gpus",
     "passthrough-readiness",
     "cuda-vectoradd",
+    "phase4-migrate",
     "detect-backup-design",
 ];
 /// Builtins that read only the repo; the engine also runs them during preflight.
@@ -68,6 +71,9 @@ pub fn validate(name: &str, args: &Value) -> Result<(), String> {
             }
         }
         "detect-gpus" | "passthrough-readiness" | "cuda-vectoradd" => super::gpu::validate(name, args),
+        "phase4-migrate" => serde_json::from_value::<crate::migrate::StepArgs>(args.clone())
+            .map(|_| ())
+            .map_err(|e| format!("bad args for {name}: {e}")),
         // `detect-backup-design {answer?, paths?}`: see engine/detect.rs.
         "detect-backup-design" => serde_json::from_value::<super::detect::Args>(args.clone())
             .map(|_| ())
@@ -98,6 +104,11 @@ pub async fn run(
             let a: RepoMatchesArgs = serde_json::from_value(args.clone())
                 .map_err(|e| UserError::usage(format!("bad args for {name}: {e}")))?;
             repo_matches(repo, &a)
+        }
+        "phase4-migrate" => {
+            let a: crate::migrate::StepArgs = serde_json::from_value(args.clone())
+                .map_err(|e| UserError::usage(format!("bad args for {name}: {e}")))?;
+            crate::migrate::run_step(repo, &a)
         }
         "detect-backup-design" => super::detect::confirm(repo, args),
         other => Err(UserError::usage(format!("unknown builtin step '{other}'"))),

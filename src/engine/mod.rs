@@ -44,51 +44,19 @@ pub struct PhaseRequest {
 
 /// Fill `{{ answers.ID }}` and `{{ cluster.KEY }}` placeholders in every string of a step.
 fn substitute(step: &Step, vars: &BTreeMap<String, String>, rb: &Loaded) -> Result<Step, UserError> {
-    fn walk(v: &mut Value, vars: &BTreeMap<String, String>) -> Result<(), String> {
-        match v {
-            Value::String(s) if s.contains("{{") => {
-                let mut out = String::new();
-                let mut rest = s.as_str();
-                while let Some(i) = rest.find("{{") {
-                    out.push_str(&rest[..i]);
-                    let after = &rest[i + 2..];
-                    let j = after.find("}}").ok_or_else(|| format!("unclosed '{{{{' in '{s}'"))?;
-                    let key = after[..j].trim();
-                    out.push_str(
-                        vars.get(key)
-                            .ok_or_else(|| format!("unknown placeholder '{{{{ {key} }}}}'"))?,
-                    );
-                    rest = &after[j + 2..];
-                }
-                out.push_str(rest);
-                *s = out;
-                Ok(())
-            }
-            Value::Array(a) => a.iter_mut().try_for_each(|x| walk(x, vars)),
-            Value::Object(m) => m.values_mut().try_for_each(|x| walk(x, vars)),
-            _ => Ok(()),
-        }
-    }
     let mut v = serde_json::to_value(step).expect("step serialises");
-    walk(&mut v, vars)
+    checks::fill(&mut v, vars)
         .map_err(|m| UserError::usage(format!("step '{}': {m}", step.id)).subject(rb.locate(&step.id)))?;
     Ok(serde_json::from_value(v).expect("substituted step deserialises"))
 }
 
+/// Placeholders for steps: the cluster's (shared with criteria), the context in use, and the answers.
 fn vars_for(spec: &ClusterSpec, decisions: &BTreeMap<String, String>, target: &Target) -> BTreeMap<String, String> {
-    let mut vars = BTreeMap::new();
+    let mut vars = checks::cluster_vars(spec);
     vars.insert(
         "kube.context".into(),
         target.context.clone().unwrap_or_else(|| spec.kube_context.clone()),
     );
-    vars.insert("cluster.name".into(), spec.name.clone());
-    vars.insert("cluster.platform".into(), spec.platform.to_string());
-    vars.insert("cluster.appsDomain".into(), spec.apps_domain.clone());
-    vars.insert("cluster.storageClass".into(), spec.storage_class.clone());
-    vars.insert("cluster.argocdNamespace".into(), spec.argocd.namespace.clone());
-    vars.insert("cluster.kubeContext".into(), spec.kube_context.clone());
-    vars.insert("cluster.gateway.name".into(), spec.gateway.name.clone());
-    vars.insert("cluster.gateway.namespace".into(), spec.gateway.namespace.clone());
     for (k, v) in decisions {
         vars.insert(format!("answers.{k}"), v.clone());
     }

@@ -125,6 +125,7 @@ fn validate(l: &Loaded) -> Result<(), UserError> {
             c.list.is_some(),
             c.probe.is_some(),
             c.builtin.is_some(),
+            c.generated_apps.is_some(),
         ]
         .iter()
         .filter(|b| **b)
@@ -133,7 +134,7 @@ fn validate(l: &Loaded) -> Result<(), UserError> {
             return Err(err(
                 &c.id,
                 format!(
-                    "criterion '{}' needs exactly one of object, absent, list, probe, builtin",
+                    "criterion '{}' needs exactly one of object, absent, list, probe, builtin, generatedApps",
                     c.id
                 ),
             ));

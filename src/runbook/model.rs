@@ -300,6 +300,10 @@ pub struct Criterion {
     pub count: Option<usize>,
     #[serde(default)]
     pub names: Option<Vec<String>>,
+    /// The ApplicationSet-generated Applications on the cluster must be exactly those the repo generates
+    /// (`p4.apps-unchanged`; src/migrate/live.rs).
+    #[serde(default)]
+    pub generated_apps: Option<GeneratedAppsRef>,
     #[serde(default)]
     pub expect: Vec<Expect>,
     /// Any one of these makes the criterion `fail` (not merely `pending`).
@@ -359,6 +363,15 @@ pub struct CriterionBuiltin {
     pub name: String,
     #[serde(default)]
     pub args: Value,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GeneratedAppsRef {
+    /// The cluster directory whose ApplicationSets (plus any legacy ones outside clusters/) count.
+    pub cluster: String,
+    /// The Argo CD namespace holding the Applications.
+    pub namespace: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

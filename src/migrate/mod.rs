@@ -1,0 +1,682 @@
+//! Phase 4: move a legacy Talos fleet (root-level trees, an argocd apps folder) into
+//! `clusters/<cluster>/` on a new Git branch, repoint the root Application and every ApplicationSet,
+//! and commit only when the no-churn gate passes (docs/phase-4.md).
+//!
+//! Resumable: each move is journaled in `.git/fleetctl-phase4.json` as it happens; after an
+//! interruption the next run switches back to the branch and finishes the moves not yet done
+//! (a move whose source is gone and whose destination exists counts as done). Idempotent: on the
+//! migrated branch, or once no ApplicationSet lives outside `clusters/`, it says "already migrated".
+
+pub mod gate;
+pub mod live;
+pub mod plan;
+pub mod rewrite;
+
+use crate::engine::decide;
+use crate::engine::ui::Ui;
+use crate::error::UserError;
+use crate::runbook::Decision;
+pub use gate::GateResult;
+pub use plan::{Move, Plan};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_BRANCH: &str = "phase-4-talos-migration";
+const JOURNAL: &str = "fleetctl-phase4.json";
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub repo: PathBuf,
+    /// The cluster directory the trees move under (`clusters/<cluster>`).
+    pub cluster: String,
+    pub answers: BTreeMap<String, String>,
+    pub yes: bool,
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    AlreadyMigrated(String),
+    /// Every tree was kept in place.
+    NothingToMove,
+    DryRun {
+        plan: Plan,
+        gate: GateResult,
+    },
+    Committed {
+        branch: String,
+        commit: String,
+        plan: Plan,
+        gate: GateResult,
+    },
+    /// The gate failed: nothing was committed (HEAD is unchanged); the moves stay in the working tree.
+    GateFailed {
+        branch: String,
+        gate: GateResult,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum Status {
+    /// Trees are being moved (and paths rewritten, which is recomputed from the base commit).
+    Moving,
+    /// Moved and rewritten; the gate has not passed yet. Files are not rewritten again, so hand fixes stay.
+    Moved,
+    Committed,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct State {
+    base: String,
+    start_branch: String,
+    branch: String,
+    cluster: String,
+    decisions: BTreeMap<String, String>,
+    plan: Plan,
+    done: Vec<bool>,
+    status: Status,
+    #[serde(default)]
+    commit: Option<String>,
+    /// The Applications generated from the clean base checkout before the first move: the gate's
+    /// "before" side (so the gate need not extract the base commit again).
+    #[serde(default)]
+    before: Option<Vec<gate::Row>>,
+}
+
+/// Run git in `repo`; stdout on success, else a failure naming the command and git's message.
+pub(crate) fn git(repo: &Path, args: &[&str]) -> Result<String, UserError> {
+    let out = duct::cmd("git", args)
+        .dir(repo)
+        .stdout_capture()
+        .stderr_capture()
+        .unchecked()
+        .run()
+        .map_err(|e| UserError::usage(format!("cannot run git: {e}")).next("install git"))?;
+    if !out.status.success() {
+        return Err(UserError::failed(format!(
+            "git {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+        .subject(repo.display().to_string()));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
+}
+
+fn journal_path(repo: &Path) -> Result<PathBuf, UserError> {
+    Ok(PathBuf::from(git(repo, &["rev-parse", "--absolute-git-dir"])?).join(JOURNAL))
+}
+
+fn load_state(path: &Path) -> Result<Option<State>, UserError> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => serde_json::from_str(&t).map(Some).map_err(|e| {
+            UserError::usage(format!("the phase 4 journal is unreadable: {e}"))
+                .subject(path.display().to_string())
+                .next("run `fleetctl migrate --abort` to start over")
+        }),
+        Err(_) => Ok(None),
+    }
+}
+
+fn save_state(path: &Path, s: &State) -> Result<(), UserError> {
+    let text = serde_json::to_string_pretty(s).expect("state serialises");
+    crate::journal::write_atomic(path, text.as_bytes())
+}
+
+fn current_branch(repo: &Path) -> String {
+    git(repo, &["symbolic-ref", "--quiet", "--short", "HEAD"]).unwrap_or_else(|_| "HEAD".into())
+}
+
+fn is_clean(repo: &Path) -> Result<bool, UserError> {
+    Ok(git(repo, &["status", "--porcelain"])?.is_empty())
+}
+
+/// Check that `repo` is the top level of a Git work tree.
+fn require_git(repo: &Path) -> Result<(), UserError> {
+    let top = git(repo, &["rev-parse", "--show-toplevel"]).map_err(|_| {
+        UserError::usage("the fleet repo is not a Git repository")
+            .subject(repo.display().to_string())
+            .next("phase 4 moves trees with git on a new branch; pass --repo with the fleet's Git checkout")
+    })?;
+    let same = std::fs::canonicalize(&top).ok() == std::fs::canonicalize(repo).ok();
+    if !same {
+        return Err(UserError::usage("--repo is not the top level of its Git work tree")
+            .subject(repo.display().to_string())
+            .next(format!("pass --repo {top}")));
+    }
+    Ok(())
+}
+
+/// Settle the branch, each tree's destination and optional renames.
+fn settle(
+    opts: &Options,
+    legacy: &plan::Legacy,
+    ui: &Ui,
+) -> Result<(String, Plan, BTreeMap<String, String>), UserError> {
+    let none = BTreeMap::new();
+    let answering = decide::Answering {
+        recorded: &none,
+        answers: &BTreeMap::new(),
+        yes: opts.yes,
+    };
+    let mut decisions = BTreeMap::new();
+    let branch = match opts.answers.get("p4-branch") {
+        Some(b) => b.clone(),
+        None => decide::settle(
+            &Decision {
+                id: "p4-branch".into(),
+                question: "Name of the Git branch for the migration?".into(),
+                options: vec![DEFAULT_BRANCH.into()],
+                recommended: Some(DEFAULT_BRANCH.into()),
+                destructive: false,
+                input: false,
+                help: Some("created from the current commit; review and merge it yourself".into()),
+                recommend_from: None,
+            },
+            &answering,
+        )?,
+    };
+    git(&opts.repo, &["check-ref-format", "--branch", &branch])
+        .map_err(|_| UserError::usage(format!("'{branch}' is not a valid branch name")).subject("p4-branch"))?;
+    decisions.insert("p4-branch".to_string(), branch.clone());
+    let mut moves = plan::default_moves(legacy, &opts.cluster);
+    // `p4-move: move-to-defaults` is the explicit answer that confirms every tree not answered one by one.
+    let confirm_all = match opts.answers.get("p4-move").map(String::as_str) {
+        None => false,
+        Some("move-to-defaults") => true,
+        Some("stop") => {
+            return Err(UserError::usage("p4-move says stop: nothing was moved")
+                .next("answer move-to-defaults, or one tree at a time"))
+        }
+        Some(other) => {
+            return Err(UserError::usage(format!(
+                "answer '{other}' to p4-move is not one of: move-to-defaults, stop"
+            )))
+        }
+    };
+    for m in moves.iter_mut() {
+        let answer = match opts.answers.get(&m.id) {
+            Some(a) => a.clone(),
+            None if confirm_all => m.default.clone(),
+            None => decide::settle(
+                &Decision {
+                    id: m.id.clone(),
+                    question: format!("Where does {}/ go?", m.from),
+                    options: vec![m.default.clone(), "keep".into()],
+                    recommended: Some(m.default.clone()),
+                    // Moving trees is destructive to everyone else's working copies and open branches:
+                    // it needs an explicit answer, never --yes alone.
+                    destructive: true,
+                    input: false,
+                    help: Some("`keep` leaves it in place; an --answers file may also name another path".into()),
+                    recommend_from: None,
+                },
+                &answering,
+            )?,
+        };
+        m.to = plan::resolve_answer(m, &answer).map_err(|e| {
+            UserError::usage(format!("answer to {}: {e}", m.id)).next("answer default, keep, or a path")
+        })?;
+        decisions.insert(m.id.clone(), m.to.clone());
+    }
+    if let Some(r) = opts.answers.get("p4-renames").filter(|r| !r.trim().is_empty()) {
+        let extra = plan::parse_renames(r, &moves).map_err(|e| UserError::usage(e).subject("p4-renames"))?;
+        decisions.insert("p4-renames".into(), r.clone());
+        moves.extend(extra);
+    }
+    plan::sort_moves(&mut moves);
+    // Two trees must not land on the same place, nor one inside a tree that stays.
+    for (i, a) in moves.iter().enumerate() {
+        for b in &moves[i + 1..] {
+            if a.to == b.to {
+                return Err(
+                    UserError::usage(format!("{} and {} would both move to {}", a.from, b.from, a.to))
+                        .next("give one of them another destination"),
+                );
+            }
+        }
+        if a.from != a.to && opts.repo.join(&a.to).exists() {
+            return Err(
+                UserError::usage(format!("{} cannot move to {}: that path already exists", a.from, a.to))
+                    .subject(opts.repo.join(&a.to).display().to_string())
+                    .next(format!("answer another destination for {}", a.id)),
+            );
+        }
+    }
+    let plan = Plan { moves };
+    ui.line("plan:");
+    for m in &plan.moves {
+        if m.from == m.to {
+            ui.line(&format!("  {:<44} kept in place", format!("{}/", m.from)));
+        } else {
+            ui.line(&format!("  {:<44} -> {}/", format!("{}/", m.from), m.to));
+        }
+    }
+    Ok((branch, plan, decisions))
+}
+
+/// The migration: plan (decisions), branch, moves, rewrites, gate, commit.
+pub fn run(opts: &Options, ui: &Ui) -> Result<Outcome, UserError> {
+    require_git(&opts.repo)?;
+    let jpath = journal_path(&opts.repo)?;
+    if let Some(st) = load_state(&jpath)? {
+        if st.status == Status::Committed {
+            let commit = st.commit.clone().unwrap_or_default();
+            let contains = git(&opts.repo, &["merge-base", "--is-ancestor", &commit, "HEAD"]).is_ok();
+            if contains || current_branch(&opts.repo) == st.branch {
+                return Ok(Outcome::AlreadyMigrated(format!(
+                    "already migrated: commit {} on branch {} (nothing to do)",
+                    &commit[..commit.len().min(12)],
+                    st.branch
+                )));
+            }
+            return Err(UserError::usage(format!(
+                "already migrated on branch {} (commit {}), which this checkout does not contain",
+                st.branch,
+                &commit[..commit.len().min(12)]
+            ))
+            .subject(jpath.display().to_string())
+            .next(format!(
+                "`git switch {}` to review it, or merge it; to plan a new migration instead, delete the branch and {}",
+                st.branch,
+                jpath.display()
+            )));
+        }
+        return resume(opts, st, &jpath, ui);
+    }
+    let legacy = plan::discover(&opts.repo)?;
+    if legacy.appsets.is_empty() {
+        return Ok(Outcome::AlreadyMigrated(format!(
+            "already migrated: no ApplicationSet outside clusters/ (the fleet is in clusters/{}/)",
+            opts.cluster
+        )));
+    }
+    let (branch, plan, decisions) = settle(opts, &legacy, ui)?;
+    if !plan.moves_anything() {
+        return Ok(Outcome::NothingToMove);
+    }
+    if opts.dry_run {
+        let gate = dry_run(&opts.repo, &opts.cluster, &plan)?;
+        return Ok(Outcome::DryRun { plan, gate });
+    }
+    if !is_clean(&opts.repo)? {
+        return Err(UserError::usage("the working tree has uncommitted changes")
+            .subject(opts.repo.display().to_string())
+            .next("commit or stash them first: the gate compares the last commit with the moved tree; nothing was changed"));
+    }
+    if git(
+        &opts.repo,
+        &["rev-parse", "--verify", "--quiet", &format!("refs/heads/{branch}")],
+    )
+    .is_ok()
+    {
+        return Err(UserError::usage(format!("branch {branch} already exists"))
+            .next("delete it (`git branch -D`) or answer p4-branch with another name; nothing was changed"));
+    }
+    let base = git(&opts.repo, &["rev-parse", "HEAD"])?;
+    let start_branch = current_branch(&opts.repo);
+    // The working tree is clean, so it is exactly the base commit: generate the "before" side now.
+    let before = gate::generate_for(&opts.repo, &opts.cluster).map_err(|e| UserError {
+        cause: format!("before the move: {}", e.cause),
+        ..e
+    })?;
+    git(&opts.repo, &["switch", "-q", "-c", &branch])?;
+    ui.ok(&format!(
+        "on new branch {branch} (from {start_branch} at {})",
+        &base[..12]
+    ));
+    let st = State {
+        base,
+        start_branch,
+        branch,
+        cluster: opts.cluster.clone(),
+        decisions,
+        done: vec![false; plan.moves.len()],
+        plan,
+        status: Status::Moving,
+        commit: None,
+        before: Some(gate::rows(&before)),
+    };
+    save_state(&jpath, &st)?;
+    execute(opts, st, &jpath, ui)
+}
+
+fn resume(opts: &Options, st: State, jpath: &Path, ui: &Ui) -> Result<Outcome, UserError> {
+    for (k, v) in &opts.answers {
+        if let Some(old) = st.decisions.get(k) {
+            let same = old == v
+                || (k.starts_with("p4-dest-")
+                    && st
+                        .plan
+                        .moves
+                        .iter()
+                        .any(|m| &m.id == k && plan::resolve_answer(m, v).ok().as_ref() == Some(old)));
+            if !same {
+                return Err(
+                    UserError::usage(format!("an unfinished migration answered {k} = {old}, not {v}"))
+                        .subject(jpath.display().to_string())
+                        .next("run it to the end with the same answers, or `fleetctl migrate --abort` and start over"),
+                );
+            }
+        }
+    }
+    let here = current_branch(&opts.repo);
+    if here != st.branch {
+        if here == st.start_branch && is_clean(&opts.repo)? {
+            git(&opts.repo, &["switch", "-q", &st.branch])?;
+        } else {
+            return Err(UserError::usage(format!(
+                "an unfinished migration is on branch {}, but the checkout is on {here}",
+                st.branch
+            ))
+            .next(format!(
+                "`git switch {}` and run again, or `fleetctl migrate --abort`",
+                st.branch
+            )));
+        }
+    }
+    let left = st.done.iter().filter(|d| !**d).count();
+    ui.line(&format!(
+        "resuming the migration on {} ({left} of {} moves left)",
+        st.branch,
+        st.done.len()
+    ));
+    if opts.dry_run {
+        return Err(
+            UserError::usage("a migration is in progress; --dry-run plans a new one only")
+                .next("run without --dry-run to finish it, or `fleetctl migrate --abort`"),
+        );
+    }
+    execute(opts, st, jpath, ui)
+}
+
+fn execute(opts: &Options, mut st: State, jpath: &Path, ui: &Ui) -> Result<Outcome, UserError> {
+    let repo = &opts.repo;
+    let kill_after: Option<usize> = std::env::var("FLEETCTL_TEST_P4_KILL_AFTER_MOVES")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let mut moved_now = 0;
+    for i in 0..st.plan.moves.len() {
+        if st.done[i] {
+            continue;
+        }
+        let m = st.plan.moves[i].clone();
+        let cur = st.plan.map_partial(&m.from, i);
+        if cur != m.to {
+            let (src, dst) = (repo.join(&cur), repo.join(&m.to));
+            if !src.exists() && dst.exists() {
+                ui.skip(&format!("{cur} -> {}: already moved", m.to));
+            } else {
+                if let Some(parent) = dst.parent() {
+                    std::fs::create_dir_all(parent)
+                        .map_err(|e| UserError::failed(format!("cannot create {}: {e}", parent.display())))?;
+                }
+                git(repo, &["mv", &cur, &m.to])?;
+                if !dst.exists() {
+                    return Err(UserError::failed(format!("git mv {cur} {} moved nothing", m.to))
+                        .subject(repo.display().to_string())
+                        .next("check that the tree is tracked by Git"));
+                }
+                ui.ok(&format!("git mv {cur} {}", m.to));
+                moved_now += 1;
+                // Test hook: die between the move and its journal entry (the worst moment).
+                if kill_after == Some(moved_now) {
+                    std::process::exit(137);
+                }
+            }
+        }
+        st.done[i] = true;
+        save_state(jpath, &st)?;
+    }
+    if st.status == Status::Moving {
+        let n = rewrite_all(repo, &st.base, &st.plan, ui)?;
+        ui.ok(&format!(
+            "repointed {n} paths (root Application, ApplicationSets, bootstrap files)"
+        ));
+        st.status = Status::Moved;
+        save_state(jpath, &st)?;
+    }
+    let gate = match &st.before {
+        Some(rows) => gate::run_recorded(rows, repo, &st.cluster, &st.plan)?,
+        None => gate_against_base(repo, &st.base, &st.cluster, &st.plan)?,
+    };
+    if !gate.passed {
+        return Ok(Outcome::GateFailed {
+            branch: st.branch.clone(),
+            gate,
+        });
+    }
+    ui.ok(&gate.summary());
+    git(repo, &["add", "-A"])?;
+    let mut msg = format!(
+        "Phase 4: move the Talos fleet into clusters/{}/\n\nMoved with git mv (history follows):\n",
+        st.cluster
+    );
+    for m in st.plan.moves.iter().filter(|m| m.from != m.to) {
+        msg.push_str(&format!("  {}/ -> {}/\n", m.from, m.to));
+    }
+    msg.push_str(&format!(
+        "\nRepointed the root Application and every ApplicationSet.\nNo-churn gate: {} Applications identical before and after (fleetctl migrate).\n",
+        gate.after
+    ));
+    git(repo, &["commit", "-q", "-m", &msg])?;
+    let commit = git(repo, &["rev-parse", "HEAD"])?;
+    st.status = Status::Committed;
+    st.commit = Some(commit.clone());
+    save_state(jpath, &st)?;
+    Ok(Outcome::Committed {
+        branch: st.branch,
+        commit,
+        plan: st.plan,
+        gate,
+    })
+}
+
+/// Files whose paths get rewritten: YAML with Application/ApplicationSet documents, and everything
+/// in a moved bootstrap tree. Rewritten from their base-commit content, so a rerun gives the same result.
+fn rewrite_all(repo: &Path, base: &str, plan: &Plan, ui: &Ui) -> Result<usize, UserError> {
+    let files = git(repo, &["ls-tree", "-r", "--name-only", base])?;
+    let bootstrap: Vec<&Move> = plan.moves.iter().filter(|m| m.id == "p4-dest-bootstrap").collect();
+    let mut total = 0;
+    for f in files.lines() {
+        let in_bootstrap = bootstrap.iter().any(|m| f.starts_with(&format!("{}/", m.from)));
+        let yaml = f.ends_with(".yaml") || f.ends_with(".yml");
+        if !yaml && !in_bootstrap {
+            continue;
+        }
+        if f.starts_with("tests/") && repo.join("Cargo.toml").is_file() {
+            continue;
+        }
+        let new_path = plan.map(f);
+        let target = repo.join(&new_path);
+        if !target.is_file() {
+            continue;
+        }
+        let Ok(old) = git(repo, &["show", &format!("{base}:{f}")]) else {
+            continue;
+        };
+        let mut text = old.clone();
+        let mut n = 0;
+        if yaml && (old.contains("kind: Application") || old.contains("kind: \"Application")) {
+            let r = rewrite::rewrite_manifest(&text, plan, &new_path).map_err(|m| {
+                UserError::usage(format!("cannot repoint an ApplicationSet: {m}"))
+                    .next("edit that ApplicationSet by hand on the branch, then run `fleetctl migrate` again")
+            })?;
+            n += r.changes.len() + r.shifted;
+            for c in &r.changes {
+                ui.detail(&format!("{new_path}: {c}"));
+            }
+            text = r.text;
+        }
+        if in_bootstrap {
+            let (t, k) = rewrite::rewrite_tokens(&text, plan);
+            n += k;
+            text = t;
+        }
+        // `git show` drops the final newline (trim_end in git()); keep the file's own.
+        let current = std::fs::read_to_string(&target).unwrap_or_default();
+        if current.ends_with('\n') && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        if n > 0 && text != current {
+            std::fs::write(&target, &text)
+                .map_err(|e| UserError::failed(format!("cannot write {}: {e}", target.display())))?;
+            total += n;
+        }
+    }
+    Ok(total)
+}
+
+/// Extract `commit` into a fresh temp dir (`git archive`), the "before" side of the gate.
+fn checkout_to_temp(repo: &Path, commit: &str) -> Result<tempfile::TempDir, UserError> {
+    let tmp = tempfile::tempdir().map_err(|e| UserError::failed(format!("cannot make a temp dir: {e}")))?;
+    duct::cmd!("git", "archive", "--format=tar", commit)
+        .dir(repo)
+        .pipe(duct::cmd!("tar", "-xf", "-", "-C", tmp.path()))
+        .stderr_capture()
+        .run()
+        .map_err(|e| UserError::failed(format!("cannot extract {commit} with git archive | tar: {e}")))?;
+    Ok(tmp)
+}
+
+/// The gate against the base commit (the working tree is the "after" side).
+pub fn gate_against_base(repo: &Path, base: &str, cluster: &str, plan: &Plan) -> Result<GateResult, UserError> {
+    let before = checkout_to_temp(repo, base)?;
+    gate::run(before.path(), repo, cluster, plan)
+}
+
+/// Move and rewrite in a scratch copy of HEAD and run the gate there; the repo is not touched.
+fn dry_run(repo: &Path, cluster: &str, plan: &Plan) -> Result<GateResult, UserError> {
+    let before = checkout_to_temp(repo, "HEAD")?;
+    let after = checkout_to_temp(repo, "HEAD")?;
+    for (i, m) in plan.moves.iter().enumerate() {
+        let cur = plan.map_partial(&m.from, i);
+        if cur == m.to {
+            continue;
+        }
+        let dst = after.path().join(&m.to);
+        if let Some(p) = dst.parent() {
+            std::fs::create_dir_all(p).map_err(|e| UserError::failed(format!("scratch copy: {e}")))?;
+        }
+        std::fs::rename(after.path().join(&cur), &dst)
+            .map_err(|e| UserError::failed(format!("scratch copy: cannot move {cur}: {e}")))?;
+    }
+    for f in crate::appset::dirs::list_files(before.path()) {
+        let yaml = f.ends_with(".yaml") || f.ends_with(".yml");
+        let in_bootstrap = plan
+            .moves
+            .iter()
+            .any(|m| m.id == "p4-dest-bootstrap" && f.starts_with(&format!("{}/", m.from)));
+        if !yaml && !in_bootstrap {
+            continue;
+        }
+        let Ok(mut text) = std::fs::read_to_string(before.path().join(&f)) else {
+            continue;
+        };
+        let target = after.path().join(plan.map(&f));
+        if yaml && text.contains("kind: Application") {
+            text = rewrite::rewrite_manifest(&text, plan, &f)
+                .map_err(|m| UserError::usage(format!("cannot repoint an ApplicationSet: {m}")))?
+                .text;
+        }
+        if in_bootstrap {
+            text = rewrite::rewrite_tokens(&text, plan).0;
+        }
+        std::fs::write(&target, text).map_err(|e| UserError::failed(format!("scratch copy: {e}")))?;
+    }
+    gate::run(before.path(), after.path(), cluster, plan)
+}
+
+/// Undo an unfinished migration: back to the start branch at the base commit, branch deleted.
+pub fn abort(repo: &Path, ui: &Ui) -> Result<String, UserError> {
+    require_git(repo)?;
+    let jpath = journal_path(repo)?;
+    let Some(st) = load_state(&jpath)? else {
+        return Ok("no migration in progress".into());
+    };
+    if st.status == Status::Committed {
+        return Err(UserError::usage(format!(
+            "the migration is committed on branch {}; --abort only undoes an unfinished one",
+            st.branch
+        ))
+        .next(format!(
+            "delete the branch yourself if you do not want it: `git branch -D {}`",
+            st.branch
+        )));
+    }
+    if current_branch(repo) == st.branch {
+        git(repo, &["reset", "-q", "--hard", &st.base])?;
+        git(repo, &["switch", "-q", &st.start_branch])?;
+    }
+    git(repo, &["branch", "-q", "-D", &st.branch])?;
+    let _ = std::fs::remove_file(&jpath);
+    ui.ok(&format!(
+        "aborted: back on {}, branch {} deleted",
+        st.start_branch, st.branch
+    ));
+    Ok(format!("aborted the migration on {}", st.branch))
+}
+
+/// Arguments of the runbook step `builtin: {name: phase4-migrate, args: {cluster, branch}}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepArgs {
+    pub cluster: String,
+    #[serde(default = "default_branch")]
+    pub branch: String,
+}
+
+fn default_branch() -> String {
+    DEFAULT_BRANCH.into()
+}
+
+/// The runbook step: every tree to its default destination (custom destinations: `fleetctl migrate`).
+/// Returns (writes to the cluster = always 0, what happened); a failed gate is a step failure.
+pub fn run_step(repo: &Path, a: &StepArgs) -> Result<(u32, String), UserError> {
+    let mut answers = BTreeMap::new();
+    answers.insert("p4-branch".to_string(), a.branch.clone());
+    // The runbook only reaches this step when the destructive decision p4-move said move-to-defaults.
+    answers.insert("p4-move".to_string(), "move-to-defaults".to_string());
+    let opts = Options {
+        repo: repo.to_path_buf(),
+        cluster: a.cluster.clone(),
+        answers,
+        yes: true,
+        dry_run: false,
+    };
+    let ui = Ui::new(crate::engine::ui::Verbosity::Quiet, true);
+    match run(&opts, &ui)? {
+        Outcome::AlreadyMigrated(m) => Ok((0, m)),
+        Outcome::NothingToMove => Ok((0, "nothing to move: every tree is kept in place".into())),
+        Outcome::DryRun { gate, .. } => Ok((0, gate.summary())),
+        // Repo work, not a cluster write; the note (not "already") tells the engine it acted.
+        Outcome::Committed { branch, commit, gate, .. } => Ok((
+            0,
+            format!(
+                "migrated on branch {branch} (commit {}) and reached the gate: {}; merge it, then re-apply the root Application from its new path",
+                &commit[..12],
+                gate.summary()
+            ),
+        )),
+        Outcome::GateFailed { branch, gate } => {
+            eprint!("{}", gate.diff);
+            Err(UserError::failed(format!("{} - refusing to commit", gate.summary()))
+                .subject(format!("branch {branch} (uncommitted; HEAD unchanged)"))
+                .next("run `fleetctl migrate` to see the plan and fix it, or `fleetctl migrate --abort`"))
+        }
+    }
+}
+
+/// The move plan of this repo's migration, if fleetctl ran one here (read from the journal).
+pub fn recorded_plan(repo: &Path) -> Option<Plan> {
+    let p = journal_path(repo).ok()?;
+    load_state(&p).ok().flatten().map(|s| s.plan)
+}
+
+/// The gate's recorded "before" side of this repo's migration, if any (from the journal).
+pub fn recorded_before(repo: &Path) -> Option<Vec<gate::Row>> {
+    let p = journal_path(repo).ok()?;
+    load_state(&p).ok().flatten().and_then(|s| s.before)
+}

@@ -1,0 +1,333 @@
+//! Which trees of a legacy fleet move where (Phase 4), found from the ApplicationSets themselves.
+//!
+//! A tree is a root-level directory a legacy ApplicationSet generates from (`infrastructure/`,
+//! `my-apps/`, `monitoring/`, `database/`, ...), the folder holding the ApplicationSets (the argocd
+//! controller's apps folder, which the root Application syncs), and `bootstrap/`. Each has a default
+//! destination under `clusters/<cluster>/`; a decision may keep it in place or name another path.
+
+use crate::appset::{self, AppSetFile};
+use crate::error::UserError;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// Top-level directories that are already the new layout, never legacy trees.
+const NOT_LEGACY: &[&str] = &["clusters", "apps-shared", "runbooks", "docs", "scripts", "src", "tests"];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Move {
+    /// The decision id (`p4-dest-<tree>`).
+    pub id: String,
+    /// Where the tree is in the legacy layout (the base commit).
+    pub from: String,
+    /// Where it ends up (equal to `from`: kept in place).
+    pub to: String,
+    /// The default destination, for display.
+    pub default: String,
+}
+
+/// The moves, parents before children, all in legacy (base commit) coordinates.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub moves: Vec<Move>,
+}
+
+fn is_prefix(parent: &str, p: &str) -> bool {
+    p == parent || (p.starts_with(parent) && p.as_bytes().get(parent.len()) == Some(&b'/'))
+}
+
+pub fn depth(p: &str) -> usize {
+    p.split('/').filter(|s| !s.is_empty()).count()
+}
+
+impl Plan {
+    /// Where a legacy path ends up: the deepest move containing it decides.
+    pub fn map(&self, p: &str) -> String {
+        let best = self
+            .moves
+            .iter()
+            .filter(|m| is_prefix(&m.from, p))
+            .max_by_key(|m| m.from.len());
+        match best {
+            Some(m) => format!("{}{}", m.to, &p[m.from.len()..]),
+            None => p.to_string(),
+        }
+    }
+
+    /// Where a legacy path is after the first `n` moves ran (for executing move `n`).
+    pub fn map_partial(&self, p: &str, n: usize) -> String {
+        let best = self.moves[..n]
+            .iter()
+            .filter(|m| is_prefix(&m.from, p))
+            .max_by_key(|m| m.from.len());
+        match best {
+            Some(m) => format!("{}{}", m.to, &p[m.from.len()..]),
+            None => p.to_string(),
+        }
+    }
+
+    /// Whether any tree actually moves.
+    pub fn moves_anything(&self) -> bool {
+        self.moves.iter().any(|m| m.from != m.to)
+    }
+
+    /// Map a generator path pattern (`my-apps/*/*`): its literal prefix must lie inside one tree,
+    /// or outside every tree. Returns the new pattern and the change in depth.
+    pub fn map_pattern(&self, pattern: &str) -> Result<(String, isize), String> {
+        let segs: Vec<&str> = pattern.split('/').collect();
+        let lit_n = segs
+            .iter()
+            .position(|s| s.contains(['*', '?', '[', '\\']))
+            .unwrap_or(segs.len());
+        let lit = segs[..lit_n].join("/");
+        let inside = self.moves.iter().any(|m| is_prefix(&m.from, &lit) && !lit.is_empty());
+        let spans = self
+            .moves
+            .iter()
+            .any(|m| m.from != m.to && (lit.is_empty() || (is_prefix(&lit, &m.from) && lit != m.from)));
+        if !inside && spans {
+            return Err(format!(
+                "the pattern '{pattern}' matches directories of trees that move to different places"
+            ));
+        }
+        let new_lit = self.map(&lit);
+        let delta = depth(&new_lit) as isize - depth(&lit) as isize;
+        let mut out = new_lit;
+        for s in &segs[lit_n..] {
+            out.push('/');
+            out.push_str(s);
+        }
+        Ok((out, delta))
+    }
+}
+
+/// What discovery found in the working tree.
+#[derive(Debug, Clone, Default)]
+pub struct Legacy {
+    /// Legacy ApplicationSets (outside clusters/).
+    pub appsets: Vec<AppSetFile>,
+    /// Root-level trees the AppSets generate from, in name order.
+    pub trees: Vec<String>,
+    /// Folders holding the legacy ApplicationSets (the argocd apps folder).
+    pub apps_folders: Vec<String>,
+    pub bootstrap: Option<String>,
+}
+
+/// The literal directory paths an AppSet's git generators name (`directories[].path`, `files[].path`).
+pub fn generator_paths(set: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for g in set
+        .pointer("/spec/generators")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(git) = g.get("git") else { continue };
+        for key in ["directories", "files"] {
+            for d in git.get(key).and_then(Value::as_array).into_iter().flatten() {
+                if let Some(p) = d.get("path").and_then(Value::as_str) {
+                    out.push(p.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Find the legacy layout: ApplicationSets outside `clusters/`, the trees they read, their folder.
+pub fn discover(repo: &Path) -> Result<Legacy, UserError> {
+    let all = appset::load_appsets(repo, None)?;
+    let appsets: Vec<AppSetFile> = all.into_iter().filter(|s| s.cluster().is_none()).collect();
+    let mut trees = BTreeSet::new();
+    let mut folders = BTreeSet::new();
+    for s in &appsets {
+        let dir = s
+            .path
+            .parent()
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+            .unwrap_or_default();
+        if !dir.is_empty() {
+            folders.insert(dir);
+        }
+        for p in generator_paths(&s.object) {
+            let top = p.split('/').next().unwrap_or_default().to_string();
+            if top.is_empty() || top.contains(['*', '?', '[']) || NOT_LEGACY.contains(&top.as_str()) {
+                continue;
+            }
+            if repo.join(&top).is_dir() {
+                trees.insert(top);
+            }
+        }
+    }
+    // An apps folder at the root level is itself a tree; inside one, it moves on its own.
+    for f in &folders {
+        if !f.contains('/') {
+            trees.remove(f);
+        }
+    }
+    let bootstrap = repo.join("bootstrap").is_dir().then(|| "bootstrap".to_string());
+    Ok(Legacy {
+        appsets,
+        trees: trees.into_iter().collect(),
+        apps_folders: folders.into_iter().collect(),
+        bootstrap,
+    })
+}
+
+/// The decision id for a tree.
+pub fn decision_id(from: &str, legacy: &Legacy) -> String {
+    if legacy.apps_folders.first().map(String::as_str) == Some(from) {
+        return "p4-dest-apps-folder".into();
+    }
+    format!("p4-dest-{}", from.replace('/', "-"))
+}
+
+/// Every tree with its default destination under `clusters/<cluster>/`, parents before children.
+pub fn default_moves(legacy: &Legacy, cluster: &str) -> Vec<Move> {
+    let base = format!("clusters/{cluster}");
+    let mut moves = Vec::new();
+    for t in &legacy.trees {
+        moves.push(Move {
+            id: decision_id(t, legacy),
+            from: t.clone(),
+            to: format!("{base}/{t}"),
+            default: format!("{base}/{t}"),
+        });
+    }
+    for (i, f) in legacy.apps_folders.iter().enumerate() {
+        let to = if i == 0 {
+            format!("{base}/apps")
+        } else {
+            format!("{base}/apps-{}", f.rsplit('/').next().unwrap_or(f))
+        };
+        moves.push(Move {
+            id: decision_id(f, legacy),
+            from: f.clone(),
+            to: to.clone(),
+            default: to,
+        });
+    }
+    if let Some(b) = &legacy.bootstrap {
+        moves.push(Move {
+            id: "p4-dest-bootstrap".into(),
+            from: b.clone(),
+            to: format!("{base}/bootstrap"),
+            default: format!("{base}/bootstrap"),
+        });
+    }
+    sort_moves(&mut moves);
+    moves
+}
+
+/// Parents before children (then by name), so each move finds its tree where earlier moves left it.
+pub fn sort_moves(moves: &mut [Move]) {
+    moves.sort_by(|a, b| depth(&a.from).cmp(&depth(&b.from)).then(a.from.cmp(&b.from)));
+}
+
+/// A destination answer: `default`, `keep`, or a relative path inside the repo.
+pub fn resolve_answer(m: &Move, answer: &str) -> Result<String, String> {
+    let a = answer.trim().trim_end_matches('/');
+    match a {
+        "" | "default" => Ok(m.default.clone()),
+        "keep" => Ok(m.from.clone()),
+        p => check_rel(p).map(|_| p.to_string()),
+    }
+}
+
+/// A path relative to the repo root, without `.`/`..` segments or glob characters.
+pub fn check_rel(p: &str) -> Result<(), String> {
+    if p.starts_with('/')
+        || p.split('/').any(|s| s.is_empty() || s == "." || s == "..")
+        || p.contains(['*', '?', '[', '\\', '{'])
+    {
+        return Err(format!("'{p}' is not a plain path relative to the repository root"));
+    }
+    Ok(())
+}
+
+/// `a=b,c=d`: extra renames inside trees, in legacy coordinates (e.g. `my-apps/privacy=my-apps/private`
+/// renames that category inside my-apps wherever my-apps goes).
+pub fn parse_renames(s: &str, moves: &[Move]) -> Result<Vec<Move>, String> {
+    let mut out = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (from, to) = part
+            .split_once('=')
+            .ok_or_else(|| format!("rename '{part}' is not old=new"))?;
+        let (from, to) = (from.trim().trim_end_matches('/'), to.trim().trim_end_matches('/'));
+        check_rel(from)?;
+        check_rel(to)?;
+        let parent = moves
+            .iter()
+            .filter(|m| is_prefix(&m.from, from) && m.from != from)
+            .max_by_key(|m| m.from.len())
+            .ok_or_else(|| format!("rename '{part}': '{from}' is not inside a tree that moves"))?;
+        let plan = Plan { moves: moves.to_vec() };
+        // `to` is in legacy coordinates too: it lands where its tree goes.
+        let dest = plan.map(to);
+        if !is_prefix(&parent.from, to) {
+            return Err(format!("rename '{part}': '{to}' must stay inside '{}'", parent.from));
+        }
+        out.push(Move {
+            id: format!("rename:{from}"),
+            from: from.to_string(),
+            to: dest.clone(),
+            default: dest,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mv(from: &str, to: &str) -> Move {
+        Move {
+            id: from.into(),
+            from: from.into(),
+            to: to.into(),
+            default: to.into(),
+        }
+    }
+
+    #[test]
+    fn deepest_move_wins_and_patterns_map() {
+        let p = Plan {
+            moves: vec![
+                mv("infrastructure", "clusters/talos/infrastructure"),
+                mv("infrastructure/controllers/argocd/apps", "clusters/talos/apps"),
+            ],
+        };
+        assert_eq!(
+            p.map("infrastructure/controllers/argocd/apps/root.yaml"),
+            "clusters/talos/apps/root.yaml"
+        );
+        assert_eq!(
+            p.map("infrastructure/controllers/argocd"),
+            "clusters/talos/infrastructure/controllers/argocd"
+        );
+        assert_eq!(p.map("infrastructure-x/a"), "infrastructure-x/a");
+        assert_eq!(
+            p.map_partial("infrastructure/controllers/argocd/apps", 1),
+            "clusters/talos/infrastructure/controllers/argocd/apps"
+        );
+        assert_eq!(
+            p.map_pattern("infrastructure/*/*").unwrap(),
+            ("clusters/talos/infrastructure/*/*".to_string(), 2)
+        );
+        assert!(p.map_pattern("*/*").is_err());
+        assert_eq!(p.map_pattern("other/*").unwrap(), ("other/*".to_string(), 0));
+    }
+
+    #[test]
+    fn answers_and_renames() {
+        let m = mv("my-apps", "clusters/talos/my-apps");
+        assert_eq!(resolve_answer(&m, "keep").unwrap(), "my-apps");
+        assert_eq!(resolve_answer(&m, "default").unwrap(), "clusters/talos/my-apps");
+        assert!(resolve_answer(&m, "../x").is_err());
+        let r = parse_renames("my-apps/privacy=my-apps/private", std::slice::from_ref(&m)).unwrap();
+        assert_eq!(r[0].to, "clusters/talos/my-apps/private");
+        assert!(parse_renames("my-apps/privacy=other/private", &[m]).is_err());
+    }
+}

@@ -1,0 +1,679 @@
+//! Phase 4: `fleetctl migrate` on legacy fleets written by scripts/gen-legacy-fleet.py, and
+//! `fleetctl phase 4` against a simulated Talos cluster whose simulated Argo CD syncs the fleet.
+
+mod common;
+
+use common::{text, SimProc};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn gen(dir: &Path, apps: usize, seed: u64, db_dir: &str) {
+    let out = Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/gen-legacy-fleet.py"))
+        .arg(dir)
+        .args([
+            "--apps",
+            &apps.to_string(),
+            "--seed",
+            &seed.to_string(),
+            "--database-dir",
+            db_dir,
+        ])
+        .output()
+        .expect("python3 runs");
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+/// `migrate --yes` alone never moves trees (destructive): the tests confirm with `p4-move` in an answers file.
+fn fleetctl(repo: &Path, args: &[&str]) -> Output {
+    let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let confirming = args.iter().any(|a| a == "--yes") && !args.iter().any(|a| a == "--answers");
+    if args.first().map(String::as_str) == Some("migrate") && confirming {
+        let confirm = std::env::temp_dir().join(format!("p4-confirm-{}.yaml", std::process::id()));
+        std::fs::write(&confirm, "p4-move: move-to-defaults\n").unwrap();
+        args.push("--answers".into());
+        args.push(confirm.display().to_string());
+    }
+    Command::new(common::bin())
+        .arg("--repo")
+        .arg(repo)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("FLEETCTL_STATE_DIR", repo.join(".git/fleetctl-test-state"))
+        .env_remove("KUBECONFIG")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn git(repo: &Path, args: &[&str]) -> String {
+    let out = Command::new("git").args(args).current_dir(repo).output().unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", text(&out));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// `appset generate --output json` as (name, project, dest namespace, path) rows.
+fn generated(repo: &Path, cluster: Option<&str>) -> Vec<(String, String, String, String)> {
+    let mut args = vec!["appset", "generate", "--output", "json"];
+    if let Some(c) = cluster {
+        args.extend(["--cluster", c]);
+    }
+    let out = fleetctl(repo, &args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut rows: Vec<_> = v["applications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["name"].as_str().unwrap().to_string(),
+                a["project"].as_str().unwrap().to_string(),
+                a["destination"]["namespace"].as_str().unwrap_or("").to_string(),
+                a["source"]["path"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+#[test]
+fn the_gate_passes_on_generated_fleets_and_the_branch_has_the_new_layout() {
+    for (apps, seed, db) in [
+        (12, 1, "database"),
+        (45, 2, "infrastructure/database"),
+        (90, 3, "database"),
+    ] {
+        let t = tempfile::tempdir().unwrap();
+        let repo = t.path().join("fleet");
+        gen(&repo, apps, seed, db);
+        let before = generated(&repo, None);
+        assert!(before.len() >= apps - 1, "{apps}: only {} generated", before.len());
+        let base = git(&repo, &["rev-parse", "HEAD"]);
+
+        let out = fleetctl(&repo, &["migrate", "--yes"]);
+        let t_out = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{apps}/{seed}: {t_out}");
+        assert!(
+            t_out.contains(&format!("gate passed: {} Applications identical", before.len())),
+            "{t_out}"
+        );
+        assert_eq!(git(&repo, &["branch", "--show-current"]), "phase-4-talos-migration");
+        assert_eq!(
+            git(&repo, &["rev-parse", "HEAD~1"]),
+            base,
+            "one commit on top of the base"
+        );
+        assert_eq!(git(&repo, &["status", "--porcelain"]), "", "everything committed");
+        // Git recorded moves (renames), not deletes and adds.
+        let stat = git(&repo, &["show", "--stat", "-M", "--format=", "HEAD"]);
+        assert!(stat.contains("=> clusters/talos"), "{stat}");
+        for gone in ["infrastructure", "my-apps", "monitoring", "bootstrap", "database"] {
+            assert!(!repo.join(gone).exists(), "{gone}/ is still at the root");
+        }
+        let root = std::fs::read_to_string(repo.join("clusters/talos/apps/root.yaml")).unwrap();
+        assert!(root.contains("path: clusters/talos/apps\n"), "{root}");
+        let script = std::fs::read_to_string(repo.join("clusters/talos/bootstrap/bootstrap-argocd.sh")).unwrap();
+        assert!(
+            script.contains("kubectl apply -f clusters/talos/apps/root.yaml"),
+            "{script}"
+        );
+        let privacy = std::fs::read_to_string(repo.join("clusters/talos/apps/privacy-appset.yaml")).unwrap();
+        assert!(
+            privacy.contains("{{path[3]}}-{{path.basename}}"),
+            "segment index shifted: {privacy}"
+        );
+        // Independently of the gate: the generated set is the same, paths moved under clusters/talos.
+        let after = generated(&repo, Some("talos"));
+        let strip = |v: &[(String, String, String, String)]| -> Vec<(String, String, String)> {
+            v.iter().map(|r| (r.0.clone(), r.1.clone(), r.2.clone())).collect()
+        };
+        assert_eq!(strip(&before), strip(&after));
+        for (b, a) in before.iter().zip(&after) {
+            assert!(
+                a.3.starts_with("clusters/talos/") && a.3.ends_with(&b.3[b.3.find('/').unwrap()..]),
+                "{b:?} {a:?}"
+            );
+        }
+        // The migrated apps folder still renders (Argo CD's root Application syncs it).
+        let k = Command::new("kubectl")
+            .args(["kustomize"])
+            .arg(repo.join("clusters/talos/apps"))
+            .output()
+            .unwrap();
+        assert!(k.status.success(), "{}", text(&k));
+
+        // Idempotent: a second run is a no-op.
+        let again = fleetctl(&repo, &["migrate", "--yes"]);
+        assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+        assert!(text(&again).contains("already migrated"), "{}", text(&again));
+        assert_eq!(git(&repo, &["rev-list", "--count", "HEAD"]), "2");
+    }
+}
+
+#[test]
+fn a_rename_that_changes_application_names_fails_the_gate_and_commits_nothing() {
+    let t = tempfile::tempdir().unwrap();
+    let repo = t.path().join("fleet");
+    gen(&repo, 20, 4, "database");
+    let base = git(&repo, &["rev-parse", "HEAD"]);
+    // The privacy AppSet names apps <category>-<app>: renaming the category renames the Applications.
+    let answers = t.path().join("answers.yaml");
+    std::fs::write(
+        &answers,
+        "p4-move: move-to-defaults\np4-renames: my-apps/privacy=my-apps/private\n",
+    )
+    .unwrap();
+    let out = fleetctl(&repo, &["migrate", "--yes", "--answers", answers.to_str().unwrap()]);
+    let o = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{o}");
+    assert!(o.contains("gate FAILED"), "{o}");
+    assert!(o.contains("refusing to commit"), "{o}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("\n-privacy-redlib  project=my-apps"),
+        "the diff names the old Application: {stdout}"
+    );
+    assert!(
+        stdout.contains("\n+private-redlib  project=my-apps"),
+        "and the new one: {stdout}"
+    );
+    assert_eq!(git(&repo, &["rev-parse", "HEAD"]), base, "HEAD unchanged");
+    assert_eq!(git(&repo, &["rev-list", "--count", "--all"]), "1", "no commit anywhere");
+
+    // Re-running does not commit either (the gate runs again), and --abort restores the legacy layout.
+    let again = fleetctl(&repo, &["migrate", "--yes", "--answers", answers.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(1), "{}", text(&again));
+    let abort = fleetctl(&repo, &["migrate", "--abort"]);
+    assert_eq!(abort.status.code(), Some(0), "{}", text(&abort));
+    assert_eq!(git(&repo, &["branch", "--show-current"]), "main");
+    assert_eq!(git(&repo, &["status", "--porcelain"]), "");
+    assert!(repo.join("my-apps/privacy/redlib/kustomization.yaml").is_file());
+    assert_eq!(git(&repo, &["branch", "--list", "phase-4-talos-migration"]), "");
+    // And a plain migration then goes through.
+    let ok = fleetctl(&repo, &["migrate", "--yes"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
+}
+
+#[test]
+fn an_unshifted_segment_index_fails_the_gate_with_a_readable_diff() {
+    let t = tempfile::tempdir().unwrap();
+    let repo = t.path().join("fleet");
+    gen(&repo, 15, 5, "database");
+    let ok = fleetctl(&repo, &["migrate", "--yes"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
+    // Undo the shift by hand: {{path[1]}} on clusters/talos/my-apps/privacy/<app> is "talos".
+    let f = repo.join("clusters/talos/apps/privacy-appset.yaml");
+    let s = std::fs::read_to_string(&f)
+        .unwrap()
+        .replace("{{path[3]}}", "{{path[1]}}");
+    std::fs::write(&f, s).unwrap();
+    let plan = fleetctl::migrate::recorded_plan(&repo).unwrap();
+    let base = git(&repo, &["rev-parse", "HEAD~1"]);
+    let r = fleetctl::migrate::gate_against_base(&repo, &base, "talos", &plan).unwrap();
+    assert!(!r.passed);
+    assert!(
+        r.diff.contains("\n-privacy-redlib ") && r.diff.contains("\n+talos-redlib "),
+        "{}",
+        r.diff
+    );
+    assert!(r.diff.starts_with("--- before (base commit"), "{}", r.diff);
+}
+
+#[test]
+fn a_template_deriving_names_from_the_whole_path_cannot_migrate_without_churn() {
+    let t = tempfile::tempdir().unwrap();
+    let repo = t.path().join("fleet");
+    gen(&repo, 15, 6, "database");
+    // An ApplicationSet naming apps after their full path: every move renames them.
+    let f = repo.join("infrastructure/controllers/argocd/apps/monitoring-appset.yaml");
+    let s = std::fs::read_to_string(&f).unwrap().replace(
+        "name: \"{{ .path.basename }}\"",
+        "name: '{{ .path.path | replace \"/\" \"-\" }}'",
+    );
+    std::fs::write(&f, s).unwrap();
+    git(&repo, &["commit", "-qam", "path-derived names"]);
+    let dry = fleetctl(&repo, &["migrate", "--yes", "--dry-run"]);
+    assert_eq!(dry.status.code(), Some(1), "{}", text(&dry));
+    assert!(
+        String::from_utf8_lossy(&dry.stdout).contains("+clusters-talos-monitoring-"),
+        "{}",
+        text(&dry)
+    );
+    assert_eq!(
+        git(&repo, &["branch", "--show-current"]),
+        "main",
+        "a dry run changes nothing"
+    );
+    assert_eq!(git(&repo, &["status", "--porcelain"]), "");
+}
+
+#[test]
+fn killed_mid_move_the_next_run_finishes_without_redoing_moves() {
+    let t = tempfile::tempdir().unwrap();
+    let repo = t.path().join("fleet");
+    gen(&repo, 20, 8, "database");
+    let mut c = Command::new(common::bin());
+    c.arg("--repo")
+        .arg(&repo)
+        .args(["migrate", "--yes", "--answers"])
+        .arg({
+            let a = t.path().join("confirm.yaml");
+            std::fs::write(&a, "p4-move: move-to-defaults\n").unwrap();
+            a
+        })
+        .env("NO_COLOR", "1")
+        .env("FLEETCTL_TEST_P4_KILL_AFTER_MOVES", "3")
+        .stdin(Stdio::null());
+    let killed = c.output().unwrap();
+    assert_eq!(killed.status.code(), Some(137), "{}", text(&killed));
+    let journal: Value =
+        serde_json::from_str(&std::fs::read_to_string(repo.join(".git/fleetctl-phase4.json")).unwrap()).unwrap();
+    let done: Vec<bool> = journal["done"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_bool().unwrap())
+        .collect();
+    // Killed after the third git mv but before journaling it.
+    assert_eq!(done.iter().filter(|d| **d).count(), 2, "{journal}");
+    assert_eq!(git(&repo, &["rev-list", "--count", "HEAD"]), "1");
+
+    let out = fleetctl(&repo, &["migrate", "--yes"]);
+    let o = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{o}");
+    assert!(o.contains("resuming the migration"), "{o}");
+    assert!(o.contains("already moved"), "the interrupted move is recognised: {o}");
+    assert!(!o.contains("git mv bootstrap "), "done moves are not redone: {o}");
+    assert!(o.contains("gate passed"), "{o}");
+    assert_eq!(git(&repo, &["rev-list", "--count", "HEAD"]), "2");
+    assert_eq!(git(&repo, &["status", "--porcelain"]), "");
+    for gone in ["infrastructure", "my-apps", "monitoring", "bootstrap", "database"] {
+        assert!(!repo.join(gone).exists(), "{gone}/ is still at the root");
+    }
+}
+
+#[test]
+fn exit_codes_and_refusals() {
+    let t = tempfile::tempdir().unwrap();
+    let repo = t.path().join("fleet");
+    gen(&repo, 10, 9, "database");
+    // No terminal, no answers, no --yes: exit 2 naming the decision, nothing changed.
+    let out = fleetctl(&repo, &["migrate"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("p4-branch"), "{}", text(&out));
+    // --yes alone never moves trees: moving them is destructive.
+    let out = Command::new(common::bin())
+        .arg("--repo")
+        .arg(&repo)
+        .args(["migrate", "--yes"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("destructive"), "{}", text(&out));
+    assert_eq!(git(&repo, &["branch", "--show-current"]), "main");
+    // A bad destination answer.
+    let answers = t.path().join("a.yaml");
+    std::fs::write(&answers, "p4-move: move-to-defaults\np4-dest-my-apps: ../outside\n").unwrap();
+    let out = fleetctl(&repo, &["migrate", "--yes", "--answers", answers.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("p4-dest-my-apps"), "{}", text(&out));
+    // A dirty working tree.
+    std::fs::write(repo.join("monitoring/new.yaml"), "x: 1\n").unwrap();
+    let out = fleetctl(&repo, &["migrate", "--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("uncommitted changes"), "{}", text(&out));
+    std::fs::remove_file(repo.join("monitoring/new.yaml")).unwrap();
+    assert_eq!(git(&repo, &["branch", "--show-current"]), "main");
+    // Not a Git repository.
+    let plain = t.path().join("plain");
+    std::fs::create_dir_all(&plain).unwrap();
+    let out = fleetctl(&plain, &["migrate", "--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("not a Git repository"), "{}", text(&out));
+    // "keep" for every tree: nothing to move, exit 0, no branch.
+    std::fs::write(
+        &answers,
+        "p4-dest-infrastructure: keep\np4-dest-my-apps: keep\np4-dest-monitoring: keep\np4-dest-database: keep\np4-dest-bootstrap: keep\np4-dest-apps-folder: keep\n",
+    )
+    .unwrap();
+    let out = fleetctl(&repo, &["migrate", "--yes", "--answers", answers.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("nothing to move"), "{}", text(&out));
+    // Keeping the apps folder in place while its parent moves still works (it is moved back out).
+    std::fs::write(
+        &answers,
+        "p4-move: move-to-defaults\np4-dest-apps-folder: keep\np4-branch: keep-apps\n",
+    )
+    .unwrap();
+    let out = fleetctl(&repo, &["migrate", "--yes", "--answers", answers.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(repo.join("infrastructure/controllers/argocd/apps/root.yaml").is_file());
+    assert_eq!(git(&repo, &["branch", "--show-current"]), "keep-apps");
+}
+
+fn copy_tree(src: &Path, dst: &Path) {
+    common::copy_dir(src, dst);
+}
+
+/// The real repo is already in the new layout: `migrate` says so and changes nothing.
+#[test]
+fn the_real_repo_is_already_migrated() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let t = tempfile::tempdir().unwrap();
+    let repo = t.path();
+    for d in ["clusters", "apps-shared", "runbooks"] {
+        copy_tree(&src.join(d), &repo.join(d));
+    }
+    git(repo, &["init", "-q", "-b", "main"]);
+    git(repo, &["add", "-A"]);
+    git(
+        repo,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.invalid",
+            "commit",
+            "-qm",
+            "real",
+        ],
+    );
+    let out = fleetctl(repo, &["migrate", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("already migrated"), "{}", text(&out));
+    assert_eq!(git(repo, &["branch", "--show-current"]), "main");
+}
+
+// ---- cluster side: phase 4 against the simulated Talos cluster ----
+
+const ARGO_CRDS: &str = r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: applications.argoproj.io}
+spec:
+  group: argoproj.io
+  scope: Namespaced
+  names: {kind: Application, plural: applications, singular: application, listKind: ApplicationList}
+  versions:
+    - name: v1alpha1
+      served: true
+      storage: true
+      schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: applicationsets.argoproj.io}
+spec:
+  group: argoproj.io
+  scope: Namespaced
+  names: {kind: ApplicationSet, plural: applicationsets, singular: applicationset, listKind: ApplicationSetList}
+  versions:
+    - name: v1alpha1
+      served: true
+      storage: true
+      schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: appprojects.argoproj.io}
+spec:
+  group: argoproj.io
+  scope: Namespaced
+  names: {kind: AppProject, plural: appprojects, singular: appproject, listKind: AppProjectList}
+  versions:
+    - name: v1alpha1
+      served: true
+      storage: true
+      schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: argocd}
+"#;
+
+fn kubectl(kc: &Path, args: &[&str]) -> Output {
+    Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(kc)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// ApplicationSet-owned Applications: name -> (uid, source path).
+fn live_apps(kc: &Path) -> std::collections::BTreeMap<String, (String, String)> {
+    let out = kubectl(kc, &["-n", "argocd", "get", "applications.argoproj.io", "-o", "json"]);
+    if !out.status.success() {
+        return Default::default();
+    }
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    v["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|a| a["metadata"]["ownerReferences"].is_array())
+        .map(|a| {
+            (
+                a["metadata"]["name"].as_str().unwrap_or("").to_string(),
+                (
+                    a["metadata"]["uid"].as_str().unwrap_or("").to_string(),
+                    a["spec"]["source"]["path"].as_str().unwrap_or("").to_string(),
+                ),
+            )
+        })
+        .collect()
+}
+
+fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[test]
+fn phase_4_on_the_simulated_talos_cluster_migrates_and_argo_cd_adopts_every_application() {
+    let t = tempfile::tempdir().unwrap();
+    let repo: PathBuf = t.path().join("fleet");
+    gen(&repo, 16, 11, "database");
+    // fleetctl's own files in the fleet repo: the runbook and the cluster's description.
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(repo.join("runbooks")).unwrap();
+    std::fs::copy(src.join("runbooks/phase-4.yaml"), repo.join("runbooks/phase-4.yaml")).unwrap();
+    std::fs::create_dir_all(repo.join("clusters/talos")).unwrap();
+    std::fs::copy(
+        src.join("clusters/talos/cluster.yaml"),
+        repo.join("clusters/talos/cluster.yaml"),
+    )
+    .unwrap();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-qm", "fleetctl runbook and cluster.yaml"]);
+    let expected: BTreeSet<String> = generated(&repo, None).into_iter().map(|r| r.0).collect();
+
+    let sim = SimProc::start_with("talos", "talos", "", 20.0, &["--fleet", repo.to_str().unwrap()]);
+    let crds = t.path().join("argo-crds.yaml");
+    std::fs::write(&crds, ARGO_CRDS).unwrap();
+    let out = kubectl(&sim.kubeconfig, &["apply", "-f", crds.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    wait_until("the Argo CD CRDs", 20, || {
+        kubectl(&sim.kubeconfig, &["get", "applicationsets.argoproj.io", "-A"])
+            .status
+            .success()
+    });
+    // The legacy root Application, as bootstrap-argocd.sh applies it.
+    let root = repo.join("infrastructure/controllers/argocd/apps/root.yaml");
+    let out = kubectl(&sim.kubeconfig, &["apply", "-f", root.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    wait_until("the legacy Applications", 60, || {
+        live_apps(&sim.kubeconfig).keys().cloned().collect::<BTreeSet<_>>() == expected
+    });
+    let before = live_apps(&sim.kubeconfig);
+
+    let answers = t.path().join("answers.yaml");
+    std::fs::write(
+        &answers,
+        "p4-branch: phase-4-talos-migration\np4-move: move-to-defaults\n",
+    )
+    .unwrap();
+    let kc = sim.kubeconfig.to_str().unwrap().to_string();
+    let phase = |out_fmt: &str| {
+        fleetctl(
+            &repo,
+            &[
+                "phase",
+                "4",
+                "--cluster",
+                "talos",
+                "--kubeconfig",
+                &kc,
+                "--answers",
+                answers.to_str().unwrap(),
+                "--output",
+                out_fmt,
+            ],
+        )
+    };
+    let out = phase("json");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let c = &report["criteria"][0];
+    assert_eq!(c["id"], "p4.apps-unchanged");
+    assert_eq!(c["status"], "pass", "{report}");
+    assert_eq!(c["evidence"]["expected"], expected.len().to_string(), "{report}");
+    // Not merged yet: the cluster still runs the old paths, each the pre-move path of an expected one.
+    assert_eq!(
+        c["evidence"]["old path, moved in the repo (adopted on merge)"],
+        expected.len().to_string(),
+        "{report}"
+    );
+    assert_eq!(git(&repo, &["branch", "--show-current"]), "phase-4-talos-migration");
+    assert!(
+        text(&out).contains("migrated on branch phase-4-talos-migration"),
+        "{}",
+        text(&out)
+    );
+
+    // "Merge": re-apply root from its new path; Argo CD repoints every Application in place.
+    let out = kubectl(
+        &sim.kubeconfig,
+        &[
+            "apply",
+            "-f",
+            repo.join("clusters/talos/apps/root.yaml").to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    wait_until("Applications repointed to clusters/talos", 60, || {
+        let now = live_apps(&sim.kubeconfig);
+        now.len() == before.len() && now.values().all(|(_, p)| p.starts_with("clusters/talos/"))
+    });
+    let after = live_apps(&sim.kubeconfig);
+    for (name, (uid, _)) in &before {
+        assert_eq!(&after[name].0, uid, "{name} was recreated (uid changed)");
+    }
+    // Phase 4 again: the repo step is a no-op, and the live set still matches.
+    let out = phase("json");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("already migrated"), "{}", text(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["criteria"][0]["status"], "pass", "{report}");
+
+    // An Application the repo no longer generates is churn: the criterion fails and names it.
+    let dir = repo.join("clusters/talos/monitoring");
+    let victim = std::fs::read_dir(&dir).unwrap().flatten().next().unwrap().file_name();
+    git(&repo, &["rm", "-rq", dir.join(&victim).to_str().unwrap()]);
+    let out = fleetctl(
+        &repo,
+        &[
+            "check",
+            "--phase",
+            "4",
+            "--cluster",
+            "talos",
+            "--kubeconfig",
+            &kc,
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["criteria"][0]["status"], "fail", "{report}");
+    assert!(
+        report
+            .to_string()
+            .contains(&format!("extra: {}", victim.to_string_lossy())),
+        "{report}"
+    );
+}
+
+/// `check --phase 4 --snapshot`: the criterion reads dumped Applications the same way.
+#[test]
+fn the_criterion_on_a_snapshot_names_an_application_whose_destination_would_change() {
+    let t = tempfile::tempdir().unwrap();
+    let repo = t.path().join("fleet");
+    gen(&repo, 10, 12, "database");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(repo.join("runbooks")).unwrap();
+    std::fs::copy(src.join("runbooks/phase-4.yaml"), repo.join("runbooks/phase-4.yaml")).unwrap();
+    std::fs::create_dir_all(repo.join("clusters/talos")).unwrap();
+    std::fs::copy(
+        src.join("clusters/talos/cluster.yaml"),
+        repo.join("clusters/talos/cluster.yaml"),
+    )
+    .unwrap();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-qm", "fleetctl files"]);
+    let ok = fleetctl(&repo, &["migrate", "--yes"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
+    // A dump of what Argo CD runs after the merge, as `kubectl get applications -o yaml` prints it.
+    let apps = generated(&repo, Some("talos"));
+    let dump = |bad: Option<&str>| {
+        let mut s = String::from("apiVersion: v1\nkind: List\nitems:\n");
+        for (name, project, ns, path) in &apps {
+            let ns = if Some(name.as_str()) == bad {
+                "somewhere-else"
+            } else {
+                ns
+            };
+            s.push_str(&format!(
+                "- apiVersion: argoproj.io/v1alpha1\n  kind: Application\n  metadata:\n    name: {name}\n    namespace: argocd\n    ownerReferences: [{{apiVersion: argoproj.io/v1alpha1, kind: ApplicationSet, name: x, uid: u}}]\n  spec:\n    project: {project}\n    destination: {{server: https://kubernetes.default.svc, namespace: {ns}}}\n    source: {{repoURL: https://github.com/vanillax/homelab-fleet.git, path: {path}, targetRevision: HEAD}}\n"
+            ));
+        }
+        s
+    };
+    let snap = t.path().join("apps.yaml");
+    std::fs::write(&snap, dump(None)).unwrap();
+    let args = [
+        "check",
+        "--phase",
+        "4",
+        "--cluster",
+        "talos",
+        "--snapshot",
+        snap.to_str().unwrap(),
+        "--output",
+        "json",
+    ];
+    let out = fleetctl(&repo, &args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let victim = apps[0].0.clone();
+    std::fs::write(&snap, dump(Some(&victim))).unwrap();
+    let out = fleetctl(&repo, &args);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let details = report["criteria"][0]["details"].to_string();
+    assert!(
+        details.contains(&format!("differs: {victim}: destination.namespace somewhere-else")),
+        "{details}"
+    );
+}
