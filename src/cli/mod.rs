@@ -171,6 +171,9 @@ pub enum Command {
         /// Read CRDs from the live cluster (its kubeconfig/context as for `phase`).
         #[arg(long)]
         from_cluster: bool,
+        /// Render workers (default: twice the cores; kustomize runs are short and partly wait on process start).
+        #[arg(short, long, value_name = "N")]
+        jobs: Option<usize>,
         #[command(flatten)]
         target: TargetArgs,
         #[arg(long, value_enum, default_value = "text")]
@@ -397,9 +400,10 @@ pub async fn run(cli: Cli) -> Result<i32, UserError> {
                 Command::Verify {
                     crds,
                     from_cluster,
+                    jobs,
                     target,
                     output,
-                } => verify::verify(&g, crds, from_cluster, target, output).await,
+                } => verify::verify(&g, crds, from_cluster, jobs, target, output).await,
                 Command::Cluster(ClusterCommand::New {
                     name,
                     platform,

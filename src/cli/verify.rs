@@ -17,11 +17,13 @@ pub async fn verify(
     g: &Globals,
     crds: Option<PathBuf>,
     from_cluster: bool,
+    jobs: Option<usize>,
     t: TargetArgs,
     output: VerifyFormat,
 ) -> Result<i32, UserError> {
     let mut opts = VerifyOptions::new(g.repo.clone());
     opts.crds = crds;
+    opts.jobs = jobs.unwrap_or_else(|| 2 * std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     if from_cluster {
         let context = match (&t.context, &t.cluster) {
             (Some(c), _) => Some(c.clone()),

@@ -316,14 +316,34 @@ pub fn load_schemas(opts: &VerifyOptions) -> Result<SchemaSet, UserError> {
     Ok(set)
 }
 
-/// Run verify: render, validate, lint.
+/// Run verify: render, validate, lint. The schemas load on their own thread while the roots render.
 pub fn run(opts: &VerifyOptions) -> Result<VerifyReport, UserError> {
-    let schemas = load_schemas(opts)?;
-    run_with(opts, &schemas)
+    std::thread::scope(|s| {
+        let loader = s.spawn(|| load_schemas(opts));
+        let rendered = render_all(opts)?;
+        let schemas = loader
+            .join()
+            .unwrap_or_else(|_| Err(UserError::failed("loading the CRD schemas crashed")))?;
+        finish(rendered, &schemas)
+    })
 }
 
 /// Run verify with an already loaded schema set (the engine keeps one per cluster).
 pub fn run_with(opts: &VerifyOptions, schemas: &SchemaSet) -> Result<VerifyReport, UserError> {
+    let rendered = render_all(opts)?;
+    finish(rendered, schemas)
+}
+
+/// Every root rendered (or read from the cache), before any validation.
+struct Rendered {
+    repo: PathBuf,
+    kversion: String,
+    cache_note: Option<String>,
+    root_list: Vec<roots::Root>,
+    results: Vec<RenderOut>,
+}
+
+fn render_all(opts: &VerifyOptions) -> Result<Rendered, UserError> {
     let repo = opts.repo.canonicalize().map_err(|e| {
         UserError::usage(format!("cannot open the fleet repo: {e}"))
             .subject(opts.repo.display().to_string())
@@ -377,6 +397,23 @@ pub fn run_with(opts: &VerifyOptions, schemas: &SchemaSet) -> Result<VerifyRepor
         .map(|r| r.expect("rendered"))
         .collect();
 
+    Ok(Rendered {
+        repo,
+        kversion,
+        cache_note,
+        root_list,
+        results,
+    })
+}
+
+fn finish(rendered: Rendered, schemas: &SchemaSet) -> Result<VerifyReport, UserError> {
+    let Rendered {
+        repo,
+        kversion,
+        cache_note,
+        root_list,
+        results,
+    } = rendered;
     let mut report = VerifyReport {
         kustomize: kversion,
         schema_source: schemas.source.clone(),
