@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def gen_fleet(dst: Path, apps: int) -> None:
-    shutil.copytree(ROOT / "clusters" / "talos", dst / "clusters" / "talos")
+    shutil.copytree(ROOT / "clusters", dst / "clusters")
     shutil.copytree(ROOT / "apps-shared", dst / "apps-shared")
     for i in range(apps):
         d = dst / "clusters" / "talos" / "my-apps" / f"cat{i % 10}" / f"bench-app-{i}"
