@@ -5,21 +5,8 @@ mod common;
 
 use common::{copy_dir, text, SimProc};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
-fn fleetctl(repo: &Path, args: &[&str], kubeconfig: &Path) -> Output {
-    Command::new(common::bin())
-        .arg("--repo")
-        .arg(repo)
-        .env("FLEETCTL_STATE_DIR", repo.join(".state"))
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .output()
-        .unwrap()
-}
+use common::fleetctl_on as fleetctl;
 
 #[test]
 fn phases_1_and_2_complete_pass_their_checks_and_rerun_with_zero_writes() {

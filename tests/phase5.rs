@@ -4,24 +4,12 @@
 
 mod common;
 
-use common::{copy_dir, text, SimProc};
+use common::{text, SimProc};
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-fn fleetctl(repo: &Path, args: &[&str], kubeconfig: &Path) -> Output {
-    Command::new(common::bin())
-        .arg("--repo")
-        .arg(repo)
-        .env("FLEETCTL_STATE_DIR", repo.join(".state"))
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .output()
-        .unwrap()
-}
+use common::fleetctl_on as fleetctl;
 
 /// Phase 3 on Talos applies the root Application (decision talos-root) that phase 5 needs; its probes are
 /// pinned to the sim's loopback router.
@@ -50,14 +38,7 @@ fn talos_phase_3(repo: &Path, sim: &SimProc) {
     assert!(out.status.success(), "phase 3 on talos: {}", text(&out));
 }
 
-fn fleet_copy() -> tempfile::TempDir {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = tempfile::tempdir().unwrap();
-    for d in ["runbooks", "clusters", "apps-shared"] {
-        copy_dir(&root.join(d), &dir.path().join(d));
-    }
-    dir
-}
+use common::repo_copy as fleet_copy;
 
 fn criterion<'a>(r: &'a Value, id: &str) -> &'a Value {
     r["criteria"]

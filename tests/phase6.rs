@@ -7,21 +7,9 @@ use common::{copy_dir, text, SimProc};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-fn fleetctl(repo: &Path, args: &[&str], kubeconfig: &Path) -> Output {
-    Command::new(common::bin())
-        .arg("--repo")
-        .arg(repo)
-        .env("FLEETCTL_STATE_DIR", repo.join(".state"))
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .output()
-        .unwrap()
-}
+use common::fleetctl_on as fleetctl;
 
 /// A copy of the repo's fleet, and a simulated sno-ai-lab syncing it, with phases 1 and 2 done.
 fn platform_ready(faults: &str) -> (tempfile::TempDir, SimProc) {

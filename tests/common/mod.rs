@@ -201,3 +201,28 @@ pub fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stderr)
     )
 }
+
+/// fleetctl on a fleet copy at `repo` (its state in `repo/.state`) against a simulated cluster's kubeconfig.
+pub fn fleetctl_on(repo: &Path, args: &[&str], kubeconfig: &Path) -> Output {
+    Command::new(bin())
+        .arg("--repo")
+        .arg(repo)
+        .env("FLEETCTL_STATE_DIR", repo.join(".state"))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .output()
+        .unwrap()
+}
+
+/// A temporary copy of this repo's runbooks, clusters and shared apps.
+pub fn repo_copy() -> tempfile::TempDir {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    for d in ["runbooks", "clusters", "apps-shared"] {
+        copy_dir(&root.join(d), &dir.path().join(d));
+    }
+    dir
+}
