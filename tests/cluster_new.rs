@@ -2,28 +2,15 @@
 
 mod common;
 
-use common::{copy_dir, text};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use common::test_crds as crds;
 
-fn crds() -> Option<PathBuf> {
-    let p = std::env::var_os("FLEETCTL_TEST_CRDS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/crds"));
-    p.is_dir().then_some(p).or_else(|| {
-        eprintln!("SKIPPED: upstream CRDs not found (set FLEETCTL_TEST_CRDS)");
-        None
-    })
-}
+use common::text;
+use std::process::{Command, Stdio};
 
 #[test]
 fn a_scaffolded_cluster_verifies_clean_and_generates_its_apps() {
     let Some(crds) = crds() else { return };
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = tempfile::tempdir().unwrap();
-    for d in ["clusters", "apps-shared", "runbooks"] {
-        copy_dir(&root.join(d), &dir.path().join(d));
-    }
+    let dir = common::repo_copy();
     let run = |args: &[&str]| {
         Command::new(common::bin())
             .arg("--repo")

@@ -2,8 +2,10 @@
 
 mod common;
 
+use common::test_crds as crds;
+
 use common::{copy_dir, text, SimProc};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -48,21 +50,6 @@ impl Repo {
             .arg(&sim.kubeconfig)
             .output()
             .unwrap()
-    }
-}
-
-fn crds() -> Option<PathBuf> {
-    let p = std::env::var_os("FLEETCTL_TEST_CRDS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/crds"));
-    if p.join("argocds.argoproj.io.yaml").exists() {
-        Some(p)
-    } else {
-        eprintln!(
-            "SKIPPED: upstream CRDs not found at {} (set FLEETCTL_TEST_CRDS)",
-            p.display()
-        );
-        None
     }
 }
 

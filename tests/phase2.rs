@@ -3,18 +3,13 @@
 
 mod common;
 
-use common::{copy_dir, text, SimProc};
-use std::path::Path;
+use common::{text, SimProc};
 
 use common::fleetctl_on as fleetctl;
 
 #[test]
 fn phases_1_and_2_complete_pass_their_checks_and_rerun_with_zero_writes() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = tempfile::tempdir().unwrap();
-    for d in ["runbooks", "clusters", "apps-shared"] {
-        copy_dir(&root.join(d), &dir.path().join(d));
-    }
+    let dir = common::repo_copy();
     let repo = dir.path();
     let sim = SimProc::start_with(
         "openshift",
@@ -67,11 +62,7 @@ fn phases_1_and_2_complete_pass_their_checks_and_rerun_with_zero_writes() {
 
 #[test]
 fn a_decision_that_git_does_not_reflect_stops_phase_2_before_any_write() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = tempfile::tempdir().unwrap();
-    for d in ["runbooks", "clusters", "apps-shared"] {
-        copy_dir(&root.join(d), &dir.path().join(d));
-    }
+    let dir = common::repo_copy();
     let repo = dir.path();
     let sim = SimProc::start_with(
         "openshift",

@@ -3,21 +3,13 @@
 
 mod common;
 
-use common::{copy_dir, text, SimProc};
+use common::{text, SimProc};
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// A copy of this repo's runbooks, clusters and apps-shared.
-fn repo_copy() -> tempfile::TempDir {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = tempfile::tempdir().unwrap();
-    for d in ["runbooks", "clusters", "apps-shared"] {
-        copy_dir(&root.join(d), &dir.path().join(d));
-    }
-    dir
-}
+use common::repo_copy;
 
 /// fleetctl against `repo`; `pin` = the router address every probed host is pinned to (None: unpinned).
 fn fleetctl(repo: &Path, args: &[&str], kubeconfig: Option<&Path>, pin: Option<&str>) -> Output {

@@ -3,34 +3,10 @@
 
 mod common;
 
-use common::text;
 use serde_json::Value;
-use std::path::Path;
-use std::process::{Command, Stdio};
 
 fn check(dump: &str, cluster: &str) -> (i32, Value) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let state = tempfile::tempdir().unwrap();
-    let out = Command::new(common::bin())
-        .arg("--repo")
-        .arg(root)
-        .env("FLEETCTL_STATE_DIR", state.path())
-        .stdin(Stdio::null())
-        .args([
-            "check",
-            "--phase",
-            "5",
-            "--cluster",
-            cluster,
-            "--output",
-            "json",
-            "--snapshot",
-        ])
-        .arg(root.join("tests/fixtures/snapshots/phase5").join(dump))
-        .output()
-        .unwrap();
-    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("no JSON report: {}", text(&out)));
-    (out.status.code().unwrap(), report)
+    common::check_snapshot("5", cluster, &format!("phase5/{dump}"))
 }
 
 fn get<'a>(r: &'a Value, id: &str) -> &'a Value {

@@ -3,21 +3,16 @@
 
 mod common;
 
-use common::{copy_dir, text, SimProc};
+use common::{text, SimProc};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use common::fleetctl_on as fleetctl;
 
 /// A copy of the repo's fleet, and a simulated sno-ai-lab syncing it, with phases 1 and 2 done.
 fn platform_ready(faults: &str) -> (tempfile::TempDir, SimProc) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = tempfile::tempdir().unwrap();
-    for d in ["runbooks", "clusters", "apps-shared"] {
-        copy_dir(&root.join(d), &dir.path().join(d));
-    }
+    let dir = common::repo_copy();
     let sim = SimProc::start_with(
         "openshift",
         "sno-ai-lab",
@@ -277,31 +272,6 @@ fn open_modules_on_the_pascal_card_and_passthrough_without_virtualization_stop_w
     assert_eq!(sim.writes(), 0, "{}", sim.stats());
 }
 
-fn check_snapshot(dump: &str) -> (i32, Value) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let state = tempfile::tempdir().unwrap();
-    let out = Command::new(common::bin())
-        .arg("--repo")
-        .arg(root)
-        .env("FLEETCTL_STATE_DIR", state.path())
-        .stdin(Stdio::null())
-        .args([
-            "check",
-            "--phase",
-            "6",
-            "--cluster",
-            "openshift",
-            "--output",
-            "json",
-            "--snapshot",
-        ])
-        .arg(root.join("tests/fixtures/snapshots/phase6").join(dump))
-        .output()
-        .unwrap();
-    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("no JSON report: {}", text(&out)));
-    (out.status.code().unwrap(), report)
-}
-
 #[test]
 fn snapshot_of_a_healthy_gpu_stack_passes_every_phase_6_criterion() {
     let (code, r) = check_snapshot("healthy.yaml");
@@ -343,4 +313,8 @@ fn snapshot_with_a_vectoradd_log_without_test_passed_fails_p6_cuda_vectoradd() {
     for id in ["p6.nfd-label", "p6.clusterpolicy-ready", "p6.gpu-capacity"] {
         assert_eq!(criterion(&r, id)["status"], "pass", "{id}");
     }
+}
+
+fn check_snapshot(dump: &str) -> (i32, Value) {
+    common::check_snapshot("6", "openshift", &format!("phase6/{dump}"))
 }

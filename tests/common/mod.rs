@@ -226,3 +226,46 @@ pub fn repo_copy() -> tempfile::TempDir {
     }
     dir
 }
+
+/// The upstream CRDs (`FLEETCTL_TEST_CRDS`, else `../shared/crds`); `None`, said on stderr, when absent.
+pub fn test_crds() -> Option<PathBuf> {
+    let p = std::env::var_os("FLEETCTL_TEST_CRDS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/crds"));
+    if p.join("argocds.argoproj.io.yaml").exists() {
+        Some(p)
+    } else {
+        eprintln!(
+            "SKIPPED: upstream CRDs not found at {} (set FLEETCTL_TEST_CRDS)",
+            p.display()
+        );
+        None
+    }
+}
+
+/// `fleetctl check --phase PHASE --cluster CLUSTER --output json --snapshot tests/fixtures/snapshots/DUMP`
+/// on this repo; returns the exit code and the JSON report.
+pub fn check_snapshot(phase: &str, cluster: &str, dump: &str) -> (i32, Value) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let state = tempfile::tempdir().unwrap();
+    let out = Command::new(bin())
+        .arg("--repo")
+        .arg(root)
+        .env("FLEETCTL_STATE_DIR", state.path())
+        .stdin(Stdio::null())
+        .args([
+            "check",
+            "--phase",
+            phase,
+            "--cluster",
+            cluster,
+            "--output",
+            "json",
+            "--snapshot",
+        ])
+        .arg(root.join("tests/fixtures/snapshots").join(dump))
+        .output()
+        .unwrap();
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("no JSON report: {}", text(&out)));
+    (out.status.code().unwrap(), report)
+}
