@@ -94,3 +94,34 @@ fn a_second_concurrent_run_is_refused_by_the_lock_and_status_shows_progress() {
     assert_eq!(p9["decisions"]["replicas-ok"], "yes");
     sim.set_faults("");
 }
+
+#[test]
+fn a_repo_matches_step_after_a_write_still_stops_the_run_in_preflight() {
+    let sim = SimProc::start("openshift", "sim-lab", "", 20.0);
+    let fleet = Fleet::copy("sample-fleet");
+    std::fs::write(
+        fleet.path().join("runbooks/phase-7.yaml"),
+        "phase: 7\ntitle: Git must match\nplatforms: [openshift]\nsteps:\n  - id: apply-app\n    apply: {path: sample/app}\n  \
+         - id: git-check\n    builtin:\n      name: repo-matches\n      args: {path: sample/app, kind: Deployment, name: web, \
+         field: spec.replicas, equals: \"3\", fix: set replicas to 3 in sample/app/deployment.yaml}\n",
+    )
+    .unwrap();
+    let out = fleet
+        .cmd()
+        .args(["phase", "7", "--cluster", "lab", "--kubeconfig"])
+        .arg(&sim.kubeconfig)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("Git does not match") && text(&out).contains("git-check"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        sim.writes(),
+        0,
+        "the apply before it must not have run: {}",
+        sim.stats()
+    );
+}

@@ -263,6 +263,23 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
             }
         }
     }
+    // Builtins that read only the repo (Git must match the decisions) run now, before any write.
+    for p in plan.iter().filter(|p| step_applies(&p.step, &decisions)) {
+        if let Some(b) = p
+            .step
+            .builtin
+            .as_ref()
+            .filter(|b| builtins::OFFLINE.contains(&b.name.as_str()))
+        {
+            let reports = StateDir::new(&req.state_root, &req.cluster).dir().join("reports");
+            builtins::run(&cluster, &req.repo, &reports, ui, &b.name, &b.args)
+                .await
+                .map_err(|e| UserError {
+                    cause: format!("step '{}': {}", p.step.id, e.cause),
+                    ..e
+                })?;
+        }
+    }
     ui.ok(&format!(
         "preflight passed ({} steps, {} decisions)",
         plan.len(),
