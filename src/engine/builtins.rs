@@ -90,8 +90,8 @@ pub async fn run(
     ui: &Ui,
     name: &str,
     args: &Value,
-) -> Result<(u32, String), UserError> {
-    match name {
+) -> Result<super::Done, UserError> {
+    let done = match name {
         "detect-gpus" => super::gpu::detect_gpus(cluster, args, ui).await,
         "passthrough-readiness" => super::gpu::passthrough_readiness(cluster, args).await,
         "cuda-vectoradd" => super::gpu::cuda_vectoradd(cluster, args, reports, ui).await,
@@ -108,11 +108,12 @@ pub async fn run(
         "phase4-migrate" => {
             let a: crate::migrate::StepArgs = serde_json::from_value(args.clone())
                 .map_err(|e| UserError::usage(format!("bad args for {name}: {e}")))?;
-            crate::migrate::run_step(repo, &a)
+            return crate::migrate::run_step(repo, &a);
         }
         "detect-backup-design" => super::detect::confirm(repo, args),
         other => Err(UserError::usage(format!("unknown builtin step '{other}'"))),
-    }
+    };
+    done.map(super::Done::from)
 }
 
 async fn live_crd_schema(cluster: &Cluster, repo: &Path, a: &LiveCrdSchemaArgs) -> Result<(u32, String), UserError> {

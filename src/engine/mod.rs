@@ -85,6 +85,26 @@ fn command_env(target: &Target) -> Vec<(String, String)> {
     env
 }
 
+/// What a step did: objects it wrote to the cluster, whether it did any work at all (a wait that had to wait,
+/// repo work by a builtin), and a line for the journal.
+#[derive(Debug, Clone)]
+pub struct Done {
+    pub writes: u32,
+    pub acted: bool,
+    pub note: String,
+}
+
+impl From<(u32, String)> for Done {
+    /// A step that acted exactly when it wrote.
+    fn from((writes, note): (u32, String)) -> Done {
+        Done {
+            writes,
+            acted: writes > 0,
+            note,
+        }
+    }
+}
+
 /// A step ready to run: substituted, with its rendered objects.
 struct Planned {
     step: Step,
@@ -351,9 +371,7 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
             String::new(),
         )?;
         match execute(&cluster, p, &rb, &decisions, req, &env, ui).await {
-            Ok((writes, note)) => {
-                // A wait that had to wait did work, though it wrote nothing.
-                let acted = writes > 0 || note.contains(" reached ");
+            Ok(Done { writes, acted, note }) => {
                 let st = if acted {
                     StepStatus::Done
                 } else {
@@ -495,7 +513,7 @@ async fn execute(
     req: &PhaseRequest,
     env: &[(String, String)],
     ui: &Ui,
-) -> Result<(u32, String), UserError> {
+) -> Result<Done, UserError> {
     let step = &p.step;
     if step.apply.is_some() {
         let (mut created, mut updated, mut unchanged) = (0u32, 0u32, 0u32);
@@ -513,7 +531,7 @@ async fn execute(
             "{} objects: {created} created, {updated} updated, {unchanged} unchanged",
             p.objects.len()
         );
-        return Ok((created + updated, note));
+        return Ok((created + updated, note).into());
     }
     if let Some(w) = &step.wait {
         let timeout = humantime::parse_duration(&w.timeout).expect("validated at load");
@@ -524,37 +542,36 @@ async fn execute(
                 _ => e,
             })?;
         let what = w.object.display();
-        return Ok((
-            0,
-            match r {
-                wait::Waited::AlreadyTrue => format!("{what} already there"),
-                wait::Waited::Reached => format!(
-                    "{what} reached {}",
-                    w.until
-                        .iter()
-                        .map(|e| e.condition.clone().or(e.field.clone()).unwrap_or_default())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            },
-        ));
+        let acted = matches!(r, wait::Waited::Reached);
+        let note = match r {
+            wait::Waited::AlreadyTrue => format!("{what} already there"),
+            wait::Waited::Reached => format!(
+                "{what} reached {}",
+                w.until
+                    .iter()
+                    .map(|e| e.condition.clone().or(e.field.clone()).unwrap_or_default())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        return Ok(Done { writes: 0, acted, note });
     }
     if let Some(d) = &step.decide {
         let q = rb.decision(d).map(|x| x.question.clone()).unwrap_or_default();
-        return Ok((
-            0,
-            format!("decision {d} = {} ({q})", decisions.get(d).cloned().unwrap_or_default()),
-        ));
+        let note = format!("decision {d} = {} ({q})", decisions.get(d).cloned().unwrap_or_default());
+        return Ok((0, note).into());
     }
     if let Some(s) = &step.seed_secret {
-        return steps::seed_secret(cluster, s, &req.repo, env, false).await;
+        return steps::seed_secret(cluster, s, &req.repo, env, false)
+            .await
+            .map(Done::from);
     }
     if let Some(c) = &step.command {
-        return steps::command(&c.run, c.observe.as_deref(), env, false);
+        return steps::command(&c.run, c.observe.as_deref(), env, false).map(Done::from);
     }
     if let Some(ids) = &step.check {
         let spec = ClusterSpec::load(&req.repo, &req.cluster)?;
-        return Ok((0, steps::check(cluster, rb, ids, &spec).await?));
+        return Ok((0, steps::check(cluster, rb, ids, &spec).await?).into());
     }
     if let Some(b) = &step.builtin {
         let reports = StateDir::new(&req.state_root, &req.cluster).dir().join("reports");

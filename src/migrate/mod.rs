@@ -14,6 +14,7 @@ pub mod rewrite;
 
 use crate::engine::decide;
 use crate::engine::ui::Ui;
+use crate::engine::Done;
 use crate::error::UserError;
 use crate::runbook::Decision;
 pub use gate::GateResult;
@@ -633,8 +634,8 @@ fn default_branch() -> String {
 }
 
 /// The runbook step: every tree to its default destination (custom destinations: `fleetctl migrate`).
-/// Returns (writes to the cluster = always 0, what happened); a failed gate is a step failure.
-pub fn run_step(repo: &Path, a: &StepArgs) -> Result<(u32, String), UserError> {
+/// It never writes to the cluster; a commit counts as work done. A failed gate is a step failure.
+pub fn run_step(repo: &Path, a: &StepArgs) -> Result<Done, UserError> {
     let mut answers = BTreeMap::new();
     answers.insert("p4-branch".to_string(), a.branch.clone());
     // The runbook only reaches this step when the destructive decision p4-move said move-to-defaults.
@@ -648,18 +649,19 @@ pub fn run_step(repo: &Path, a: &StepArgs) -> Result<(u32, String), UserError> {
     };
     let ui = Ui::new(crate::engine::ui::Verbosity::Quiet, true);
     match run(&opts, &ui)? {
-        Outcome::AlreadyMigrated(m) => Ok((0, m)),
-        Outcome::NothingToMove => Ok((0, "nothing to move: every tree is kept in place".into())),
-        Outcome::DryRun { gate, .. } => Ok((0, gate.summary())),
-        // Repo work, not a cluster write; the note (not "already") tells the engine it acted.
-        Outcome::Committed { branch, commit, gate, .. } => Ok((
-            0,
-            format!(
+        Outcome::AlreadyMigrated(m) => Ok((0, m).into()),
+        Outcome::NothingToMove => Ok((0, "nothing to move: every tree is kept in place".to_string()).into()),
+        Outcome::DryRun { gate, .. } => Ok((0, gate.summary()).into()),
+        // Repo work, not a cluster write: the step acted though it wrote nothing to the cluster.
+        Outcome::Committed { branch, commit, gate, .. } => Ok(Done {
+            writes: 0,
+            acted: true,
+            note: format!(
                 "migrated on branch {branch} (commit {}) and reached the gate: {}; merge it, then re-apply the root Application from its new path",
                 &commit[..12],
                 gate.summary()
             ),
-        )),
+        }),
         Outcome::GateFailed { branch, gate } => {
             eprint!("{}", gate.diff);
             Err(UserError::failed(format!("{} - refusing to commit", gate.summary()))
