@@ -31,7 +31,8 @@ fn main() {
     let opts = migrate::Options {
         repo: dir.clone(),
         cluster: "talos".into(),
-        answers: Default::default(),
+        // Moving trees is destructive: --yes alone never confirms it, an explicit answer does.
+        answers: [("p4-move".to_string(), "move-to-defaults".to_string())].into(),
         yes: true,
         dry_run: false,
     };
