@@ -365,16 +365,7 @@ pub async fn run(cli: Cli) -> Result<i32, UserError> {
                 .map_err(|e| UserError::failed(e.to_string()))?;
             Ok(0)
         }
-        Command::Sim(SimCommand::Serve {
-            platform,
-            listen,
-            kubeconfig_out,
-            context,
-            faults,
-            speed,
-            crds,
-            fleet,
-        }) => rehearse::sim_serve(&platform, listen, kubeconfig_out, &context, &faults, speed, crds, fleet).await,
+        Command::Sim(sim) => rehearse::sim(sim).await,
         cmd => {
             let g = cli.global.resolve()?;
             match cmd {

@@ -11,21 +11,23 @@ use crate::sim::{self, FaultSpec, SimConfig};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-pub async fn sim_serve(
-    platform: &str,
-    listen: std::net::SocketAddr,
-    out: Option<PathBuf>,
-    context: &str,
-    faults: &str,
-    speed: f64,
-    crds: Option<PathBuf>,
-    fleet: Option<PathBuf>,
-) -> Result<i32, UserError> {
+/// `fleetctl sim ...`.
+pub async fn sim(cmd: super::SimCommand) -> Result<i32, UserError> {
+    let super::SimCommand::Serve {
+        platform,
+        listen,
+        kubeconfig_out: out,
+        context,
+        faults,
+        speed,
+        crds,
+        fleet,
+    } = cmd;
     let platform: Platform = platform.parse().map_err(UserError::usage)?;
     let faults: FaultSpec = faults
         .parse()
         .map_err(|e| UserError::usage(format!("bad --faults: {e}")).next("see docs/sim.md for the fault syntax"))?;
-    if !(speed > 0.0) {
+    if speed.is_nan() || speed <= 0.0 {
         return Err(UserError::usage("--speed must be greater than 0"));
     }
     let mut cfg = SimConfig::new(platform);
@@ -34,7 +36,7 @@ pub async fn sim_serve(
     cfg.speed = speed;
     cfg.crds_dir = crds;
     cfg.repo = fleet;
-    sim::serve_cli(cfg, out, context)
+    sim::serve_cli(cfg, out, &context)
         .await
         .map_err(|e| UserError::failed(format!("the simulated cluster stopped: {e:#}")))?;
     Ok(0)
