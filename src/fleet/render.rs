@@ -31,7 +31,7 @@ impl Kustomize {
             Kustomize::Standalone(p) => duct::cmd(p, ["build".as_ref(), dir.as_os_str()]),
             Kustomize::Kubectl(p) => duct::cmd(p, ["kustomize".as_ref(), dir.as_os_str()]),
         };
-        go_runtime_tuning()
+        go_runtime_tuning(|key| std::env::var_os(key).is_some())
             .into_iter()
             .fold(cmd, |cmd, (key, value)| cmd.env(key, value))
     }
@@ -74,8 +74,7 @@ impl Kustomize {
 /// until the heap nears a soft limit (`GOGC=off` with `GOMEMLIMIT`), and each process keeps to one core
 /// because fleetctl already runs builds side by side. The output is the same; only CPU time changes.
 /// `scripts/bench-verify.py` measures the effect against a plain `kubectl kustomize` loop.
-fn go_runtime_tuning() -> Vec<(&'static str, &'static str)> {
-    let user_set = |key: &str| std::env::var_os(key).is_some();
+fn go_runtime_tuning(user_set: impl Fn(&str) -> bool) -> Vec<(&'static str, &'static str)> {
     if user_set("GOGC") || user_set("GOMEMLIMIT") {
         return Vec::new();
     }
@@ -110,4 +109,18 @@ pub fn parse_multi_doc(text: &str) -> Result<Vec<Value>, UserError> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::go_runtime_tuning;
+
+    #[test]
+    fn go_runtime_tuning_defers_to_the_users_own_settings() {
+        let none = go_runtime_tuning(|_| false);
+        assert_eq!(none, vec![("GOGC", "off"), ("GOMEMLIMIT", "512MiB"), ("GOMAXPROCS", "1")]);
+        assert!(go_runtime_tuning(|k| k == "GOGC").is_empty());
+        assert!(go_runtime_tuning(|k| k == "GOMEMLIMIT").is_empty());
+        assert_eq!(go_runtime_tuning(|k| k == "GOMAXPROCS"), vec![("GOGC", "off"), ("GOMEMLIMIT", "512MiB")]);
+    }
 }
