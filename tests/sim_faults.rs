@@ -116,21 +116,16 @@ async fn stalled_objects_stay_in_their_state() {
         10,
     )
     .await;
-    let lvm = sim_support::eventually(10, "InstallPlanFailed", || async {
-        let s = get_json(
-            &c,
-            "operators.coreos.com/v1alpha1",
-            "Subscription",
-            Some("lvm"),
-            "lvms-operator",
-        )
-        .await?;
-        let conds = s.pointer("/status/conditions")?.as_array()?.clone();
-        conds
-            .iter()
-            .any(|c| c["type"] == "InstallPlanFailed" && c["status"] == "True")
-            .then_some(s)
-    })
+    let lvm = sim_support::wait_condition(
+        &c,
+        "operators.coreos.com/v1alpha1",
+        "Subscription",
+        Some("lvm"),
+        "lvms-operator",
+        "InstallPlanFailed",
+        "True",
+        10,
+    )
     .await;
     assert_eq!(lvm["status"]["state"], "");
     // well past the whole install time at speed 50 (< 0.2 s): still held
@@ -197,23 +192,22 @@ async fn stalled_objects_stay_in_their_state() {
     )
     .await;
     apply_yaml(&c, "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw, namespace: openshift-ingress}\nspec: {gatewayClassName: openshift-default, listeners: [{name: http, port: 80, protocol: HTTP}]}\n").await.unwrap();
-    let gw = sim_support::eventually(10, "Gateway conditions", || async {
-        let o = get_json(
-            &c,
-            "gateway.networking.k8s.io/v1",
-            "Gateway",
-            Some("openshift-ingress"),
-            "gw",
-        )
-        .await?;
-        let conds = o.pointer("/status/conditions")?.as_array()?.clone();
-        conds.into_iter().find(|c| c["type"] == "Programmed")
-    })
+    let gw = sim_support::wait_condition(
+        &c,
+        "gateway.networking.k8s.io/v1",
+        "Gateway",
+        Some("openshift-ingress"),
+        "gw",
+        "Programmed",
+        "False",
+        10,
+    )
     .await;
-    assert_eq!(
-        (gw["status"].as_str(), gw["reason"].as_str()),
-        (Some("False"), Some("AddressNotAssigned"))
-    );
+    let programmed = gw["status"]["conditions"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"] == "Programmed"))
+        .unwrap();
+    assert_eq!(programmed["reason"], "AddressNotAssigned");
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let argo = get_json(&c, "argoproj.io/v1beta1", "ArgoCD", Some("argocd"), "argocd")
         .await

@@ -164,14 +164,16 @@ async fn unknown_package_fails_resolution_and_default_instance_can_be_disabled()
     let c = sim_support::kube_client(&h).await;
     ns(&c, "x").await;
     apply_yaml(&c, "apiVersion: operators.coreos.com/v1alpha1\nkind: Subscription\nmetadata: {name: nope, namespace: x}\nspec: {name: no-such-operator, source: redhat-operators, sourceNamespace: openshift-marketplace, channel: stable}\n").await.unwrap();
-    let sub = sim_support::eventually(10, "ResolutionFailed", || async {
-        let s = get_json(&c, "operators.coreos.com/v1alpha1", "Subscription", Some("x"), "nope").await?;
-        let conds = s.pointer("/status/conditions")?.as_array()?.clone();
-        conds
-            .iter()
-            .any(|c| c["type"] == "ResolutionFailed" && c["status"] == "True")
-            .then_some(s)
-    })
+    let sub = sim_support::wait_condition(
+        &c,
+        "operators.coreos.com/v1alpha1",
+        "Subscription",
+        Some("x"),
+        "nope",
+        "ResolutionFailed",
+        "True",
+        10,
+    )
     .await;
     assert!(sub.pointer("/status/installedCSV").is_none());
 
@@ -333,21 +335,16 @@ async fn operands_report_ready_and_create_their_objects() {
         .await
         .unwrap();
     assert!(secret["data"]["api-token"].is_string());
-    let gw = sim_support::eventually(10, "Gateway Programmed", || async {
-        let o = get_json(
-            &c,
-            "gateway.networking.k8s.io/v1",
-            "Gateway",
-            Some("openshift-ingress"),
-            "gw",
-        )
-        .await?;
-        let conds = o.pointer("/status/conditions")?.as_array()?.clone();
-        conds
-            .iter()
-            .any(|c| c["type"] == "Programmed" && c["status"] == "True")
-            .then_some(o)
-    })
+    let gw = sim_support::wait_condition(
+        &c,
+        "gateway.networking.k8s.io/v1",
+        "Gateway",
+        Some("openshift-ingress"),
+        "gw",
+        "Programmed",
+        "True",
+        10,
+    )
     .await;
     assert!(gw["status"]["addresses"][0]["value"].is_string());
     h.shutdown().await;

@@ -113,6 +113,30 @@ pub async fn wait_field(
     .await
 }
 
+/// Waits until the object has a condition `cond` with `status`; returns the object.
+#[allow(clippy::too_many_arguments)]
+pub async fn wait_condition(
+    client: &kube::Client,
+    api_version: &str,
+    kind: &str,
+    ns: Option<&str>,
+    name: &str,
+    cond: &str,
+    status: &str,
+    secs: u64,
+) -> serde_json::Value {
+    let what = format!("{kind} {name} condition {cond}={status}");
+    eventually(secs, &what, || async {
+        let o = get_json(client, api_version, kind, ns, name).await?;
+        let conds = o.pointer("/status/conditions")?.as_array()?;
+        conds
+            .iter()
+            .any(|c| c["type"] == cond && c["status"] == status)
+            .then_some(o)
+    })
+    .await
+}
+
 /// A raw HTTP/1.1 exchange: (status code, headers+body text); status 0 = connection closed with no response.
 pub async fn raw(addr: std::net::SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
