@@ -296,6 +296,25 @@ fn render_failure_is_a_finding() {
 }
 
 #[test]
+fn argocd_rbac_finds_a_kind_the_controller_may_not_write() {
+    let Some(l) = only("argocd-rbac", "argocd-rbac", 1) else {
+        return;
+    };
+    assert!(
+        l[0].starts_with("argocd-rbac apps-shared/web/base/httproute.yaml HTTPRoute/web/web:"),
+        "{l:?}"
+    );
+    assert!(
+        l[0].contains("may not create/patch/delete httproutes.gateway.networking.k8s.io"),
+        "{l:?}"
+    );
+    assert!(
+        l[0].contains("ClusterRole argocd-fleet-manager (clusters/beta/bootstrap/argocd/rbac.yaml)"),
+        "{l:?}"
+    );
+}
+
+#[test]
 fn every_rule_has_a_fixture() {
     let dir = fixtures().join("violations");
     for rule in fleetctl::verify::rules::RULES {

@@ -118,9 +118,15 @@ mod tests {
     #[test]
     fn go_runtime_tuning_defers_to_the_users_own_settings() {
         let none = go_runtime_tuning(|_| false);
-        assert_eq!(none, vec![("GOGC", "off"), ("GOMEMLIMIT", "512MiB"), ("GOMAXPROCS", "1")]);
+        assert_eq!(
+            none,
+            vec![("GOGC", "off"), ("GOMEMLIMIT", "512MiB"), ("GOMAXPROCS", "1")]
+        );
         assert!(go_runtime_tuning(|k| k == "GOGC").is_empty());
         assert!(go_runtime_tuning(|k| k == "GOMEMLIMIT").is_empty());
-        assert_eq!(go_runtime_tuning(|k| k == "GOMAXPROCS"), vec![("GOGC", "off"), ("GOMEMLIMIT", "512MiB")]);
+        assert_eq!(
+            go_runtime_tuning(|k| k == "GOMAXPROCS"),
+            vec![("GOGC", "off"), ("GOMEMLIMIT", "512MiB")]
+        );
     }
 }

@@ -281,6 +281,12 @@ impl SchemaSet {
         Ok(())
     }
 
+    /// The resource (plural) name of a kind a loaded CRD defines (`<plural>.<group>` is the CRD's name).
+    pub fn crd_resource(&self, group: &str, kind: &str) -> Option<&str> {
+        let crd = self.crds.get(&(group.to_string(), kind.to_string()))?;
+        crd.name.strip_suffix(&format!(".{group}"))
+    }
+
     /// Load the core definitions (`_definitions.json` of kubernetes-validate, draft 2020-12).
     pub fn load_core_definitions(&mut self, path: &Path) -> Result<(), UserError> {
         let text = std::fs::read_to_string(path).map_err(|e| {

@@ -5,6 +5,7 @@
 //! lint rules ([`rules`]). The format of the report is documented in docs/verify.md.
 
 pub mod delta;
+pub mod rbac;
 pub mod roots;
 pub mod rules;
 

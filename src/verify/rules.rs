@@ -25,6 +25,7 @@ pub const RULES: &[&str] = &[
     "shared-base-uid",
     "install-method-quarantine",
     "overlay-delta",
+    "argocd-rbac",
 ];
 
 /// What the rules may look at besides the objects.
@@ -110,6 +111,7 @@ pub fn run_all(ctx: &Ctx, objects: &[RenderedObject]) -> Vec<Finding> {
     appset_project_separation(ctx, objects, &mut out);
     raw_files(ctx, &mut out);
     out.extend(super::delta::overlay_delta(ctx, objects));
+    out.extend(super::rbac::argocd_rbac(ctx, objects));
     out
 }
 
