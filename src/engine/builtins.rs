@@ -7,6 +7,8 @@
 //!   be what Git says (GitOps: the cluster follows Git, so fleetctl never overrides it on the side). Renders
 //!   `path` and compares one field; on a mismatch it stops before any write and says what to change.
 //! - `detect-gpus`, `passthrough-readiness`, `cuda-vectoradd`: phase 6, in gpu.rs.
+//! - `load-balancer-present {decision?}`: read-only proof that the live cluster can give a LoadBalancer
+//!   Service an address (lb.rs); runs in preflight too.
 //! - `phase4-migrate {cluster, branch}`: Phase 4's repo side (src/migrate): moves a legacy fleet into
 //!   clusters/<cluster>/ on a new branch behind the no-churn gate. Offline: it never writes to the cluster.
 
@@ -27,9 +29,11 @@ pub const NAMES: &[&str] = &[
     "cuda-vectoradd",
     "phase4-migrate",
     "detect-backup-design",
+    "load-balancer-present",
 ];
-/// Builtins that read only the repo; the engine also runs them during preflight.
-pub const OFFLINE: &[&str] = &["repo-matches", "detect-backup-design"];
+/// Builtins that only read (the repo, or the live cluster without writing); the engine also runs them
+/// during preflight, before any write.
+pub const OFFLINE: &[&str] = &["repo-matches", "detect-backup-design", "load-balancer-present"];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -78,6 +82,7 @@ pub fn validate(name: &str, args: &Value) -> Result<(), String> {
         "detect-backup-design" => serde_json::from_value::<super::detect::Args>(args.clone())
             .map(|_| ())
             .map_err(|e| format!("bad args for {name}: {e}")),
+        "load-balancer-present" => super::lb::validate(args),
         other => Err(format!("unknown builtin step '{other}' (known: {})", NAMES.join(", "))),
     }
 }
@@ -111,6 +116,7 @@ pub async fn run(
             return crate::migrate::run_step(repo, &a);
         }
         "detect-backup-design" => super::detect::confirm(repo, args),
+        "load-balancer-present" => super::lb::check(cluster, args, ui).await,
         other => Err(UserError::usage(format!("unknown builtin step '{other}'"))),
     };
     done.map(super::Done::from)

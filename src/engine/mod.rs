@@ -7,6 +7,7 @@ pub mod builtins;
 pub mod decide;
 pub mod detect;
 pub mod gpu;
+mod lb;
 pub mod steps;
 pub mod ui;
 pub mod wait;

@@ -99,6 +99,10 @@ pub const CRDS: &[(&str, &str, &str, bool)] = &[
         "v1",
         false,
     ),
+    // MetalLB (Red Hat's metallb-operator; upstream CRDs are not in shared/crds: schema-less here)
+    ("metallbs.metallb.io", "MetalLB", "v1beta1", true),
+    ("ipaddresspools.metallb.io", "IPAddressPool", "v1beta1", true),
+    ("l2advertisements.metallb.io", "L2Advertisement", "v1beta1", true),
 ];
 
 /// CRDs an OpenShift cluster serves from the start.
@@ -192,6 +196,16 @@ pub const PACKAGES: &[Package] = &[
         version: "25.3.4",
         display: "NVIDIA GPU Operator",
         owned: &["clusterpolicies.nvidia.com"],
+    },
+    Package {
+        name: "metallb-operator",
+        version: "4.22.0",
+        display: "MetalLB Operator",
+        owned: &[
+            "metallbs.metallb.io",
+            "ipaddresspools.metallb.io",
+            "l2advertisements.metallb.io",
+        ],
     },
 ];
 

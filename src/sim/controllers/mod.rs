@@ -5,6 +5,7 @@
 
 mod backup;
 mod gitops;
+mod lb;
 mod nodes;
 mod olm;
 mod operands;
@@ -189,6 +190,8 @@ fn dispatch(ctx: &Arc<Ctx>, gr: &str, etype: EventType, obj: &Value) {
             workloads::on_event(ctx, gr, obj)
         }
         "jobs.batch" | "deployments.apps" | "nodes" => workloads::on_event(ctx, gr, obj),
+        lb::POOLS => lb::on_pool(ctx),
+        "services" => lb::on_service(ctx, obj),
         _ => operands::on_event(ctx, gr, obj),
     }
 }

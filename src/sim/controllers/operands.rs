@@ -196,27 +196,33 @@ fn gateway(ctx: &Ctx, o: &mut Value, _: &str, _: &str) {
         .collect();
     o["status"]["listeners"] = json!(listeners);
     set_cond(o, cond("Accepted", "True", "Accepted", "Resource accepted (simulated)"));
-    if ctx.shared.faults().no_lb {
-        set_cond(
-            o,
-            cond(
-                "Programmed",
-                "False",
-                "AddressNotAssigned",
-                "No addresses have been assigned to the Gateway: the LoadBalancer Service is pending (simulated no-lb)",
-            ),
-        );
-    } else {
-        o["status"]["addresses"] = json!([{"type": "IPAddress", "value": "192.0.2.80"}]);
-        set_cond(
-            o,
-            cond(
-                "Programmed",
-                "True",
-                "Programmed",
-                "Resource programmed, assigned to service(s) (simulated)",
-            ),
-        );
+    match super::lb::address_for(ctx, meta_str(o, "namespace")) {
+        Err(why) => {
+            if let Some(s) = o["status"].as_object_mut() {
+                s.remove("addresses");
+            }
+            set_cond(
+                o,
+                cond(
+                    "Programmed",
+                    "False",
+                    "AddressNotAssigned",
+                    &format!("No addresses have been assigned to the Gateway: {why}"),
+                ),
+            );
+        }
+        Ok(ip) => {
+            o["status"]["addresses"] = json!([{"type": "IPAddress", "value": ip}]);
+            set_cond(
+                o,
+                cond(
+                    "Programmed",
+                    "True",
+                    "Programmed",
+                    "Resource programmed, assigned to service(s) (simulated)",
+                ),
+            );
+        }
     }
 }
 
