@@ -234,6 +234,7 @@ async fn operands_report_ready_and_create_their_objects() {
         ("nvidia-gpu-operator", "gpu-operator-certified"),
         ("openshift-nfd", "nfd"),
         ("external-secrets", "openshift-external-secrets-operator"),
+        ("metallb-system", "metallb-operator"),
     ] {
         ns(&c, ns_name).await;
         apply_yaml(&c, &format!("apiVersion: operators.coreos.com/v1alpha1\nkind: Subscription\nmetadata: {{name: {pkg}, namespace: {ns_name}}}\nspec: {{name: {pkg}, source: redhat-operators, sourceNamespace: openshift-marketplace, channel: stable}}\n")).await.unwrap();
@@ -243,6 +244,7 @@ async fn operands_report_ready_and_create_their_objects() {
         ("nvidia-gpu-operator", "gpu-operator-certified"),
         ("openshift-nfd", "nfd"),
         ("external-secrets", "openshift-external-secrets-operator"),
+        ("metallb-system", "metallb-operator"),
     ] {
         wait_field(
             &c,
@@ -263,6 +265,7 @@ async fn operands_report_ready_and_create_their_objects() {
             "nvidia.com",
             "nfd.openshift.io",
             "external-secrets.io",
+            "metallb.io",
         ]
         .iter()
         .all(|g| d.has_group(g))
@@ -335,6 +338,35 @@ async fn operands_report_ready_and_create_their_objects() {
         .await
         .unwrap();
     assert!(secret["data"]["api-token"].is_string());
+    // Bare-metal OpenShift: no address (so not Programmed) while MetalLB has no pool...
+    let gw = sim_support::wait_condition(
+        &c,
+        "gateway.networking.k8s.io/v1",
+        "Gateway",
+        Some("openshift-ingress"),
+        "gw",
+        "Programmed",
+        "False",
+        10,
+    )
+    .await;
+    assert!(gw["status"]["addresses"].is_null(), "{gw}");
+    apply_yaml(&c, "apiVersion: v1\nkind: Service\nmetadata: {name: lb, namespace: openshift-ingress}\nspec: {type: LoadBalancer, ports: [{port: 443}]}\n").await.unwrap();
+    // ...a pool for another namespace does not help...
+    apply_yaml(&c, "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: other, namespace: metallb-system}\nspec: {addresses: [10.9.9.9/32], serviceAllocation: {namespaces: [elsewhere]}}\n").await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let gw = get_json(
+        &c,
+        "gateway.networking.k8s.io/v1",
+        "Gateway",
+        Some("openshift-ingress"),
+        "gw",
+    )
+    .await
+    .unwrap();
+    assert!(gw["status"]["addresses"].is_null(), "{gw}");
+    // ...one that serves openshift-ingress gives the Gateway and the LoadBalancer Service its first address.
+    apply_yaml(&c, "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: gateway, namespace: metallb-system}\nspec: {addresses: [192.168.10.11/32], serviceAllocation: {namespaces: [openshift-ingress]}}\n").await.unwrap();
     let gw = sim_support::wait_condition(
         &c,
         "gateway.networking.k8s.io/v1",
@@ -346,7 +378,19 @@ async fn operands_report_ready_and_create_their_objects() {
         10,
     )
     .await;
-    assert!(gw["status"]["addresses"][0]["value"].is_string());
+    assert_eq!(gw["status"]["addresses"][0]["value"], "192.168.10.11");
+    let svc = wait_field(
+        &c,
+        "v1",
+        "Service",
+        Some("openshift-ingress"),
+        "lb",
+        "/status/loadBalancer/ingress/0/ip",
+        json!("192.168.10.11"),
+        10,
+    )
+    .await;
+    assert_eq!(svc["spec"]["type"], "LoadBalancer");
     h.shutdown().await;
 }
 
