@@ -38,6 +38,14 @@ fn phases_1_and_2_complete_pass_their_checks_and_rerun_with_zero_writes() {
         let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(r["summary"]["fail"], 0);
         assert_eq!(r["summary"]["pending"], 0);
+        if phase == "2" {
+            // Programmed because MetalLB (synced from Git) gave the Gateway its pool's address.
+            let report = r.to_string();
+            assert!(
+                report.contains("192.168.10.11"),
+                "gateway address not from Git's pool: {report}"
+            );
+        }
     }
     for phase in ["1", "2"] {
         sim.reset_stats();
