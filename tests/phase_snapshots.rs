@@ -31,6 +31,7 @@ fn all_healthy_passes_every_criterion_the_probe_is_skipped() {
         "p1.default-instance-absent",
         "p1.argocd-available",
         "p1.root-app-synced",
+        "p1.argocd-self-managed",
         "p2.gateway-programmed",
         "p2.wildcard-cert-ready",
         "p2.default-storageclass",

@@ -151,14 +151,13 @@ fn json_report_shape() {
     let j = r.to_json();
     assert_eq!(j["version"], 1);
     assert_eq!(j["clean"], false);
-    assert_eq!(j["findings"][0]["rule"], "secret-plaintext");
-    assert_eq!(
-        j["findings"][0]["file"],
-        "clusters/alpha/infrastructure/secrets/plain.yaml"
-    );
-    assert_eq!(j["findings"][0]["object"], "Secret/cert-manager/api-token");
-    assert_eq!(j["findings"][0]["root"], "clusters/alpha/infrastructure/secrets");
-    assert_eq!(j["summary"]["byRule"]["secret-plaintext"], 1);
+    // Findings come sorted by file: the repository Secret with a password, then the plain one.
+    let f = &j["findings"][1];
+    assert_eq!(f["rule"], "secret-plaintext");
+    assert_eq!(f["file"], "clusters/alpha/infrastructure/secrets/plain.yaml");
+    assert_eq!(f["object"], "Secret/cert-manager/api-token");
+    assert_eq!(f["root"], "clusters/alpha/infrastructure/secrets");
+    assert_eq!(j["summary"]["byRule"]["secret-plaintext"], 2);
     assert_eq!(j["roots"].as_array().unwrap().len(), 8);
     assert!(j["roots"][0]["cache"].is_string());
 }

@@ -63,16 +63,24 @@ fn clean_fleet_is_clean() {
 
 #[test]
 fn secret_plaintext() {
-    let Some(l) = only("secret-plaintext", "secret-plaintext", 1) else {
+    // The clean fleet's credential-free repository Secret passes; the same one with a password does not.
+    let Some(l) = only("secret-plaintext", "secret-plaintext", 2) else {
         return;
     };
     assert!(
         l[0].starts_with(
+            "secret-plaintext clusters/alpha/infrastructure/secrets/helm-repository.yaml Secret/argocd/repo-charts:"
+        ),
+        "{l:?}"
+    );
+    assert!(l[0].contains("stringData.password"), "{l:?}");
+    assert!(
+        l[1].starts_with(
             "secret-plaintext clusters/alpha/infrastructure/secrets/plain.yaml Secret/cert-manager/api-token:"
         ),
         "{l:?}"
     );
-    assert!(l[0].contains("stringData.api-token"), "{l:?}");
+    assert!(l[1].contains("stringData.api-token"), "{l:?}");
 }
 
 #[test]

@@ -135,13 +135,40 @@ fn plaintext_secret(v: &Value) -> Option<String> {
         .filter_map(|f| v.get(*f).and_then(Value::as_object).map(|m| (f, m)))
         .flat_map(|(f, m)| m.keys().map(move |k| format!("{f}.{k}")))
         .collect();
-    if keys.is_empty() {
+    if keys.is_empty() || is_credential_free_repository(v) {
         return None;
     }
     Some(format!(
         "Secret with values in Git ({}): use an ExternalSecret from ClusterSecretStore 1password instead",
         keys.join(", ")
     ))
+}
+
+/// An Argo CD declarative repository (label `argocd.argoproj.io/secret-type: repository`) that says only
+/// where and how to fetch (url, type, enableOCI, ...), with no credential: nothing secret is in Git.
+fn is_credential_free_repository(v: &Value) -> bool {
+    const NOT_CREDENTIALS: &[&str] = &[
+        "name",
+        "type",
+        "url",
+        "project",
+        "enableOCI",
+        "enableLfs",
+        "insecure",
+        "insecureOCIForceHttp",
+        "forceHttpBasicAuth",
+        "proxy",
+        "noProxy",
+    ];
+    let label = v
+        .pointer("/metadata/labels/argocd.argoproj.io~1secret-type")
+        .and_then(Value::as_str);
+    label == Some("repository")
+        && ["data", "stringData"]
+            .iter()
+            .filter_map(|f| v.get(*f).and_then(Value::as_object))
+            .flat_map(|m| m.keys())
+            .all(|k| NOT_CREDENTIALS.contains(&k.as_str()))
 }
 
 // ---------------------------------------------------------------------------------------------
