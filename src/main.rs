@@ -4,6 +4,7 @@ use clap::Parser;
 use fleetctl::cli::{run, Cli};
 
 fn main() {
+    restore_sigpipe();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -39,3 +40,18 @@ fn main() {
     });
     std::process::exit(code);
 }
+
+/// Rust ignores SIGPIPE, so a print to a closed pipe (`fleetctl status | head -1`) panics. Restore the default
+/// as other command-line tools have it: the process ends quietly when its reader goes away. Sockets are not
+/// affected: the standard library sends with MSG_NOSIGNAL (SO_NOSIGPIPE on Apple), and fleetctl never writes
+/// to a child's stdin pipe.
+#[cfg(unix)]
+fn restore_sigpipe() {
+    // SAFETY: called first thing in main, before any thread exists; SIG_DFL is a valid disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn restore_sigpipe() {}

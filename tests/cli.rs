@@ -89,3 +89,31 @@ fn decisions_and_status_list_what_the_runbooks_hold() {
     let st = fleet.run(&["status", "--cluster", "lab"]);
     assert!(String::from_utf8_lossy(&st.stdout).contains("never run"));
 }
+
+/// `fleetctl status | head -1`: the reader goes away; fleetctl must end quietly, not panic (exit 101).
+#[test]
+fn a_closed_stdout_pipe_ends_fleetctl_without_a_panic() {
+    let fleet = Fleet::copy("sample-fleet");
+    for args in [
+        &["status"][..],
+        &["decisions"][..],
+        &["decisions", "--output", "json"][..],
+    ] {
+        let mut child = fleet
+            .cmd()
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the read end before fleetctl has written anything.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !err.contains("panicked") && !err.contains("Broken pipe"),
+            "{args:?}: {err}"
+        );
+        assert_ne!(out.status.code(), Some(101), "{args:?}: {err}");
+    }
+}
