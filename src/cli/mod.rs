@@ -145,9 +145,15 @@ pub enum Command {
         output: ListFormat,
     },
     /// Run the real runbooks against an in-process simulated cluster (no real cluster is touched).
-    #[command(after_help = "Example:\n  fleetctl rehearse all --answers runbooks/answers/rehearsal.yaml")]
+    ///
+    /// `rehearse N` first runs phases 1..N-1 (on the clusters phase N runs on) to build the simulated cluster,
+    /// then phase N, and prints phase N's report; the exit code is phase N's (1 also when a setup phase fails).
+    /// Journals, reports and logs go to <state-dir>/rehearsal/, cleared at the start, kept after exit.
+    #[command(
+        after_help = "Examples:\n  fleetctl rehearse all --answers runbooks/answers/rehearsal.yaml\n  fleetctl rehearse 2 --answers runbooks/answers/rehearsal.yaml   # phase 1 runs first"
+    )]
     Rehearse {
-        /// A phase number or `all`.
+        /// A phase number (earlier phases run first as setup) or `all`.
         phase: String,
         #[arg(long, value_name = "FILE")]
         answers: Option<PathBuf>,
