@@ -117,3 +117,59 @@ fn a_closed_stdout_pipe_ends_fleetctl_without_a_panic() {
         assert_ne!(out.status.code(), Some(101), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn status_refuses_an_unknown_cluster_and_marks_phases_of_other_platforms_na() {
+    let fleet = Fleet::copy("sample-fleet");
+    let out = fleet.run(&["status", "--cluster", "nope"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let t = text(&out);
+    assert!(t.contains("known: lab, tal") && !t.contains("never run"), "{t}");
+
+    // tal is a Talos cluster; the fixture's phases 8 and 9 are OpenShift-only.
+    let out = fleet.run(&["status", "--cluster", "tal"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let t = String::from_utf8_lossy(&out.stdout);
+    let rows: Vec<&str> = t.lines().filter(|l| l.starts_with("tal ")).collect();
+    assert_eq!(rows.len(), 2, "{t}");
+    assert!(rows.iter().all(|r| r.contains("n/a (openshift only)")), "{t}");
+    assert!(!t.contains("never run"), "{t}");
+}
+
+/// docs/reports.md documents these shapes; this pins them.
+#[test]
+fn status_and_decisions_json_shapes_are_the_documented_ones() {
+    let fleet = Fleet::copy("sample-fleet");
+    let keys = |v: &serde_json::Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
+    let out = fleet.run(&["status", "--output", "json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v.as_array().expect("status JSON is an array of rows");
+    assert_eq!(rows.len(), 4, "2 clusters x 2 phases: {v}");
+    for r in rows {
+        assert_eq!(keys(r), ["cluster", "phase", "state", "detail", "decisions"], "{r}");
+    }
+    let lab8 = rows.iter().find(|r| r["cluster"] == "lab" && r["phase"] == 8).unwrap();
+    assert_eq!(lab8["state"], "never run");
+    assert_eq!(lab8["decisions"], serde_json::json!({}));
+    let tal8 = rows.iter().find(|r| r["cluster"] == "tal" && r["phase"] == 8).unwrap();
+    assert_eq!(tal8["state"], "n/a (openshift only)");
+
+    let out = fleet.run(&["decisions", "--output", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for r in v.as_array().expect("decisions JSON is an array of rows") {
+        assert_eq!(
+            keys(r),
+            [
+                "phase",
+                "id",
+                "question",
+                "options",
+                "recommended",
+                "destructive",
+                "input"
+            ],
+            "{r}"
+        );
+    }
+}

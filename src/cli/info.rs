@@ -18,9 +18,25 @@ pub fn status(g: &Globals, cluster: Option<String>, output: ListFormat) -> Resul
     phases.dedup();
     let mut rows = Vec::new();
     for c in &clusters {
+        // A named cluster must exist (as for `phase`: exit 2 listing the known ones); its platform tells
+        // which phases apply to it.
+        let platform = ClusterSpec::load(&g.repo, c)?.platform;
         let j = StateDir::new(&g.state_root, c).load()?;
         for p in &phases {
+            let mut for_platforms: Vec<String> = books
+                .iter()
+                .filter(|l| l.runbook.phase == *p)
+                .flat_map(|l| l.runbook.platforms.iter().map(|x| x.to_string()))
+                .collect();
+            for_platforms.sort();
+            for_platforms.dedup();
+            let applies = for_platforms.iter().any(|x| *x == platform.to_string());
             let (state, detail, decisions) = match j.last_of_phase(*p) {
+                None if !applies => (
+                    format!("n/a ({} only)", for_platforms.join(", ")),
+                    String::new(),
+                    Default::default(),
+                ),
                 None => ("never run".to_string(), String::new(), Default::default()),
                 Some(r) => {
                     let (s, d) = match r.status {
