@@ -173,3 +173,57 @@ fn status_and_decisions_json_shapes_are_the_documented_ones() {
         );
     }
 }
+
+#[test]
+fn appset_generate_refuses_a_directory_that_is_not_a_fleet_repo() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "not a fleet").unwrap();
+    let out = std::process::Command::new(common::bin())
+        .arg("--repo")
+        .arg(dir.path())
+        .args(["appset", "generate"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let t = text(&out);
+    assert!(t.contains("not a fleet repo") && t.contains("next:"), "{t}");
+    assert!(!t.contains("0 ApplicationSets"), "{t}");
+}
+
+#[test]
+fn appset_json_rows_name_their_cluster() {
+    let repo = common::repo_copy();
+    let out = std::process::Command::new(common::bin())
+        .arg("--repo")
+        .arg(repo.path())
+        .args(["appset", "generate", "--output", "json"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let infra: Vec<&serde_json::Value> = v["applications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["appset"] == "infrastructure")
+        .collect();
+    let clusters: std::collections::BTreeSet<&str> = infra.iter().map(|a| a["cluster"].as_str().unwrap()).collect();
+    assert_eq!(
+        clusters.into_iter().collect::<Vec<_>>(),
+        ["openshift", "talos"],
+        "each row says which cluster's Argo CD generates it"
+    );
+    for a in infra {
+        let c = a["cluster"].as_str().unwrap();
+        assert!(
+            a["source"]["path"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("clusters/{c}/")),
+            "{a}"
+        );
+    }
+    assert!(v["conflicts"].as_array().unwrap().is_empty(), "{v}");
+}

@@ -142,19 +142,23 @@ pub fn cluster_scope(repo: &Path, cluster: &str) -> Result<PathBuf, UserError> {
         }))
 }
 
-/// JSON rows: appset, name, project, namespace, destination, source.
+/// JSON rows: cluster (absent for the legacy layout), appset, name, project, namespace, destination, source.
 pub fn to_json(apps: &[GeneratedApp]) -> Value {
     Value::Array(
         apps.iter()
             .map(|a| {
-                json!({
-                    "appset": a.appset,
-                    "name": a.name,
-                    "project": a.project,
-                    "namespace": a.namespace,
-                    "destination": a.destination,
-                    "source": a.source,
-                })
+                let mut row = serde_json::Map::new();
+                // The Argo CD instance (clusters/<name>/...): two clusters' AppSets may share a name.
+                if let Some(c) = &a.cluster {
+                    row.insert("cluster".into(), json!(c));
+                }
+                row.insert("appset".into(), json!(a.appset));
+                row.insert("name".into(), json!(a.name));
+                row.insert("project".into(), json!(a.project));
+                row.insert("namespace".into(), json!(a.namespace));
+                row.insert("destination".into(), json!(a.destination));
+                row.insert("source".into(), json!(a.source));
+                Value::Object(row)
             })
             .collect(),
     )

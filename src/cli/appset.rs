@@ -10,6 +10,11 @@ pub fn generate(g: &Globals, cluster: Option<String>, output: ListFormat) -> Res
         .map(|c| appset::cluster_scope(&g.repo, c))
         .transpose()?;
     let sets = appset::load_appsets(&g.repo, scope.as_deref())?;
+    // A legacy single-cluster fleet (before Phase 4) may have neither clusters/ nor apps-shared/ but has
+    // ApplicationSets; a directory with neither is not a fleet repo, as for `verify`.
+    if sets.is_empty() {
+        crate::fleet::require_fleet_repo(&g.repo)?;
+    }
     let apps = appset::generate(&g.repo, &sets)?;
     let conflicts = appset::conflicts(&g.repo, &apps)?;
     match output {
