@@ -45,15 +45,21 @@ fn copy_tree(src: &Path, dst: &Path, rewrite: &dyn Fn(&str) -> String, out: &mut
 }
 
 pub fn scaffold(repo: &Path, n: &NewCluster) -> Result<Scaffolded, UserError> {
-    let valid = !n.name.is_empty()
-        && n.name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if !valid {
-        return Err(UserError::usage(format!(
-            "cluster name '{}' must be lowercase letters, digits and '-'",
-            n.name
-        )));
+    // The name becomes a directory, an overlay name and a kube context; the domain goes into hostnames of
+    // Routes, HTTPRoutes and Gateways. Check both before anything is written.
+    if let Err(why) = dns1123_label(&n.name) {
+        return Err(
+            UserError::usage(format!("cluster name '{}' is not a DNS-1123 label: {why}", n.name))
+                .next("pick a name like lab2 (lowercase letters, digits and '-', at most 63)"),
+        );
+    }
+    if let Some(d) = &n.apps_domain {
+        if let Err(why) = dns1123_subdomain(d) {
+            return Err(
+                UserError::usage(format!("apps domain '{d}' is not a DNS-1123 subdomain: {why}"))
+                    .next("pass --apps-domain like apps.lab2.example.org (lowercase labels joined by '.')"),
+            );
+        }
     }
     let from = ClusterSpec::load(repo, &n.from)?;
     let dst = repo.join("clusters").join(&n.name);
@@ -131,4 +137,53 @@ pub fn scaffold(repo: &Path, n: &NewCluster) -> Result<Scaffolded, UserError> {
     done.todo
         .push("run `fleetctl verify` until it is clean, then commit".into());
     Ok(done)
+}
+
+/// A DNS-1123 label: 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit.
+pub fn dns1123_label(s: &str) -> Result<(), String> {
+    if s.is_empty() {
+        return Err("it is empty".into());
+    }
+    if s.len() > 63 {
+        return Err(format!("{} characters, at most 63", s.len()));
+    }
+    if let Some(c) = s
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
+        return Err(format!("'{c}' is not a lowercase letter, digit or '-'"));
+    }
+    if s.starts_with('-') || s.ends_with('-') {
+        return Err("it must start and end with a letter or digit".into());
+    }
+    Ok(())
+}
+
+/// A DNS-1123 subdomain: at most 253 characters, DNS-1123 labels joined by '.'.
+pub fn dns1123_subdomain(s: &str) -> Result<(), String> {
+    if s.len() > 253 {
+        return Err(format!("{} characters, at most 253", s.len()));
+    }
+    for label in s.split('.') {
+        dns1123_label(label).map_err(|why| format!("label '{label}': {why}"))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns1123_names() {
+        assert!(dns1123_label("lab2").is_ok());
+        assert!(dns1123_label(&"a".repeat(63)).is_ok());
+        assert!(dns1123_label(&"a".repeat(64)).is_err());
+        assert!(dns1123_label("Lab").is_err());
+        assert!(dns1123_label("-a").is_err());
+        assert!(dns1123_subdomain("apps.sno-ai-lab.vanillax.xyz").is_ok());
+        assert!(dns1123_subdomain("bad domain!").is_err());
+        assert!(dns1123_subdomain("a..b").is_err());
+        assert!(dns1123_subdomain("a.").is_err());
+    }
 }
