@@ -227,3 +227,62 @@ fn appset_json_rows_name_their_cluster() {
     }
     assert!(v["conflicts"].as_array().unwrap().is_empty(), "{v}");
 }
+
+#[test]
+fn an_unknown_phase_is_named_before_any_cluster_is_picked() {
+    let fleet = Fleet::copy("sample-fleet");
+    // A second runbook for phase 8 (another platform) must not list 8 twice.
+    let p8 = std::fs::read_to_string(fleet.path().join("runbooks/phase-8.yaml")).unwrap();
+    std::fs::write(
+        fleet.path().join("runbooks/phase-8-talos.yaml"),
+        p8.replace("platforms: [openshift]", "platforms: [talos]"),
+    )
+    .unwrap();
+    std::fs::write(
+        fleet.path().join("runbooks/phase-10-talos.yaml"),
+        p8.replace("platforms: [openshift]", "platforms: [talos]")
+            .replace("phase: 8", "phase: 10"),
+    )
+    .unwrap();
+    // Two clusters, no --cluster: the phase is checked first.
+    let out = fleet.run(&["phase", "7"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let t = text(&out);
+    assert!(t.contains("unknown phase 7") && !t.contains("several clusters"), "{t}");
+    assert!(t.contains("known phases: 8, 9, 10"), "each phase once: {t}");
+    // A phase of the other platform: the article fits the platform.
+    let out = fleet.run(&["phase", "9", "--cluster", "tal"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("does not run on a talos cluster"), "{}", text(&out));
+    let out = fleet.run(&["phase", "10", "--cluster", "lab"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("does not run on an openshift cluster"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn sim_serve_refuses_missing_fleet_or_crds_directories() {
+    for flag in ["--fleet", "--crds"] {
+        let mut child = std::process::Command::new(common::bin())
+            .args(["sim", "serve", "--platform", "talos", flag, "/nonexistent/dir"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Accepted, it would serve until killed: give it a few seconds to refuse.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while child.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        if child.try_wait().unwrap().is_none() {
+            let _ = child.kill();
+        }
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{flag}: {}", text(&out));
+        assert!(text(&out).contains("/nonexistent/dir"), "{flag}: {}", text(&out));
+    }
+}

@@ -29,9 +29,7 @@ pub async fn check(
     };
     let all = runbook::load_dir(&g.repo.join("runbooks"))?;
     if let Some(p) = phases {
-        if !all.iter().any(|l| l.runbook.phase == p) {
-            return Err(UserError::usage(format!("unknown phase {p}: no runbook for it")));
-        }
+        runbook::require_phase(&all, p)?;
     }
     let cluster_name = pick_cluster(g, t.cluster, phases)?;
     let spec = ClusterSpec::load(&g.repo, &cluster_name)?;

@@ -88,9 +88,7 @@ pub fn status(g: &Globals, cluster: Option<String>, output: ListFormat) -> Resul
 pub fn decisions(g: &Globals, phase: Option<u8>, output: ListFormat) -> Result<i32, UserError> {
     let books = runbook::load_dir(&g.repo.join("runbooks"))?;
     if let Some(p) = phase {
-        if !books.iter().any(|l| l.runbook.phase == p) {
-            return Err(UserError::usage(format!("unknown phase {p}: no runbook for it")));
-        }
+        runbook::require_phase(&books, p)?;
     }
     let mut rows = Vec::new();
     for l in books.iter().filter(|l| phase.is_none_or(|p| l.runbook.phase == p)) {

@@ -11,12 +11,21 @@ use std::path::PathBuf;
 
 /// The cluster to use: the one named, or the only one whose platform runs this phase.
 pub fn pick_cluster(g: &Globals, named: Option<String>, phase: Option<u8>) -> Result<String, UserError> {
+    let books = match phase {
+        Some(p) => {
+            let books = runbook::load_dir(&g.repo.join("runbooks"))?;
+            // An unknown phase is the first thing to say, whichever clusters there are.
+            runbook::require_phase(&books, p)?;
+            books
+        }
+        None => vec![],
+    };
     if let Some(n) = named {
         return Ok(n);
     }
     let all = ClusterSpec::list(&g.repo);
     let platforms: Vec<_> = match phase {
-        Some(p) => runbook::load_dir(&g.repo.join("runbooks"))?
+        Some(p) => books
             .into_iter()
             .filter(|l| l.runbook.phase == p)
             .flat_map(|l| l.runbook.platforms)

@@ -31,6 +31,13 @@ pub async fn sim(cmd: super::SimCommand) -> Result<i32, UserError> {
     if speed.is_nan() || speed <= 0.0 {
         return Err(UserError::usage("--speed must be greater than 0"));
     }
+    for (flag, dir) in [("--crds", &crds), ("--fleet", &fleet)] {
+        if let Some(d) = dir.as_ref().filter(|d| !d.is_dir()) {
+            return Err(UserError::usage(format!("{flag}: no such directory"))
+                .subject(d.display().to_string())
+                .next(format!("pass an existing directory to {flag}, or leave it out")));
+        }
+    }
     let mut cfg = SimConfig::new(platform);
     cfg.listen = listen;
     cfg.faults = faults;

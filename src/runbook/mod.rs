@@ -254,33 +254,43 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Loaded>, UserError> {
     files.iter().map(|f| load_file(f)).collect()
 }
 
+/// Exit 2 "unknown phase N" (listing each known phase once) unless some runbook is for `phase`.
+pub fn require_phase(all: &[Loaded], phase: u8) -> Result<(), UserError> {
+    if all.iter().any(|l| l.runbook.phase == phase) {
+        return Ok(());
+    }
+    let mut known: Vec<u8> = all.iter().map(|l| l.runbook.phase).collect();
+    known.sort();
+    known.dedup();
+    let known: Vec<String> = known.iter().map(u8::to_string).collect();
+    Err(
+        UserError::usage(format!("unknown phase {phase}: no runbook for it")).next(format!(
+            "known phases: {}",
+            if known.is_empty() {
+                "none".into()
+            } else {
+                known.join(", ")
+            }
+        )),
+    )
+}
+
 /// The runbook for `phase` on `platform`.
 pub fn select(all: &[Loaded], phase: u8, platform: Platform) -> Result<Loaded, UserError> {
+    require_phase(all, phase)?;
     let for_phase: Vec<&Loaded> = all.iter().filter(|l| l.runbook.phase == phase).collect();
-    if for_phase.is_empty() {
-        let known: Vec<String> = all.iter().map(|l| l.runbook.phase.to_string()).collect();
-        return Err(
-            UserError::usage(format!("unknown phase {phase}: no runbook for it")).next(format!(
-                "known phases: {}",
-                if known.is_empty() {
-                    "none".into()
-                } else {
-                    known.join(", ")
-                }
-            )),
-        );
-    }
     let fits: Vec<&&Loaded> = for_phase
         .iter()
         .filter(|l| l.runbook.platforms.contains(&platform))
         .collect();
     match fits.as_slice() {
         [one] => Ok((**one).clone()),
-        [] => Err(
-            UserError::usage(format!("phase {phase} does not run on a {platform} cluster"))
-                .subject(for_phase[0].file.display().to_string())
-                .next("pick a cluster of the right platform with --cluster"),
-        ),
+        [] => Err(UserError::usage(format!(
+            "phase {phase} does not run on {} {platform} cluster",
+            article(platform)
+        ))
+        .subject(for_phase[0].file.display().to_string())
+        .next("pick a cluster of the right platform with --cluster")),
         many => Err(
             UserError::usage(format!("phase {phase} has {} runbooks for {platform}", many.len())).subject(
                 many.iter()
@@ -289,5 +299,14 @@ pub fn select(all: &[Loaded], phase: u8, platform: Platform) -> Result<Loaded, U
                     .join(", "),
             ),
         ),
+    }
+}
+
+/// "a" or "an" before a platform's name ("an openshift cluster", "a talos cluster").
+fn article(p: Platform) -> &'static str {
+    if p.to_string().starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
     }
 }
