@@ -317,6 +317,27 @@ fn exit_codes_and_refusals() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("destructive"), "{}", text(&out));
     assert_eq!(git(&repo, &["branch", "--show-current"]), "main");
+    // ...but `migrate --dry-run --yes` (the first example in --help) previews the default plan: nothing moves.
+    let out = Command::new(common::bin())
+        .arg("--repo")
+        .arg(&repo)
+        .args(["migrate", "--dry-run", "--yes"])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("default destinations"), "{}", text(&out));
+    assert!(text(&out).contains("-> clusters/talos/my-apps/"), "{}", text(&out));
+    assert_eq!(git(&repo, &["branch", "--show-current"]), "main");
+    assert_eq!(git(&repo, &["status", "--porcelain"]), "");
+    // A destination inside .git is refused before anything moves.
+    let answers = t.path().join("git.yaml");
+    std::fs::write(&answers, "p4-move: move-to-defaults\np4-dest-my-apps: .git/x\n").unwrap();
+    let out = fleetctl(&repo, &["migrate", "--yes", "--answers", answers.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains(".git/"), "{}", text(&out));
+    assert!(!repo.join(".git/x").exists());
     // A bad destination answer.
     let answers = t.path().join("a.yaml");
     std::fs::write(&answers, "p4-move: move-to-defaults\np4-dest-my-apps: ../outside\n").unwrap();

@@ -197,10 +197,12 @@ fn settle(
             )))
         }
     };
+    // A dry run moves nothing, so it previews unanswered trees at their default destinations.
+    let preview_defaults = opts.dry_run && !confirm_all;
     for m in moves.iter_mut() {
         let answer = match opts.answers.get(&m.id) {
             Some(a) => a.clone(),
-            None if confirm_all => m.default.clone(),
+            None if confirm_all || preview_defaults => m.default.clone(),
             None => decide::settle(
                 &Decision {
                     id: m.id.clone(),
@@ -247,6 +249,9 @@ fn settle(
         }
     }
     let plan = Plan { moves };
+    if preview_defaults {
+        ui.line("dry run: trees without an answer are shown at their default destinations");
+    }
     ui.line("plan:");
     for m in &plan.moves {
         if m.from == m.to {
