@@ -298,6 +298,30 @@ fn killed_mid_move_the_next_run_finishes_without_redoing_moves() {
 }
 
 #[test]
+fn deleting_an_unmerged_migration_branch_lets_the_next_run_plan_anew() {
+    let t = tempfile::tempdir().unwrap();
+    let repo = t.path().join("fleet");
+    gen(&repo, 8, 4, "database");
+    let out = fleetctl(&repo, &["migrate", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // --abort does not undo a committed migration; it says how to drop it.
+    let abort = fleetctl(&repo, &["migrate", "--abort"]);
+    assert_eq!(abort.status.code(), Some(2), "{}", text(&abort));
+    assert!(
+        text(&abort).contains("git branch -D phase-4-talos-migration"),
+        "{}",
+        text(&abort)
+    );
+    git(&repo, &["switch", "-q", "main"]);
+    git(&repo, &["branch", "-q", "-D", "phase-4-talos-migration"]);
+    let again = fleetctl(&repo, &["migrate", "--yes"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert!(text(&again).contains("planning anew"), "{}", text(&again));
+    assert_eq!(git(&repo, &["branch", "--show-current"]), "phase-4-talos-migration");
+    assert!(repo.join("clusters/talos/apps/root.yaml").is_file());
+}
+
+#[test]
 fn exit_codes_and_refusals() {
     let t = tempfile::tempdir().unwrap();
     let repo = t.path().join("fleet");
