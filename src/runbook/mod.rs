@@ -328,17 +328,13 @@ mod tests {
     #[test]
     fn a_duplicate_key_is_reported_at_its_second_occurrence() {
         let text = "phase: 9\ntitle: t\nplatforms: [talos]\nplatforms: [openshift]\nsteps: []\n";
-        let e = parse(Path::new("rb.yaml"), text.to_string())
-            .err()
-            .expect("a duplicate is an error");
+        let e = parse(Path::new("rb.yaml"), text.to_string()).expect_err("a duplicate is an error");
         assert_eq!(e.subject.as_deref(), Some("rb.yaml:4"), "{e}");
         assert!(e.to_string().contains("duplicate field `platforms`"), "{e}");
         assert!(!e.to_string().contains("at line 1"), "{e}");
         let nested =
             "phase: 9\ntitle: t\nplatforms: [talos]\nsteps:\n  - id: a\n    title: x\n    title: y\n    check: []\n";
-        let e = parse(Path::new("rb.yaml"), nested.to_string())
-            .err()
-            .expect("a duplicate is an error");
+        let e = parse(Path::new("rb.yaml"), nested.to_string()).expect_err("a duplicate is an error");
         assert_eq!(e.subject.as_deref(), Some("rb.yaml:7"), "{e}");
     }
 }
