@@ -276,13 +276,66 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
         }
     }
     let env = command_env(&target);
+    // Secret sources: every value readable and non-empty; a live Secret holding a different value is
+    // replaced only with an explicit answer to the step's destructive `replaceDecision`.
     for p in &plan {
-        if let (Some(s), true) = (&p.step.seed_secret, step_applies(&p.step, &decisions)) {
-            for item in &s.data {
-                steps::read_secret(&item.from, &req.repo, &env)
-                    .map_err(|e| e.subject(format!("step '{}' key {}", p.step.id, item.key)))?;
-            }
+        let Some(s) = p
+            .step
+            .seed_secret
+            .as_ref()
+            .filter(|_| step_applies(&p.step, &decisions))
+        else {
+            continue;
+        };
+        let mut wanted = Vec::new();
+        for item in &s.data {
+            let v = steps::read_secret(&item.from, &req.repo, &env).map_err(|e| {
+                let from = source_decision(&rb, &p.step.id, &item.key);
+                let e = e.subject(format!(
+                    "step '{}' key {}{}",
+                    p.step.id,
+                    item.key,
+                    from.as_ref().map(|d| format!(", decision {d}")).unwrap_or_default()
+                ));
+                match from {
+                    Some(d) if e.cause.ends_with(" is empty") => e.next(format!(
+                        "put the value there (a failed `op read ... > file` leaves an empty file) or answer {d} \
+                         with another source, then retry; nothing was written"
+                    )),
+                    _ => e,
+                }
+            })?;
+            wanted.push((item.key.clone(), v));
         }
+        let Some(live) = cluster.get("v1", "Secret", Some(&s.namespace), &s.name).await? else {
+            continue;
+        };
+        let differ = steps::differing_keys(&live, &wanted);
+        if differ.is_empty() {
+            continue;
+        }
+        let refused = |answered: Option<&str>| {
+            steps::replace_refused(s, &differ, answered).subject(format!("step '{}'", p.step.id))
+        };
+        let Some(d) = s.replace_decision.as_ref().and_then(|d| rb.decision(d)) else {
+            return Err(refused(None));
+        };
+        let v = match decisions.get(&d.id) {
+            Some(v) => v.clone(),
+            None => decide::settle(d, &answering).map_err(|_| refused(None))?,
+        };
+        if v != "yes" {
+            return Err(refused(Some(&v)));
+        }
+        ui.warn(&format!(
+            "step '{}': replacing the live value of Secret {}/{} ({}), as decision {} says",
+            p.step.id,
+            s.namespace,
+            s.name,
+            differ.join(", "),
+            d.id
+        ));
+        decisions.insert(d.id.clone(), v);
     }
     // Builtins that read only the repo (Git must match the decisions) run now, before any write.
     for p in plan.iter().filter(|p| step_applies(&p.step, &decisions)) {
@@ -454,6 +507,19 @@ fn recommend_from_repo(d: &runbook::Decision, repo: &std::path::Path, ui: &Ui) -
     Ok(d)
 }
 
+/// The decision a seedSecret item's source names (`{{ answers.ID }}` in the runbook as written), if any.
+fn source_decision(rb: &Loaded, step: &str, key: &str) -> Option<String> {
+    let s = rb.runbook.steps.iter().find(|s| s.id == step)?.seed_secret.as_ref()?;
+    let f = &s.data.iter().find(|i| i.key == key)?.from;
+    let text = f.file.as_deref().or(f.env.as_deref())?;
+    let rest = &text[text.find("answers.")? + "answers.".len()..];
+    let id: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    (!id.is_empty()).then_some(id)
+}
+
 fn crd_kind_matches(plan: &[Planned], crd_name: &str, kind: &str) -> bool {
     plan.iter().flat_map(|p| &p.objects).any(|o| {
         o.get("kind").and_then(Value::as_str) == Some("CustomResourceDefinition")
@@ -563,7 +629,11 @@ async fn execute(
         return Ok((0, note).into());
     }
     if let Some(s) = &step.seed_secret {
-        return steps::seed_secret(cluster, s, &req.repo, env, false)
+        let may_replace = s
+            .replace_decision
+            .as_ref()
+            .is_some_and(|d| decisions.get(d).is_some_and(|v| v == "yes"));
+        return steps::seed_secret(cluster, s, &req.repo, env, false, may_replace)
             .await
             .map(Done::from);
     }

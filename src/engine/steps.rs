@@ -11,24 +11,52 @@ use serde_json::{json, Map, Value};
 use std::path::Path;
 use std::time::Duration;
 
-/// Read one secret value. Errors never contain the value.
+/// Drop trailing line ends (`\n` and `\r\n`): `op read ... > file` and `echo` add one, and a token carrying
+/// it would not authenticate.
+fn strip_line_ends(mut v: Vec<u8>) -> Vec<u8> {
+    while v.last() == Some(&b'\n') {
+        v.pop();
+        if v.last() == Some(&b'\r') {
+            v.pop();
+        }
+    }
+    v
+}
+
+/// Read one secret value, without trailing line ends. An empty or whitespace-only value is refused: it is
+/// what a failed `op read ... > file` leaves behind, and seeding it would wipe a working credential.
+/// Errors never contain the value.
 pub fn read_secret(src: &SecretSource, repo: &Path, env: &[(String, String)]) -> Result<Vec<u8>, UserError> {
+    let (v, what) = read_raw(src, repo, env)?;
+    let v = strip_line_ends(v);
+    if v.iter().all(u8::is_ascii_whitespace) {
+        return Err(UserError::usage(format!("the secret source {what} is empty")).next(
+            "put the value there (a failed `op read ... > file` leaves an empty file) and retry; nothing was written",
+        ));
+    }
+    Ok(v)
+}
+
+/// The source's bytes as read, and how to name the source in a message.
+fn read_raw(src: &SecretSource, repo: &Path, env: &[(String, String)]) -> Result<(Vec<u8>, String), UserError> {
     if let Some(f) = &src.file {
         let p = if Path::new(f).is_absolute() {
             Path::new(f).to_path_buf()
         } else {
             repo.join(f)
         };
-        return std::fs::read(&p).map_err(|e| {
+        let v = std::fs::read(&p).map_err(|e| {
             UserError::usage(format!("cannot read the secret's source file: {e}"))
                 .subject(p.display().to_string())
                 .next("fix the path in --answers")
-        });
+        })?;
+        return Ok((v, format!("file {}", p.display())));
     }
     if let Some(var) = &src.env {
-        return std::env::var(var).map(String::into_bytes).map_err(|_| {
+        let v = std::env::var(var).map(String::into_bytes).map_err(|_| {
             UserError::usage(format!("environment variable {var} is not set")).next(format!("export {var} and retry"))
-        });
+        })?;
+        return Ok((v, format!("environment variable {var}")));
     }
     if let Some(cmd) = &src.command {
         let mut e = duct::cmd(&cmd[0], &cmd[1..]).stdout_capture().stderr_null().unchecked();
@@ -45,13 +73,30 @@ pub fn read_secret(src: &SecretSource, repo: &Path, env: &[(String, String)]) ->
                     .next("check that you are signed in (e.g. `op signin`)"),
             );
         }
-        let mut v = out.stdout;
-        while v.last() == Some(&b'\n') {
-            v.pop();
-        }
-        return Ok(v);
+        return Ok((out.stdout, format!("(output of `{}`)", cmd.join(" "))));
     }
     Err(UserError::usage("a secret source needs file, env or command"))
+}
+
+/// The keys whose value in the live Secret differs from `wanted` (key -> value). Keys the live Secret
+/// lacks are not listed: adding a key replaces nothing. Compares bytes; never prints a value.
+pub fn differing_keys(live: &Value, wanted: &[(String, Vec<u8>)]) -> Vec<String> {
+    wanted
+        .iter()
+        .filter(|(k, v)| {
+            let Some(have) = live.get("data").and_then(|d| d.get(k)) else {
+                return false;
+            };
+            let have = have.as_str().and_then(|h| base64_decode(h.as_bytes()));
+            have.as_deref() != Some(v.as_slice())
+        })
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
+fn base64_decode(s: &[u8]) -> Option<Vec<u8>> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(s).ok()
 }
 
 /// Seed a Secret; no write when it already holds exactly these keys and values.
@@ -61,12 +106,23 @@ pub async fn seed_secret(
     repo: &Path,
     env: &[(String, String)],
     dry_run: bool,
+    may_replace: bool,
 ) -> Result<(u32, String), UserError> {
     let mut data = Map::new();
+    let mut wanted = Vec::new();
     for item in &s.data {
         let v = read_secret(&item.from, repo, env)
             .map_err(|e| e.subject(format!("Secret {}/{} key {}", s.namespace, s.name, item.key)))?;
         data.insert(item.key.clone(), Value::String(base64_encode(&v)));
+        wanted.push((item.key.clone(), v));
+    }
+    if !may_replace {
+        if let Some(live) = cluster.get("v1", "Secret", Some(&s.namespace), &s.name).await? {
+            let differ = differing_keys(&live, &wanted);
+            if !differ.is_empty() {
+                return Err(replace_refused(s, &differ, None));
+            }
+        }
     }
     let keys: Vec<&String> = data.keys().collect();
     let note = format!(
@@ -87,6 +143,30 @@ pub async fn seed_secret(
         Change::Unchanged => Ok((writes, format!("{note} already seeded"))),
         Change::Created => Ok((writes + 1, format!("{note} created"))),
         Change::Updated(_) => Ok((writes + 1, format!("{note} updated"))),
+    }
+}
+
+/// The error for a live Secret that would be replaced without an explicit answer (no value in it).
+pub fn replace_refused(s: &SeedSecretStep, keys: &[String], answered: Option<&str>) -> UserError {
+    let what = format!(
+        "Secret {}/{} already holds a different value for {}",
+        s.namespace,
+        s.name,
+        keys.join(", ")
+    );
+    match (&s.replace_decision, answered) {
+        (Some(d), Some(a)) => UserError::usage(format!("{what}; decision {d} is '{a}', so it is not replaced"))
+            .next(format!(
+                "answer `{d}: yes` in --answers to replace the live credential, or point the source at the live value; nothing was written"
+            )),
+        (Some(d), None) => UserError::usage(format!(
+            "{what}; replacing a live credential needs the destructive decision {d} (never answered by --yes)"
+        ))
+        .next(format!(
+            "add `{d}: yes` to an --answers file to replace it, or point the source at the live value; nothing was written"
+        )),
+        (None, _) => UserError::usage(format!("{what}; this step cannot replace a live credential"))
+            .next("point the source at the live value, or give the step a destructive `replaceDecision` and answer it yes; nothing was written"),
     }
 }
 
