@@ -220,13 +220,15 @@ fn validate(l: &Loaded) -> Result<(), UserError> {
                             format!("step '{}': replaceDecision names unknown decision '{d}'", s.id),
                         ))
                     }
-                    Some(x) if !x.destructive || !x.options.iter().any(|o| o == "yes") => return Err(err(
-                        &s.id,
-                        format!(
+                    Some(x) if !x.destructive || !x.options.iter().any(|o| o == "yes") => {
+                        return Err(err(
+                            &s.id,
+                            format!(
                             "step '{}': replaceDecision '{d}' must be a destructive decision with the option \"yes\"",
                             s.id
                         ),
-                    )),
+                        ))
+                    }
                     Some(_) => {}
                 }
             }
