@@ -112,15 +112,97 @@ struct Planned {
     objects: Vec<Value>,
 }
 
-/// Run one phase against one cluster. Returns the acceptance report.
+/// What a run has journaled so far, kept outside the run so an interrupt can record where it stopped.
+#[derive(Default)]
+struct Progress {
+    state: Option<StateDir>,
+    journal: Journal,
+    run_id: Option<String>,
+}
+
+/// The exit code of a run stopped by SIGINT/SIGTERM (128 + SIGINT, as shells report Ctrl-C).
+pub const INTERRUPTED: i32 = 130;
+
+/// Run one phase against one cluster. Returns the acceptance report. SIGINT or SIGTERM stops it at once
+/// (nothing more is written), journals the run as interrupted at its current step and exits 130; `resume`
+/// continues from there.
 pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
+    let mut progress = Progress::default();
+    let outcome = {
+        let body = run_phase_body(req, &mut progress);
+        tokio::pin!(body);
+        tokio::select! {
+            // The signal first: once it arrived, the run is not polled again, so it writes nothing more.
+            biased;
+            sig = stop_signal() => Err(sig),
+            r = &mut body => Ok(r),
+        }
+    };
+    match outcome {
+        Ok(r) => r,
+        Err(sig) => Err(interrupted(req, progress, sig)),
+    }
+}
+
+/// The first SIGINT or SIGTERM (Ctrl-C elsewhere); pending forever when signals cannot be watched.
+async fn stop_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+            return tokio::select! {
+                _ = int.recv() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            };
+        }
+    }
+    #[cfg(not(unix))]
+    if tokio::signal::ctrl_c().await.is_ok() {
+        return "Ctrl-C";
+    }
+    std::future::pending().await
+}
+
+/// Journal an interrupted run (its running step and the run itself, atomically) and say how to go on.
+fn interrupted(req: &PhaseRequest, progress: Progress, sig: &str) -> UserError {
+    let resume = format!("fleetctl resume --cluster {}", req.cluster);
+    let (Some(state), Some(run_id)) = (progress.state, progress.run_id) else {
+        return UserError::new(
+            INTERRUPTED,
+            format!("interrupted ({sig}) during preflight; nothing was written"),
+        );
+    };
+    let mut journal = progress.journal;
+    let mut at = String::from("acceptance checks");
+    set_run(&mut journal, &run_id, |r| {
+        if let Some(s) = r.steps.iter_mut().rev().find(|s| s.status == StepStatus::Running) {
+            s.status = StepStatus::Failed;
+            s.finished = Some(now());
+            s.note = format!("interrupted ({sig})");
+            at = s.id.clone();
+        }
+        r.status = RunStatus::Failed;
+        r.failure = Some(format!("interrupted at step {at} ({sig}); run `{resume}` to continue"));
+    });
+    let msg = format!("interrupted at step {at}; run `{resume}` to continue");
+    match state.save(&journal) {
+        Ok(()) => UserError::new(INTERRUPTED, msg),
+        Err(e) => UserError::new(
+            INTERRUPTED,
+            format!("{msg} (the journal could not record it: {})", e.cause),
+        ),
+    }
+}
+
+async fn run_phase_body(req: &PhaseRequest, progress: &mut Progress) -> Result<Report, UserError> {
     let ui = &req.ui;
     let spec = ClusterSpec::load(&req.repo, &req.cluster)?;
     let runbooks = runbook::load_dir(&req.repo.join("runbooks"))?;
     let rb = runbook::select(&runbooks, req.phase, spec.platform)?;
     let state = StateDir::new(&req.state_root, &req.cluster);
     let _lock = RunLock::acquire(&state.dir(), &req.cluster)?;
-    let mut journal = state.load()?;
+    progress.journal = state.load()?;
+    let journal = &mut progress.journal;
     let label = if req.rehearsal {
         " [REHEARSAL: simulated cluster, not a real one]"
     } else {
@@ -388,12 +470,14 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
             journal.runs.last().unwrap().id.clone()
         }
     };
-    set_run(&mut journal, &run_id, |r| {
+    progress.state = Some(state.clone());
+    progress.run_id = Some(run_id.clone());
+    set_run(journal, &run_id, |r| {
         r.status = RunStatus::Running;
         r.failure = None;
         r.decisions = decisions.clone();
     });
-    state.save(&journal)?;
+    state.save(journal)?;
 
     let total = plan.len();
     for (i, p) in plan.iter().enumerate() {
@@ -402,7 +486,7 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
         if !step_applies(step, &decisions) {
             record(
                 &state,
-                &mut journal,
+                journal,
                 &run_id,
                 step,
                 StepStatus::Skipped,
@@ -415,15 +499,7 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
             ));
             continue;
         }
-        record(
-            &state,
-            &mut journal,
-            &run_id,
-            step,
-            StepStatus::Running,
-            0,
-            String::new(),
-        )?;
+        record(&state, journal, &run_id, step, StepStatus::Running, 0, String::new())?;
         match execute(&cluster, p, &rb, &decisions, req, &env, ui).await {
             Ok(Done { writes, acted, note }) => {
                 let st = if acted {
@@ -436,16 +512,16 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
                 } else {
                     ui.ok(&format!("{n}: {note}"));
                 }
-                record(&state, &mut journal, &run_id, step, st, writes, note)?;
+                record(&state, journal, &run_id, step, st, writes, note)?;
             }
             Err(e) => {
                 let msg = e.to_string();
-                record(&state, &mut journal, &run_id, step, StepStatus::Failed, 0, msg.clone())?;
-                set_run(&mut journal, &run_id, |r| {
+                record(&state, journal, &run_id, step, StepStatus::Failed, 0, msg.clone())?;
+                set_run(journal, &run_id, |r| {
                     r.status = RunStatus::Failed;
                     r.failure = Some(format!("step {}: {msg}", step.id));
                 });
-                state.save(&journal)?;
+                state.save(journal)?;
                 let next = e
                     .next
                     .clone()
@@ -468,7 +544,7 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
     };
     let report = Report::new(&req.cluster, vec![req.phase], source, decisions.clone(), results);
     crate::journal::write_atomic(&state.report_path(req.phase), report.to_json().as_bytes())?;
-    set_run(&mut journal, &run_id, |r| {
+    set_run(journal, &run_id, |r| {
         r.status = if report.passed() {
             RunStatus::Done
         } else {
@@ -479,7 +555,7 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
             r.failure = Some("acceptance criteria not all passing".into());
         }
     });
-    state.save(&journal)?;
+    state.save(journal)?;
     Ok(report)
 }
 
