@@ -242,3 +242,39 @@ pub async fn check(
         Err(UserError::failed(format!("check failed: {}", failed.join(" | "))))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_ends_are_stripped_and_blank_values_refused() {
+        assert_eq!(strip_line_ends(b"tok\n".to_vec()), b"tok");
+        assert_eq!(strip_line_ends(b"tok\r\n\n".to_vec()), b"tok");
+        assert_eq!(strip_line_ends(b"a\nb".to_vec()), b"a\nb");
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("t");
+        let src = SecretSource {
+            file: Some(f.display().to_string()),
+            env: None,
+            command: None,
+        };
+        std::fs::write(&f, " \r\n").unwrap();
+        let e = read_secret(&src, dir.path(), &[]).unwrap_err();
+        assert_eq!(e.code, 2);
+        assert!(e.cause.ends_with(" is empty"), "{e}");
+        std::fs::write(&f, "s3cr3t\r\n").unwrap();
+        assert_eq!(read_secret(&src, dir.path(), &[]).unwrap(), b"s3cr3t");
+    }
+
+    #[test]
+    fn only_keys_with_a_different_live_value_differ() {
+        let live = json!({"data": {"a": base64_encode(b"one"), "b": base64_encode(b"two")}});
+        let wanted = vec![
+            ("a".to_string(), b"one".to_vec()),
+            ("b".to_string(), b"TWO".to_vec()),
+            ("c".to_string(), b"new".to_vec()),
+        ];
+        assert_eq!(differing_keys(&live, &wanted), vec!["b".to_string()]);
+    }
+}
