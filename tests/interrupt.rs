@@ -114,3 +114,58 @@ fn a_signal_during_a_stalled_phase_is_journaled_as_interrupted_and_resume_comple
         assert_eq!(runs[0]["status"], "done");
     }
 }
+
+#[test]
+fn a_signal_during_a_command_step_kills_the_command_and_resume_runs_it_again() {
+    let sim = SimProc::start("openshift", "sim-lab", "", 20.0);
+    let fleet = Fleet::copy("sample-fleet");
+    let marker = fleet.path().join("MARKER");
+    std::fs::write(
+        fleet.path().join("runbooks/phase-7.yaml"),
+        format!(
+            "phase: 7\ntitle: Slow command\nplatforms: [openshift]\nsteps:\n  - id: slow\n    command:\n      run: [sh, -c, \"sleep 2 && touch {}\"]\nacceptance: []\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    let child = fleet
+        .cmd()
+        .args(["phase", "7", "--cluster", "lab", "--kubeconfig"])
+        .arg(&sim.kubeconfig)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while running_step(&fleet).as_deref() != Some("slow") {
+        assert!(Instant::now() < deadline, "the run never reached the command");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let sent = Instant::now();
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        sent.elapsed() < Duration::from_millis(1500),
+        "took {:?}",
+        sent.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    assert!(text(&out).contains("interrupted at step slow"), "{}", text(&out));
+    // The command was killed with the run: it never gets to its write.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(!marker.exists(), "the command kept running after the signal");
+
+    let out = fleet.run(&[
+        "resume",
+        "--cluster",
+        "lab",
+        "--kubeconfig",
+        sim.kubeconfig.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(marker.exists(), "resume runs the interrupted command again");
+    assert_eq!(fleet.journal("lab")["runs"][0]["status"], "done");
+}

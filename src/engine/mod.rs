@@ -714,7 +714,9 @@ async fn execute(
             .map(Done::from);
     }
     if let Some(c) = &step.command {
-        return steps::command(&c.run, c.observe.as_deref(), env, false).map(Done::from);
+        return steps::command(&c.run, c.observe.as_deref(), env, false)
+            .await
+            .map(Done::from);
     }
     if let Some(ids) = &step.check {
         let spec = ClusterSpec::load(&req.repo, &req.cluster)?;

@@ -170,36 +170,23 @@ pub fn replace_refused(s: &SeedSecretStep, keys: &[String], answered: Option<&st
     }
 }
 
-/// Run a command step: `observe` (exit 0 = done) first, then `run`.
-pub fn command(
+/// Run a command step: `observe` (exit 0 = done) first, then `run`. The command runs while the async run
+/// stays responsive: when the run is dropped (Ctrl-C), the command is killed rather than left to write.
+pub async fn command(
     run: &[String],
     observe: Option<&[String]>,
     env: &[(String, String)],
     dry_run: bool,
 ) -> Result<(u32, String), UserError> {
-    let exec = |argv: &[String]| -> Result<std::process::Output, UserError> {
-        which::which(&argv[0]).map_err(|_| {
-            UserError::usage(format!("`{}` is not on PATH", argv[0])).next(format!("install {}", argv[0]))
-        })?;
-        let mut e = duct::cmd(&argv[0], &argv[1..])
-            .stdout_capture()
-            .stderr_capture()
-            .unchecked();
-        for (k, v) in env {
-            e = e.env(k, v);
-        }
-        e.run()
-            .map_err(|err| UserError::failed(format!("cannot run `{}`: {err}", argv.join(" "))))
-    };
     if let Some(obs) = observe {
-        if exec(obs)?.status.success() {
+        if exec(obs, env).await?.status.success() {
             return Ok((0, format!("`{}` says it is done", obs.join(" "))));
         }
     }
     if dry_run {
         return Ok((0, format!("would run `{}`", run.join(" "))));
     }
-    let out = exec(run)?;
+    let out = exec(run, env).await?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         let tail: Vec<&str> = err.lines().rev().take(3).collect();
@@ -212,6 +199,52 @@ pub fn command(
         .next("fix the cause and run `fleetctl resume`"));
     }
     Ok((1, format!("ran `{}`", run.join(" "))))
+}
+
+/// A started command, killed if dropped before it finished.
+struct KillOnDrop {
+    handle: duct::Handle,
+    finished: bool,
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = self.handle.kill();
+        }
+    }
+}
+
+/// Run one external command with the run's environment, polling so the caller can be cancelled.
+async fn exec(argv: &[String], env: &[(String, String)]) -> Result<std::process::Output, UserError> {
+    which::which(&argv[0])
+        .map_err(|_| UserError::usage(format!("`{}` is not on PATH", argv[0])).next(format!("install {}", argv[0])))?;
+    let mut e = duct::cmd(&argv[0], &argv[1..])
+        .stdout_capture()
+        .stderr_capture()
+        .unchecked();
+    for (k, v) in env {
+        e = e.env(k, v);
+    }
+    let cannot = |err: std::io::Error| UserError::failed(format!("cannot run `{}`: {err}", argv.join(" ")));
+    let mut child = KillOnDrop {
+        handle: e.start().map_err(cannot)?,
+        finished: false,
+    };
+    loop {
+        match child.handle.try_wait() {
+            Ok(Some(out)) => {
+                let out = out.clone();
+                child.finished = true;
+                return Ok(out);
+            }
+            Ok(None) => tokio::time::sleep(Duration::from_millis(50)).await,
+            Err(err) => {
+                child.finished = true;
+                return Err(cannot(err));
+            }
+        }
+    }
 }
 
 /// A check step: the named criteria must pass now.
