@@ -240,6 +240,26 @@ fn validate(l: &Loaded) -> Result<(), UserError> {
             }
         }
         if let Some(sec) = &s.seed_secret {
+            if let Some(d) = &sec.replace_decision {
+                match rb.decisions.iter().find(|x| &x.id == d) {
+                    None => {
+                        return Err(err(
+                            &s.id,
+                            format!("step '{}': replaceDecision names unknown decision '{d}'", s.id),
+                        ))
+                    }
+                    Some(x) if !x.destructive || !x.options.iter().any(|o| o == "yes") => {
+                        return Err(err(
+                            &s.id,
+                            format!(
+                            "step '{}': replaceDecision '{d}' must be a destructive decision with the option \"yes\"",
+                            s.id
+                        ),
+                        ))
+                    }
+                    Some(_) => {}
+                }
+            }
             for item in &sec.data {
                 let f = &item.from;
                 let n = [f.file.is_some(), f.env.is_some(), f.command.is_some()]
