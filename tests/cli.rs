@@ -59,18 +59,28 @@ fn unknown_phase_and_unreachable_api_give_one_line_causes() {
         "apiVersion: v1\nkind: Config\nclusters:\n- name: dead\n  cluster: {server: \"http://127.0.0.1:9\"}\nusers:\n- name: dead\n  user: {}\ncontexts:\n- name: sim-lab\n  context: {cluster: dead, user: dead}\ncurrent-context: sim-lab\n",
     )
     .unwrap();
-    let out = fleet
-        .cmd()
-        .args(["phase", "9", "--cluster", "lab", "--yes", "--kubeconfig"])
-        .arg(&kc)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let t = text(&out);
-    assert!(
-        t.contains("unreachable") && t.contains("127.0.0.1:9") && t.contains("next:"),
-        "{t}"
-    );
+    // An unreachable API server is bad input (exit 2) for every command that needs the cluster, naming the
+    // server, the context and what to try next.
+    let commands: [&[&str]; 3] = [
+        &["phase", "9", "--cluster", "lab", "--yes"],
+        &["check", "--phase", "9", "--cluster", "lab"],
+        &["verify", "--from-cluster", "--cluster", "lab"],
+    ];
+    for args in commands {
+        let out = fleet.cmd().args(args).arg("--kubeconfig").arg(&kc).output().unwrap();
+        let t = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {t}");
+        assert!(
+            t.contains("cannot reach the API server http://127.0.0.1:9 (connection refused)"),
+            "{args:?}: {t}"
+        );
+        assert!(
+            t.contains("kube context sim-lab") && t.contains("kubectl --context sim-lab get --raw /version"),
+            "{args:?}: {t}"
+        );
+        assert!(!t.contains("ServiceError") && !t.contains("panicked"), "{args:?}: {t}");
+        assert_eq!(t.lines().filter(|l| l.starts_with("error:")).count(), 1, "{t}");
+    }
     assert!(
         !fleet.state.join("lab/journal.json").exists(),
         "nothing may be journaled before preflight passes"

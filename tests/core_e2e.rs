@@ -291,7 +291,9 @@ fn check_against_a_snapshot_gives_verdicts_without_a_cluster() {
         "--output",
         "junit",
     ]);
-    assert!(String::from_utf8_lossy(&junit.stdout).contains("<failure type=\"fail\""));
+    let junit = String::from_utf8_lossy(&junit.stdout);
+    assert!(junit.contains("<failure type=\"fail\""), "{junit}");
+    assert!(junit.contains("<testsuite name=\"lab phase 9\""), "{junit}");
     let bad = fleet.run(&[
         "check",
         "--phase",

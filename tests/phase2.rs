@@ -120,3 +120,102 @@ fn a_decision_that_git_does_not_reflect_stops_phase_2_before_any_write() {
     );
     assert_eq!(sim.writes(), 0);
 }
+
+/// A Secret's `data.KEY`, decoded.
+fn secret_value(sim: &SimProc, ns: &str, name: &str, key: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let s = sim.api_get(&format!("/api/v1/namespaces/{ns}/secrets/{name}"));
+    let b64 = s.get("data")?.get(key)?.as_str()?.to_string();
+    base64::engine::general_purpose::STANDARD.decode(b64).ok()
+}
+
+#[test]
+fn an_empty_token_file_stops_phase_2_and_a_rotated_token_needs_an_explicit_answer() {
+    let dir = common::repo_copy();
+    let repo = dir.path();
+    let sim = SimProc::start_with(
+        "openshift",
+        "sno-ai-lab",
+        "",
+        20.0,
+        &["--fleet", repo.to_str().unwrap()],
+    );
+    let answers = std::fs::read_to_string(repo.join("runbooks/answers/rehearsal.yaml")).unwrap();
+    let with_token = |name: &str, token: &str, extra: &str| {
+        let tok = repo.join(format!("{name}.txt"));
+        std::fs::write(&tok, token).unwrap();
+        let text = answers.replace(
+            "connect-token-file: runbooks/answers/rehearsal-connect-token.txt",
+            &format!("connect-token-file: {}", tok.display()),
+        );
+        let p = repo.join(format!("{name}-answers.yaml"));
+        std::fs::write(&p, format!("{text}{extra}")).unwrap();
+        p
+    };
+    let run = |answers: &std::path::Path, phase: &str| {
+        fleetctl(
+            repo,
+            &[
+                "phase",
+                phase,
+                "--cluster",
+                "openshift",
+                "--answers",
+                answers.to_str().unwrap(),
+            ],
+            &sim.kubeconfig,
+        )
+    };
+    let good = with_token("good", "tok-first-value\n", "");
+    let out = run(&good, "1");
+    assert!(out.status.success(), "{}", text(&out));
+
+    // `op read ... > file` failed and left the file empty: refused before any write.
+    sim.reset_stats();
+    let out = run(&with_token("empty", "", ""), "2");
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    assert!(
+        t.contains("empty.txt is empty") && t.contains("decision connect-token-file"),
+        "{t}"
+    );
+    assert_eq!(sim.writes(), 0, "{}", sim.stats());
+
+    let out = run(&good, "2");
+    assert!(out.status.success(), "{}", text(&out));
+    for (ns, name) in [
+        ("1passwordconnect", "1password-operator-token"),
+        ("external-secrets", "1passwordconnect"),
+    ] {
+        assert_eq!(
+            secret_value(&sim, ns, name, "token").as_deref(),
+            Some(&b"tok-first-value"[..]),
+            "{ns}/{name} must hold the token without its newline"
+        );
+    }
+
+    // A rotated token: the live Secrets differ, so replacing them needs `replace-seeded-secrets: yes`.
+    sim.reset_stats();
+    let out = run(&with_token("rotated", "tok-second-value\n", ""), "2");
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    assert!(
+        t.contains("already holds a different value") && t.contains("replace-seeded-secrets: yes"),
+        "{t}"
+    );
+    assert!(
+        !t.contains("tok-first") && !t.contains("tok-second"),
+        "a value leaked: {t}"
+    );
+    assert_eq!(sim.writes(), 0, "{}", sim.stats());
+
+    let out = run(
+        &with_token("rotated-yes", "tok-second-value\n", "replace-seeded-secrets: \"yes\"\n"),
+        "2",
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        secret_value(&sim, "external-secrets", "1passwordconnect", "token").as_deref(),
+        Some(&b"tok-second-value"[..])
+    );
+}

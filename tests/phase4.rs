@@ -298,6 +298,30 @@ fn killed_mid_move_the_next_run_finishes_without_redoing_moves() {
 }
 
 #[test]
+fn deleting_an_unmerged_migration_branch_lets_the_next_run_plan_anew() {
+    let t = tempfile::tempdir().unwrap();
+    let repo = t.path().join("fleet");
+    gen(&repo, 8, 4, "database");
+    let out = fleetctl(&repo, &["migrate", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // --abort does not undo a committed migration; it says how to drop it.
+    let abort = fleetctl(&repo, &["migrate", "--abort"]);
+    assert_eq!(abort.status.code(), Some(2), "{}", text(&abort));
+    assert!(
+        text(&abort).contains("git branch -D phase-4-talos-migration"),
+        "{}",
+        text(&abort)
+    );
+    git(&repo, &["switch", "-q", "main"]);
+    git(&repo, &["branch", "-q", "-D", "phase-4-talos-migration"]);
+    let again = fleetctl(&repo, &["migrate", "--yes"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert!(text(&again).contains("planning anew"), "{}", text(&again));
+    assert_eq!(git(&repo, &["branch", "--show-current"]), "phase-4-talos-migration");
+    assert!(repo.join("clusters/talos/apps/root.yaml").is_file());
+}
+
+#[test]
 fn exit_codes_and_refusals() {
     let t = tempfile::tempdir().unwrap();
     let repo = t.path().join("fleet");
@@ -317,6 +341,27 @@ fn exit_codes_and_refusals() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("destructive"), "{}", text(&out));
     assert_eq!(git(&repo, &["branch", "--show-current"]), "main");
+    // ...but `migrate --dry-run --yes` (the first example in --help) previews the default plan: nothing moves.
+    let out = Command::new(common::bin())
+        .arg("--repo")
+        .arg(&repo)
+        .args(["migrate", "--dry-run", "--yes"])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("default destinations"), "{}", text(&out));
+    assert!(text(&out).contains("-> clusters/talos/my-apps/"), "{}", text(&out));
+    assert_eq!(git(&repo, &["branch", "--show-current"]), "main");
+    assert_eq!(git(&repo, &["status", "--porcelain"]), "");
+    // A destination inside .git is refused before anything moves.
+    let answers = t.path().join("git.yaml");
+    std::fs::write(&answers, "p4-move: move-to-defaults\np4-dest-my-apps: .git/x\n").unwrap();
+    let out = fleetctl(&repo, &["migrate", "--yes", "--answers", answers.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains(".git/"), "{}", text(&out));
+    assert!(!repo.join(".git/x").exists());
     // A bad destination answer.
     let answers = t.path().join("a.yaml");
     std::fs::write(&answers, "p4-move: move-to-defaults\np4-dest-my-apps: ../outside\n").unwrap();

@@ -105,3 +105,21 @@ fn two_default_storage_classes_fail_the_one_and_only_default() {
         .unwrap();
     assert_eq!(c["evidence"]["matched"], "gp3-csi, lvms-vg1");
 }
+
+#[test]
+fn an_empty_snapshot_is_refused_rather_than_judged_pending() {
+    let empty = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(common::bin())
+        .arg("--repo")
+        .arg(env!("CARGO_MANIFEST_DIR"))
+        .env("FLEETCTL_STATE_DIR", state.path())
+        .args(["check", "--phase", "1", "--cluster", "openshift", "--snapshot"])
+        .arg(empty.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("nothing to check"), "{err}");
+    assert!(err.contains(&empty.path().display().to_string()), "{err}");
+}

@@ -323,6 +323,15 @@ fn argocd_rbac_finds_a_kind_the_controller_may_not_write() {
 }
 
 #[test]
+fn an_overlay_that_does_not_render_is_not_compared_with_the_others() {
+    // Only the render finding: no overlay-delta blaming every base file as "only in overlays/alpha".
+    let Some(l) = only("render-overlay", "render", 1) else {
+        return;
+    };
+    assert!(l[0].starts_with("render apps-shared/web/overlays/beta:"), "{l:?}");
+}
+
+#[test]
 fn every_rule_has_a_fixture() {
     let dir = fixtures().join("violations");
     for rule in fleetctl::verify::rules::RULES {

@@ -47,6 +47,16 @@ impl Snapshot {
             let objs = parse_multi_doc(&text).map_err(|e| e.subject(f.display().to_string()))?;
             objects.extend(objs.into_iter().filter(|o| o.get("kind").is_some()));
         }
+        if objects.is_empty() {
+            let what = if files.is_empty() {
+                "no .yaml/.yml/.json file"
+            } else {
+                "no Kubernetes object"
+            };
+            return Err(UserError::usage(format!("the snapshot holds {what}, so there is nothing to check"))
+                .subject(path.display().to_string())
+                .next("save the cluster's objects first, e.g. `kubectl get subscriptions,csv,argocd,applications -A -o yaml > snap.yaml`"));
+        }
         Ok(Snapshot {
             path: path.to_path_buf(),
             objects,

@@ -36,6 +36,37 @@ pub struct Cluster {
     discovery: RwLock<Option<Discovery>>,
 }
 
+/// An API server that cannot be reached is bad input (the wrong context, a VPN that is down): exit 2.
+fn unreachable(url: &str, context: &str, why: &str) -> UserError {
+    UserError::usage(format!(
+        "cannot reach the API server {} ({why})",
+        url.trim_end_matches('/')
+    ))
+    .subject(format!("kube context {context}"))
+    .next(format!(
+        "check the context (kubectl config get-contexts) and the network/VPN, then try `kubectl --context {context} get --raw /version`"
+    ))
+}
+
+/// The root cause of a failed request, in a few words (e.g. "connection refused").
+fn reach_cause(e: &kube::Error) -> String {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    let mut last = e.to_string();
+    while let Some(err) = src {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => "connection refused".into(),
+                std::io::ErrorKind::TimedOut => "connection timed out".into(),
+                std::io::ErrorKind::ConnectionReset => "connection reset".into(),
+                _ => io.to_string(),
+            };
+        }
+        last = err.to_string();
+        src = err.source();
+    }
+    last
+}
+
 /// Split `group/version` (or `v1`) into (group, version).
 pub fn split_api_version(api_version: &str) -> (&str, &str) {
     match api_version.split_once('/') {
@@ -77,6 +108,15 @@ impl Cluster {
                 .next("check --kubeconfig/KUBECONFIG and --context (kubectl config get-contexts)")
         })?;
         let url = config.cluster_url.to_string();
+        // The context in use, to name it when the API server cannot be reached.
+        let context = target.context.clone().or_else(|| {
+            match &target.kubeconfig {
+                Some(p) => Kubeconfig::read_from(p).ok(),
+                None => Kubeconfig::read().ok(),
+            }
+            .and_then(|k| k.current_context)
+        });
+        let context = context.unwrap_or_else(|| "<current>".into());
         let mut config = config;
         config.connect_timeout = Some(Duration::from_secs(10));
         config.read_timeout = Some(Duration::from_secs(60));
@@ -104,12 +144,8 @@ impl Cluster {
             ))
             .subject(url)
             .next("log in again (oc login / talosctl kubeconfig) and retry")),
-            Ok(Err(e)) => Err(UserError::failed(format!("the API server is unreachable: {e}"))
-                .subject(url)
-                .next("check the network/VPN and that the kube context points at the right cluster")),
-            Err(_) => Err(UserError::failed("the API server did not answer within 30s")
-                .subject(url)
-                .next("check the network/VPN and that the kube context points at the right cluster")),
+            Ok(Err(e)) => Err(unreachable(&url, &context, &reach_cause(&e))),
+            Err(_) => Err(unreachable(&url, &context, "no answer within 30s")),
         }
     }
 

@@ -112,15 +112,97 @@ struct Planned {
     objects: Vec<Value>,
 }
 
-/// Run one phase against one cluster. Returns the acceptance report.
+/// What a run has journaled so far, kept outside the run so an interrupt can record where it stopped.
+#[derive(Default)]
+struct Progress {
+    state: Option<StateDir>,
+    journal: Journal,
+    run_id: Option<String>,
+}
+
+/// The exit code of a run stopped by SIGINT/SIGTERM (128 + SIGINT, as shells report Ctrl-C).
+pub const INTERRUPTED: i32 = 130;
+
+/// Run one phase against one cluster. Returns the acceptance report. SIGINT or SIGTERM stops it at once
+/// (nothing more is written), journals the run as interrupted at its current step and exits 130; `resume`
+/// continues from there.
 pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
+    let mut progress = Progress::default();
+    let outcome = {
+        let body = run_phase_body(req, &mut progress);
+        tokio::pin!(body);
+        tokio::select! {
+            // The signal first: once it arrived, the run is not polled again, so it writes nothing more.
+            biased;
+            sig = stop_signal() => Err(sig),
+            r = &mut body => Ok(r),
+        }
+    };
+    match outcome {
+        Ok(r) => r,
+        Err(sig) => Err(interrupted(req, progress, sig)),
+    }
+}
+
+/// The first SIGINT or SIGTERM (Ctrl-C elsewhere); pending forever when signals cannot be watched.
+async fn stop_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+            return tokio::select! {
+                _ = int.recv() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            };
+        }
+    }
+    #[cfg(not(unix))]
+    if tokio::signal::ctrl_c().await.is_ok() {
+        return "Ctrl-C";
+    }
+    std::future::pending().await
+}
+
+/// Journal an interrupted run (its running step and the run itself, atomically) and say how to go on.
+fn interrupted(req: &PhaseRequest, progress: Progress, sig: &str) -> UserError {
+    let resume = format!("fleetctl resume --cluster {}", req.cluster);
+    let (Some(state), Some(run_id)) = (progress.state, progress.run_id) else {
+        return UserError::new(
+            INTERRUPTED,
+            format!("interrupted ({sig}) during preflight; nothing was written"),
+        );
+    };
+    let mut journal = progress.journal;
+    let mut at = String::from("acceptance checks");
+    set_run(&mut journal, &run_id, |r| {
+        if let Some(s) = r.steps.iter_mut().rev().find(|s| s.status == StepStatus::Running) {
+            s.status = StepStatus::Failed;
+            s.finished = Some(now());
+            s.note = format!("interrupted ({sig})");
+            at = s.id.clone();
+        }
+        r.status = RunStatus::Failed;
+        r.failure = Some(format!("interrupted at step {at} ({sig}); run `{resume}` to continue"));
+    });
+    let msg = format!("interrupted at step {at}; run `{resume}` to continue");
+    match state.save(&journal) {
+        Ok(()) => UserError::new(INTERRUPTED, msg),
+        Err(e) => UserError::new(
+            INTERRUPTED,
+            format!("{msg} (the journal could not record it: {})", e.cause),
+        ),
+    }
+}
+
+async fn run_phase_body(req: &PhaseRequest, progress: &mut Progress) -> Result<Report, UserError> {
     let ui = &req.ui;
     let spec = ClusterSpec::load(&req.repo, &req.cluster)?;
     let runbooks = runbook::load_dir(&req.repo.join("runbooks"))?;
     let rb = runbook::select(&runbooks, req.phase, spec.platform)?;
     let state = StateDir::new(&req.state_root, &req.cluster);
     let _lock = RunLock::acquire(&state.dir(), &req.cluster)?;
-    let mut journal = state.load()?;
+    progress.journal = state.load()?;
+    let journal = &mut progress.journal;
     let label = if req.rehearsal {
         " [REHEARSAL: simulated cluster, not a real one]"
     } else {
@@ -276,13 +358,66 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
         }
     }
     let env = command_env(&target);
+    // Secret sources: every value readable and non-empty; a live Secret holding a different value is
+    // replaced only with an explicit answer to the step's destructive `replaceDecision`.
     for p in &plan {
-        if let (Some(s), true) = (&p.step.seed_secret, step_applies(&p.step, &decisions)) {
-            for item in &s.data {
-                steps::read_secret(&item.from, &req.repo, &env)
-                    .map_err(|e| e.subject(format!("step '{}' key {}", p.step.id, item.key)))?;
-            }
+        let Some(s) = p
+            .step
+            .seed_secret
+            .as_ref()
+            .filter(|_| step_applies(&p.step, &decisions))
+        else {
+            continue;
+        };
+        let mut wanted = Vec::new();
+        for item in &s.data {
+            let v = steps::read_secret(&item.from, &req.repo, &env).map_err(|e| {
+                let from = source_decision(&rb, &p.step.id, &item.key);
+                let e = e.subject(format!(
+                    "step '{}' key {}{}",
+                    p.step.id,
+                    item.key,
+                    from.as_ref().map(|d| format!(", decision {d}")).unwrap_or_default()
+                ));
+                match from {
+                    Some(d) if e.cause.ends_with(" is empty") => e.next(format!(
+                        "put the value there (a failed `op read ... > file` leaves an empty file) or answer {d} \
+                         with another source, then retry; nothing was written"
+                    )),
+                    _ => e,
+                }
+            })?;
+            wanted.push((item.key.clone(), v));
         }
+        let Some(live) = cluster.get("v1", "Secret", Some(&s.namespace), &s.name).await? else {
+            continue;
+        };
+        let differ = steps::differing_keys(&live, &wanted);
+        if differ.is_empty() {
+            continue;
+        }
+        let refused = |answered: Option<&str>| {
+            steps::replace_refused(s, &differ, answered).subject(format!("step '{}'", p.step.id))
+        };
+        let Some(d) = s.replace_decision.as_ref().and_then(|d| rb.decision(d)) else {
+            return Err(refused(None));
+        };
+        let v = match decisions.get(&d.id) {
+            Some(v) => v.clone(),
+            None => decide::settle(d, &answering).map_err(|_| refused(None))?,
+        };
+        if v != "yes" {
+            return Err(refused(Some(&v)));
+        }
+        ui.warn(&format!(
+            "step '{}': replacing the live value of Secret {}/{} ({}), as decision {} says",
+            p.step.id,
+            s.namespace,
+            s.name,
+            differ.join(", "),
+            d.id
+        ));
+        decisions.insert(d.id.clone(), v);
     }
     // Builtins that read only the repo (Git must match the decisions) run now, before any write.
     for p in plan.iter().filter(|p| step_applies(&p.step, &decisions)) {
@@ -335,12 +470,14 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
             journal.runs.last().unwrap().id.clone()
         }
     };
-    set_run(&mut journal, &run_id, |r| {
+    progress.state = Some(state.clone());
+    progress.run_id = Some(run_id.clone());
+    set_run(journal, &run_id, |r| {
         r.status = RunStatus::Running;
         r.failure = None;
         r.decisions = decisions.clone();
     });
-    state.save(&journal)?;
+    state.save(journal)?;
 
     let total = plan.len();
     for (i, p) in plan.iter().enumerate() {
@@ -349,7 +486,7 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
         if !step_applies(step, &decisions) {
             record(
                 &state,
-                &mut journal,
+                journal,
                 &run_id,
                 step,
                 StepStatus::Skipped,
@@ -362,15 +499,7 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
             ));
             continue;
         }
-        record(
-            &state,
-            &mut journal,
-            &run_id,
-            step,
-            StepStatus::Running,
-            0,
-            String::new(),
-        )?;
+        record(&state, journal, &run_id, step, StepStatus::Running, 0, String::new())?;
         match execute(&cluster, p, &rb, &decisions, req, &env, ui).await {
             Ok(Done { writes, acted, note }) => {
                 let st = if acted {
@@ -383,16 +512,16 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
                 } else {
                     ui.ok(&format!("{n}: {note}"));
                 }
-                record(&state, &mut journal, &run_id, step, st, writes, note)?;
+                record(&state, journal, &run_id, step, st, writes, note)?;
             }
             Err(e) => {
                 let msg = e.to_string();
-                record(&state, &mut journal, &run_id, step, StepStatus::Failed, 0, msg.clone())?;
-                set_run(&mut journal, &run_id, |r| {
+                record(&state, journal, &run_id, step, StepStatus::Failed, 0, msg.clone())?;
+                set_run(journal, &run_id, |r| {
                     r.status = RunStatus::Failed;
                     r.failure = Some(format!("step {}: {msg}", step.id));
                 });
-                state.save(&journal)?;
+                state.save(journal)?;
                 let next = e
                     .next
                     .clone()
@@ -415,7 +544,7 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
     };
     let report = Report::new(&req.cluster, vec![req.phase], source, decisions.clone(), results);
     crate::journal::write_atomic(&state.report_path(req.phase), report.to_json().as_bytes())?;
-    set_run(&mut journal, &run_id, |r| {
+    set_run(journal, &run_id, |r| {
         r.status = if report.passed() {
             RunStatus::Done
         } else {
@@ -426,7 +555,7 @@ pub async fn run_phase(req: &PhaseRequest) -> Result<Report, UserError> {
             r.failure = Some("acceptance criteria not all passing".into());
         }
     });
-    state.save(&journal)?;
+    state.save(journal)?;
     Ok(report)
 }
 
@@ -452,6 +581,19 @@ fn recommend_from_repo(d: &runbook::Decision, repo: &std::path::Path, ui: &Ui) -
         None => note,
     });
     Ok(d)
+}
+
+/// The decision a seedSecret item's source names (`{{ answers.ID }}` in the runbook as written), if any.
+fn source_decision(rb: &Loaded, step: &str, key: &str) -> Option<String> {
+    let s = rb.runbook.steps.iter().find(|s| s.id == step)?.seed_secret.as_ref()?;
+    let f = &s.data.iter().find(|i| i.key == key)?.from;
+    let text = f.file.as_deref().or(f.env.as_deref())?;
+    let rest = &text[text.find("answers.")? + "answers.".len()..];
+    let id: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    (!id.is_empty()).then_some(id)
 }
 
 fn crd_kind_matches(plan: &[Planned], crd_name: &str, kind: &str) -> bool {
@@ -563,12 +705,18 @@ async fn execute(
         return Ok((0, note).into());
     }
     if let Some(s) = &step.seed_secret {
-        return steps::seed_secret(cluster, s, &req.repo, env, false)
+        let may_replace = s
+            .replace_decision
+            .as_ref()
+            .is_some_and(|d| decisions.get(d).is_some_and(|v| v == "yes"));
+        return steps::seed_secret(cluster, s, &req.repo, env, false, may_replace)
             .await
             .map(Done::from);
     }
     if let Some(c) = &step.command {
-        return steps::command(&c.run, c.observe.as_deref(), env, false).map(Done::from);
+        return steps::command(&c.run, c.observe.as_deref(), env, false)
+            .await
+            .map(Done::from);
     }
     if let Some(ids) = &step.check {
         let spec = ClusterSpec::load(&req.repo, &req.cluster)?;

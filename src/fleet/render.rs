@@ -50,12 +50,14 @@ impl Kustomize {
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr);
             let first = err.lines().find(|l| !l.trim().is_empty()).unwrap_or("kustomize failed");
-            return Err(UserError::usage(format!("kustomize build failed: {}", first.trim()))
-                .subject(dir.display().to_string())
-                .next(format!(
-                    "run `kubectl kustomize {}` to see the full error",
-                    dir.display()
-                )));
+            return Err(
+                UserError::usage(format!("kustomize build failed: {}", strip_klog(first.trim())))
+                    .subject(dir.display().to_string())
+                    .next(format!(
+                        "run `kubectl kustomize {}` to see the full error",
+                        dir.display()
+                    )),
+            );
         }
         String::from_utf8(out.stdout)
             .map_err(|_| UserError::failed("kustomize printed non-UTF-8 output").subject(dir.display().to_string()))
@@ -65,6 +67,21 @@ impl Kustomize {
     pub fn render(&self, dir: &Path) -> Result<Vec<Value>, UserError> {
         let text = self.render_text(dir)?;
         parse_multi_doc(&text).map_err(|e| e.subject(dir.display().to_string()))
+    }
+}
+
+/// kubectl logs errors through klog: `E1124 10:43:17.248509   18098 run.go:72] error: ...`. Keep the message.
+fn strip_klog(line: &str) -> &str {
+    let b = line.as_bytes();
+    let klog = b.len() > 6 && b"IWEF".contains(&b[0]) && b[1..5].iter().all(u8::is_ascii_digit) && b[5] == b' ';
+    let msg = match line.split_once("] ") {
+        Some((_, rest)) if klog => rest.trim_start_matches("error: "),
+        _ => line,
+    };
+    // Structured form: `"command failed" err="..."`.
+    match msg.split_once(" err=\"") {
+        Some((_, err)) if msg.starts_with('"') => err.strip_suffix('"').unwrap_or(err),
+        _ => msg,
     }
 }
 
@@ -114,6 +131,16 @@ pub fn parse_multi_doc(text: &str) -> Result<Vec<Value>, UserError> {
 #[cfg(test)]
 mod tests {
     use super::go_runtime_tuning;
+
+    #[test]
+    fn klog_prefixes_are_dropped_from_kubectl_errors() {
+        let line = "E1124 10:43:17.248509   18098 run.go:72] error: accumulating resources: missing.yaml";
+        assert_eq!(super::strip_klog(line), "accumulating resources: missing.yaml");
+        let structured = r#"E1124 11:02:47.335688    5336 run.go:72] "command failed" err="accumulating resources: x""#;
+        assert_eq!(super::strip_klog(structured), "accumulating resources: x");
+        let plain = "Error: accumulating resources: missing.yaml";
+        assert_eq!(super::strip_klog(plain), plain);
+    }
 
     #[test]
     fn go_runtime_tuning_defers_to_the_users_own_settings() {

@@ -197,10 +197,12 @@ fn settle(
             )))
         }
     };
+    // A dry run moves nothing, so it previews unanswered trees at their default destinations.
+    let preview_defaults = opts.dry_run && !confirm_all;
     for m in moves.iter_mut() {
         let answer = match opts.answers.get(&m.id) {
             Some(a) => a.clone(),
-            None if confirm_all => m.default.clone(),
+            None if confirm_all || preview_defaults => m.default.clone(),
             None => decide::settle(
                 &Decision {
                     id: m.id.clone(),
@@ -247,6 +249,9 @@ fn settle(
         }
     }
     let plan = Plan { moves };
+    if preview_defaults {
+        ui.line("dry run: trees without an answer are shown at their default destinations");
+    }
     ui.line("plan:");
     for m in &plan.moves {
         if m.from == m.to {
@@ -262,7 +267,23 @@ fn settle(
 pub fn run(opts: &Options, ui: &Ui) -> Result<Outcome, UserError> {
     require_git(&opts.repo)?;
     let jpath = journal_path(&opts.repo)?;
-    if let Some(st) = load_state(&jpath)? {
+    let mut state = load_state(&jpath)?;
+    if let Some(st) = state.as_ref().filter(|st| st.status == Status::Committed) {
+        // The user deleted an unmerged migration branch: the journal is stale, plan anew.
+        let commit = st.commit.clone().unwrap_or_default();
+        let contains = git(&opts.repo, &["merge-base", "--is-ancestor", &commit, "HEAD"]).is_ok();
+        let branch_ref = format!("refs/heads/{}", st.branch);
+        if !contains && git(&opts.repo, &["rev-parse", "--verify", "-q", &branch_ref]).is_err() {
+            ui.line(&format!(
+                "the earlier migration's branch {} is gone and this checkout lacks its commit: planning anew",
+                st.branch
+            ));
+            std::fs::remove_file(&jpath)
+                .map_err(|e| UserError::failed(format!("cannot remove {}: {e}", jpath.display())))?;
+            state = None;
+        }
+    }
+    if let Some(st) = state {
         if st.status == Status::Committed {
             let commit = st.commit.clone().unwrap_or_default();
             let contains = git(&opts.repo, &["merge-base", "--is-ancestor", &commit, "HEAD"]).is_ok();
@@ -280,9 +301,8 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Outcome, UserError> {
             ))
             .subject(jpath.display().to_string())
             .next(format!(
-                "`git switch {}` to review it, or merge it; to plan a new migration instead, delete the branch and {}",
-                st.branch,
-                jpath.display()
+                "`git switch {}` to review it, or merge it; to plan a new migration instead, delete the branch",
+                st.branch
             )));
         }
         return resume(opts, st, &jpath, ui);
@@ -603,7 +623,7 @@ pub fn abort(repo: &Path, ui: &Ui) -> Result<String, UserError> {
             st.branch
         ))
         .next(format!(
-            "delete the branch yourself if you do not want it: `git branch -D {}`",
+            "delete the branch yourself if you do not want it (`git branch -D {}`); the next migrate then plans anew",
             st.branch
         )));
     }

@@ -243,6 +243,13 @@ pub fn check_rel(p: &str) -> Result<(), String> {
     {
         return Err(format!("'{p}' is not a plain path relative to the repository root"));
     }
+    // Git's own directory and the tool's state are not part of the fleet.
+    if let Some(bad) = p
+        .split('/')
+        .find(|s| s.eq_ignore_ascii_case(".git") || *s == ".fleetctl")
+    {
+        return Err(format!("'{p}' is inside {bad}/, which is not part of the fleet tree"));
+    }
     Ok(())
 }
 
@@ -289,6 +296,23 @@ mod tests {
             to: to.into(),
             default: to.into(),
         }
+    }
+
+    #[test]
+    fn destinations_inside_git_or_outside_the_repo_are_refused() {
+        for bad in [
+            ".git/x",
+            "clusters/.git",
+            ".GIT/hooks",
+            ".fleetctl/cache",
+            "../elsewhere",
+            "/tmp/x",
+            "a//b",
+        ] {
+            assert!(check_rel(bad).is_err(), "{bad} accepted");
+        }
+        assert!(check_rel("clusters/talos/my-apps").is_ok());
+        assert!(check_rel("clusters/talos/.github-workflows").is_ok());
     }
 
     #[test]

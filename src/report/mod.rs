@@ -99,13 +99,18 @@ impl Report {
         serde_json::to_string_pretty(self).expect("report serialises")
     }
 
+    /// `1` or `1,2,3`.
+    fn phase_list(&self) -> String {
+        let phases: Vec<String> = self.phases.iter().map(|p| p.to_string()).collect();
+        phases.join(",")
+    }
+
     pub fn to_table(&self) -> String {
         let mut out = String::new();
-        let phases: Vec<String> = self.phases.iter().map(|p| p.to_string()).collect();
         out.push_str(&format!(
             "cluster {} · phase {} · {}\n",
             self.cluster,
-            phases.join(","),
+            self.phase_list(),
             self.source
         ));
         let w = self.criteria.iter().map(|c| c.id.len()).max().unwrap_or(2).max(2);
@@ -141,8 +146,10 @@ impl Report {
     pub fn to_markdown(&self) -> String {
         let esc = |s: &str| s.replace('|', "\\|").replace('\n', " ");
         let mut out = format!(
-            "### fleetctl acceptance: cluster `{}`, phase {:?} ({})\n\n",
-            self.cluster, self.phases, self.source
+            "### fleetctl acceptance: cluster `{}`, phase {} ({})\n\n",
+            self.cluster,
+            self.phase_list(),
+            self.source
         );
         out.push_str("| id | status | title | evidence | hint |\n|---|---|---|---|---|\n");
         for c in &self.criteria {
@@ -187,7 +194,7 @@ impl Report {
             self.criteria.len(),
             s.fail + s.pending,
             s.skipped,
-            x(&format!("{} phase {:?}", self.cluster, self.phases)),
+            x(&format!("{} phase {}", self.cluster, self.phase_list())),
             self.criteria.len(),
             s.fail + s.pending,
             s.skipped,

@@ -51,8 +51,18 @@ pub fn load_file(file: &Path) -> Result<Loaded, UserError> {
 /// Parse and validate runbook text (`file` names it in errors).
 pub fn parse(file: &Path, text: String) -> Result<Loaded, UserError> {
     let mut runbook: Runbook = serde_yaml::from_str(&text).map_err(|e| {
-        let loc = e.location().map(|l| format!(":{}", l.line())).unwrap_or_default();
-        UserError::usage(format!("invalid runbook: {e}"))
+        let msg = e.to_string();
+        let dup = e
+            .location()
+            .and_then(|l| duplicate_key_line(&text, &msg, l.line(), l.column()));
+        let line = dup.or(e.location().map(|l| l.line()));
+        let loc = line.map(|l| format!(":{l}")).unwrap_or_default();
+        // serde's own position (the mapping's start) would contradict the line given.
+        let msg = match dup {
+            Some(_) => msg.split(" at line ").next().unwrap_or(&msg).to_string(),
+            None => msg,
+        };
+        UserError::usage(format!("invalid runbook: {msg}"))
             .subject(format!("{}{loc}", file.display()))
             .next("see docs/runbooks.md for the format")
     })?;
@@ -68,6 +78,24 @@ pub fn parse(file: &Path, text: String) -> Result<Loaded, UserError> {
     };
     validate(&loaded)?;
     Ok(loaded)
+}
+
+/// serde reports a duplicate field at the start of its mapping; point at the second occurrence instead.
+fn duplicate_key_line(text: &str, msg: &str, map_line: usize, map_col: usize) -> Option<usize> {
+    let (_, after) = msg.split_once("duplicate field `")?;
+    let key = after.split('`').next()?;
+    let indent = map_col.saturating_sub(1);
+    let is_key = |l: &str| {
+        let rest = l.get(indent..).unwrap_or_default();
+        let rest = rest.strip_prefix("- ").unwrap_or(rest);
+        l.len() - l.trim_start().len() <= indent + 2 && rest.starts_with(key) && rest[key.len()..].starts_with(':')
+    };
+    text.lines()
+        .enumerate()
+        .skip(map_line.saturating_sub(1))
+        .filter(|(_, l)| is_key(l))
+        .nth(1)
+        .map(|(i, _)| i + 1)
 }
 
 fn validate(l: &Loaded) -> Result<(), UserError> {
@@ -212,6 +240,26 @@ fn validate(l: &Loaded) -> Result<(), UserError> {
             }
         }
         if let Some(sec) = &s.seed_secret {
+            if let Some(d) = &sec.replace_decision {
+                match rb.decisions.iter().find(|x| &x.id == d) {
+                    None => {
+                        return Err(err(
+                            &s.id,
+                            format!("step '{}': replaceDecision names unknown decision '{d}'", s.id),
+                        ))
+                    }
+                    Some(x) if !x.destructive || !x.options.iter().any(|o| o == "yes") => {
+                        return Err(err(
+                            &s.id,
+                            format!(
+                            "step '{}': replaceDecision '{d}' must be a destructive decision with the option \"yes\"",
+                            s.id
+                        ),
+                        ))
+                    }
+                    Some(_) => {}
+                }
+            }
             for item in &sec.data {
                 let f = &item.from;
                 let n = [f.file.is_some(), f.env.is_some(), f.command.is_some()]
@@ -308,5 +356,24 @@ fn article(p: Platform) -> &'static str {
         "an"
     } else {
         "a"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse;
+    use std::path::Path;
+
+    #[test]
+    fn a_duplicate_key_is_reported_at_its_second_occurrence() {
+        let text = "phase: 9\ntitle: t\nplatforms: [talos]\nplatforms: [openshift]\nsteps: []\n";
+        let e = parse(Path::new("rb.yaml"), text.to_string()).expect_err("a duplicate is an error");
+        assert_eq!(e.subject.as_deref(), Some("rb.yaml:4"), "{e}");
+        assert!(e.to_string().contains("duplicate field `platforms`"), "{e}");
+        assert!(!e.to_string().contains("at line 1"), "{e}");
+        let nested =
+            "phase: 9\ntitle: t\nplatforms: [talos]\nsteps:\n  - id: a\n    title: x\n    title: y\n    check: []\n";
+        let e = parse(Path::new("rb.yaml"), nested.to_string()).expect_err("a duplicate is an error");
+        assert_eq!(e.subject.as_deref(), Some("rb.yaml:7"), "{e}");
     }
 }

@@ -236,6 +236,10 @@ pub struct SeedSecretStep {
     #[serde(default = "default_secret_type", rename = "type")]
     pub type_: String,
     pub data: Vec<SecretItem>,
+    /// A destructive decision whose answer `yes` lets this step replace a live Secret that holds a
+    /// different value; without it, a differing live Secret stops the run before any write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replace_decision: Option<String>,
 }
 
 fn default_secret_type() -> String {

@@ -18,7 +18,7 @@ use super::rules::Ctx;
 use super::{Finding, RenderedObject};
 use crate::schema::convert::join_field;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Paths every overlay may change.
 pub const ALWAYS_ALLOWED: &[&str] = &["spec.parentRefs", "spec.hostnames"];
@@ -149,8 +149,21 @@ pub fn overlay_delta(ctx: &Ctx, objects: &[RenderedObject]) -> Vec<Finding> {
     // app -> overlay cluster -> (kind, name) -> object
     type Objs<'a> = BTreeMap<(String, String), &'a RenderedObject>;
     let mut apps: BTreeMap<String, BTreeMap<String, (String, Objs)>> = BTreeMap::new();
+    // An app with an overlay that did not render is not compared: its `render` finding says why, and a
+    // comparison against nothing would blame every file of the base.
+    let broken: BTreeSet<&str> = ctx
+        .failed
+        .iter()
+        .filter_map(|&i| match &ctx.roots[i].kind {
+            RootKind::Overlay { app, .. } => Some(app.as_str()),
+            _ => None,
+        })
+        .collect();
     for (i, r) in ctx.roots.iter().enumerate() {
         if let RootKind::Overlay { app, cluster } = &r.kind {
+            if broken.contains(app.as_str()) {
+                continue;
+            }
             apps.entry(app.clone())
                 .or_default()
                 .insert(cluster.clone(), (r.rel.clone(), BTreeMap::new()));

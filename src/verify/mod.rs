@@ -426,6 +426,7 @@ fn finish(rendered: Rendered, schemas: &SchemaSet) -> Result<VerifyReport, UserE
     let mut findings = Vec::new();
     let mut objects = Vec::new();
     let mut closures = Vec::new();
+    let mut failed = BTreeSet::new();
     for (i, (root, out)) in root_list.iter().zip(results).enumerate() {
         match out.state {
             CacheState::Hit => report.cache_hits += 1,
@@ -433,6 +434,7 @@ fn finish(rendered: Rendered, schemas: &SchemaSet) -> Result<VerifyReport, UserE
             CacheState::Error => {}
         }
         if let Some(err) = &out.error {
+            failed.insert(i);
             let mut f = Finding::new("render", &root.rel, "", err.clone());
             f.root = Some(root.rel.clone());
             findings.push(f);
@@ -543,7 +545,8 @@ fn finish(rendered: Rendered, schemas: &SchemaSet) -> Result<VerifyReport, UserE
     }
 
     // Lint rules.
-    let ctx = rules::Ctx::new(&repo, &root_list, schemas);
+    let mut ctx = rules::Ctx::new(&repo, &root_list, schemas);
+    ctx.failed = failed;
     findings.extend(rules::run_all(&ctx, &objects));
 
     // De-duplicate (an object shared by several roots is reported once) and sort.

@@ -33,6 +33,8 @@ pub struct Ctx<'a> {
     pub repo: &'a Path,
     pub roots: &'a [Root],
     pub schemas: &'a SchemaSet,
+    /// Roots kustomize could not render (reported as `render`); rules comparing roots skip them.
+    pub failed: BTreeSet<usize>,
     clusters: HashMap<String, Result<ClusterSpec, String>>,
 }
 
@@ -54,6 +56,7 @@ impl<'a> Ctx<'a> {
             repo,
             roots,
             schemas,
+            failed: BTreeSet::new(),
             clusters,
         }
     }

@@ -105,6 +105,10 @@ impl SimProc {
         }
     }
 
+    /// GET a path of the simulated API (e.g. `/api/v1/namespaces/demo/secrets/x`) as JSON.
+    pub fn api_get(&self, path: &str) -> Value {
+        serde_json::from_str(&self.http("GET", path, "")).unwrap_or(Value::Null)
+    }
     pub fn stats(&self) -> Value {
         serde_json::from_str(&self.http("GET", "/_sim/stats", "")).expect("stats JSON")
     }

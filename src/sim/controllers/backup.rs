@@ -14,7 +14,12 @@
 //!   policy's `lastSuccessfulSnapshot`. A mover that inherits from the PVC's consumer waits (Pending) for a
 //!   Running pod and takes its identity. No repository / no credentials in the namespace / refused mover ->
 //!   `Failed` with `status.failure.message`.
-//! - SnapshotPolicy: `resolved` identity; SnapshotSchedule: `consecutiveFailures: 0` and a next run (no run).
+//! - SnapshotPolicy: `resolved` identity (`{username, hostname}`: policy name and namespace, hostname
+//!   `<namespace>.<cluster>` when the repository sets `identityDefaults.cluster`) and sources;
+//!   SnapshotSchedule: `consecutiveFailures: 0` and a next run (no run).
+//!
+//! Field paths follow kopiur's API types (crates/api in home-operations/kopiur): identities are objects,
+//! not strings; a repository reference carries `kind`; `status.backend` is the backend's kind (`S3`).
 //! - ClusterExternalSecret: an ExternalSecret in every namespace matching `namespaceSelectors`.
 
 use super::storage::{admit, bind_populated, event};
@@ -140,13 +145,12 @@ fn repository(ctx: &Arc<Ctx>, g: &str, ns: &str, name: &str) {
     let have = creds
         .as_ref()
         .is_none_or(|(cns, cn)| ctx.shared.store.get("secrets", cns, cn).is_some());
-    let s3 = r.pointer("/spec/backend/s3").cloned().unwrap_or(Value::Null);
-    let backend = format!(
-        "s3://{}/{} at {}",
-        s3["bucket"].as_str().unwrap_or("?"),
-        s3["prefix"].as_str().unwrap_or(""),
-        s3["endpoint"].as_str().unwrap_or("aws")
-    );
+    // kopiur mirrors the backend's kind here (its print column), not its location.
+    let backend = match r.pointer("/spec/backend").and_then(Value::as_object) {
+        Some(b) if b.contains_key("s3") => "S3",
+        Some(_) => "Other",
+        None => "",
+    };
     ctx.shared.store.mutate(g, ns, name, |o| {
         o["status"]["backend"] = json!(backend);
         o["status"]["observedGeneration"] = o["metadata"]["generation"].clone();
@@ -203,19 +207,51 @@ fn policy_repository(ctx: &Ctx, ns: &str, policy: &Value) -> (String, String, bo
     (kind, name, ready)
 }
 
+/// The kopia identity kopiur resolves for a policy: username = policy name, hostname = namespace, or
+/// `<namespace>.<cluster>` when the repository sets `identityDefaults.cluster` (a repository shared by
+/// several clusters). Explicit `spec.identity` overrides win.
+fn identity(ctx: &Ctx, ns: &str, name: &str, policy: &Value) -> Value {
+    let (kind, repo, _) = policy_repository(ctx, ns, policy);
+    let repo_obj = if kind == "ClusterRepository" {
+        ctx.shared.store.get(&gr("clusterrepositories"), "", &repo)
+    } else {
+        ctx.shared.store.get(&gr("repositories"), ns, &repo)
+    };
+    let cluster = repo_obj
+        .as_ref()
+        .and_then(|r| r.pointer("/spec/identityDefaults/cluster"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let host = match cluster {
+        Some(c) => format!("{ns}.{c}"),
+        None => ns.to_string(),
+    };
+    let over = |k: &str| {
+        policy
+            .pointer(&format!("/spec/identity/{k}"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    json!({"username": over("username").unwrap_or_else(|| name.to_string()),
+        "hostname": over("hostname").unwrap_or(host)})
+}
+
 fn policy(ctx: &Arc<Ctx>, ns: &str, name: &str) {
-    let sources: Vec<Value> = ctx
-        .shared
-        .store
-        .get(&gr("snapshotpolicies"), ns, name)
-        .and_then(|p| p.pointer("/spec/sources").and_then(Value::as_array).cloned())
+    let Some(p) = ctx.shared.store.get(&gr("snapshotpolicies"), ns, name) else {
+        return;
+    };
+    let id = identity(ctx, ns, name, &p);
+    let sources: Vec<Value> = p
+        .pointer("/spec/sources")
+        .and_then(Value::as_array)
+        .cloned()
         .unwrap_or_default()
         .iter()
         .filter_map(|s| s.pointer("/pvc/name").and_then(Value::as_str))
         .map(|p| json!({"pvc": format!("{ns}/{p}"), "sourcePath": format!("/pvc/{p}")}))
         .collect();
     ctx.shared.store.mutate(&gr("snapshotpolicies"), ns, name, |o| {
-        o["status"]["resolved"] = json!({"identity": format!("{name}@{ns}"), "sources": sources.clone()});
+        o["status"]["resolved"] = json!({"identity": id.clone(), "sources": sources.clone()});
         o["status"]["observedGeneration"] = o["metadata"]["generation"].clone();
     });
 }
@@ -230,7 +266,8 @@ fn schedule(ctx: &Arc<Ctx>, ns: &str, name: &str) {
 /// The mover's pod spec: UID/fsGroup 65532 unless `mover` pins others, or `inherit` gives them.
 fn mover_spec(mover: &Value, inherit: Option<&Value>) -> Value {
     let mut pod_sc = json!({"fsGroup": MOVER_UID, "fsGroupChangePolicy": "OnRootMismatch"});
-    let mut c_sc = json!({"runAsNonRoot": true, "allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}});
+    let mut c_sc = json!({"runAsNonRoot": true, "allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"}});
     if let Some(p) = inherit {
         if let Some(m) = p.pointer("/spec/securityContext").and_then(Value::as_object) {
             for (k, v) in m {
@@ -299,7 +336,7 @@ fn restore(ctx: &Arc<Ctx>, ns: &str, name: &str) {
             restore,
         );
     };
-    let (_, repo, ready) = policy_repository(ctx, ns, &policy);
+    let (kind, repo, ready) = policy_repository(ctx, ns, &policy);
     if !ready {
         return retry(ctx, &g, ns, name, &format!("repository {repo} is not Ready"), restore);
     }
@@ -349,8 +386,8 @@ fn restore(ctx: &Arc<Ctx>, ns: &str, name: &str) {
         o["status"]["resolved"] = match &latest {
             Some(s) => json!({"resolution": "Snapshot", "snapshotRef": {"name": meta_str(s, "name")},
                 "kopiaSnapshotID": s.pointer("/status/snapshot/kopiaSnapshotID").cloned().unwrap_or(Value::Null),
-                "repository": {"name": repo.clone()}, "pinnedAt": now()}),
-            None => json!({"resolution": "NoSnapshot", "repository": {"name": repo.clone()}, "pinnedAt": now()}),
+                "repository": {"kind": kind.clone(), "name": repo.clone()}, "pinnedAt": now()}),
+            None => json!({"resolution": "NoSnapshot", "repository": {"kind": kind.clone(), "name": repo.clone()}, "pinnedAt": now()}),
         };
         o["status"]["target"] = json!({"pvcRef": {"name": pvc_name.clone()}});
         set_once_time(o, "startTime");
@@ -424,6 +461,7 @@ fn snapshot(ctx: &Arc<Ctx>, ns: &str, name: &str) {
             snapshot,
         );
     }
+    let mut id = identity(ctx, ns, &policy_name, &policy);
     let mover = policy.pointer("/spec/mover").cloned().unwrap_or(Value::Null);
     let claim = policy
         .pointer("/spec/sources/0/pvc/name")
@@ -487,7 +525,8 @@ fn snapshot(ctx: &Arc<Ctx>, ns: &str, name: &str) {
         );
         return fail(ctx, &g, ns, name, &format!("mover pod refused: {msg}"));
     }
-    let id: String = (0..16).map(|_| format!("{:x}", rand::random_range(0..16u8))).collect();
+    let sid: String = (0..16).map(|_| format!("{:x}", rand::random_range(0..16u8))).collect();
+    id["sourcePath"] = json!(format!("/pvc/{claim}"));
     let uid = spec
         .pointer("/containers/0/securityContext/runAsUser")
         .cloned()
@@ -499,8 +538,7 @@ fn snapshot(ctx: &Arc<Ctx>, ns: &str, name: &str) {
         o["status"]["phase"] = json!("Succeeded");
         o["status"]["resolved"] = json!({"repository": {"kind": kind.clone(), "name": repo.clone()},
             "sources": [{"pvc": format!("{ns}/{claim}"), "sourcePath": format!("/pvc/{claim}")}]});
-        o["status"]["snapshot"] =
-            json!({"kopiaSnapshotID": format!("k{id}"), "identity": format!("{policy_name}@{ns}:/pvc/{claim}")});
+        o["status"]["snapshot"] = json!({"kopiaSnapshotID": format!("k{sid}"), "identity": id.clone()});
         o["status"]["stats"] = json!({"sizeBytes": 0, "bytesNew": 0, "filesNew": 0});
         o["status"]["logTail"] = json!(format!(
             "simulated: nothing was read or uploaded; the mover would run as UID {uid}\n"
