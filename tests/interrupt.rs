@@ -103,6 +103,10 @@ fn a_signal_during_a_stalled_phase_is_journaled_as_interrupted_and_resume_comple
         assert!(st.status.success(), "{}", text(&st));
         assert!(text(&st).contains("interrupted at step wait-app"), "{}", text(&st));
         assert!(!text(&st).contains("in progress"), "{}", text(&st));
+        let row = fleet.run(&["status", "--cluster", "lab", "--output", "json"]);
+        let rows: serde_json::Value = serde_json::from_slice(&row.stdout).unwrap();
+        let nine = rows.as_array().unwrap().iter().find(|r| r["phase"] == 9).unwrap();
+        assert_eq!(nine["state"], "interrupted", "{rows:#}");
 
         // The stall clears; resume picks the run up and completes it.
         sim.set_faults("");

@@ -41,6 +41,10 @@ pub fn status(g: &Globals, cluster: Option<String>, output: ListFormat) -> Resul
                 Some(r) => {
                     let (s, d) = match r.status {
                         RunStatus::Done => ("done".to_string(), r.finished.clone().unwrap_or_default()),
+                        // Ctrl-C / SIGTERM is journaled as a failure whose cause starts "interrupted".
+                        RunStatus::Failed if r.failure.as_deref().is_some_and(|f| f.starts_with("interrupted")) => {
+                            ("interrupted".to_string(), r.failure.clone().unwrap_or_default())
+                        }
                         RunStatus::Failed => ("failed".to_string(), r.failure.clone().unwrap_or_default()),
                         RunStatus::Running => {
                             let at = r

@@ -436,10 +436,11 @@ async fn run_phase_body(req: &PhaseRequest, progress: &mut Progress) -> Result<R
                 })?;
         }
     }
+    let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     ui.ok(&format!(
-        "preflight passed ({} steps, {} decisions)",
-        plan.len(),
-        decisions.len()
+        "preflight passed ({}, {})",
+        plural(plan.len(), "step", "steps"),
+        plural(decisions.len(), "decision", "decisions")
     ));
 
     if req.dry_run {

@@ -350,13 +350,7 @@ fn render_all(opts: &VerifyOptions) -> Result<Rendered, UserError> {
             .subject(opts.repo.display().to_string())
             .next("pass --repo DIR (the directory holding clusters/ and apps-shared/)")
     })?;
-    if !repo.join("clusters").is_dir() && !repo.join("apps-shared").is_dir() {
-        return Err(
-            UserError::usage("not a fleet repo: neither clusters/ nor apps-shared/ exists")
-                .subject(repo.display().to_string())
-                .next("pass --repo DIR (the directory holding clusters/ and apps-shared/)"),
-        );
-    }
+    crate::fleet::require_fleet_repo(&repo)?;
     let kustomize = Kustomize::find()?;
     let kversion = roots::kustomize_version(&kustomize);
     let cache_dir = opts
