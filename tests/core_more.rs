@@ -38,6 +38,26 @@ fn dry_run_plans_every_object_and_writes_nothing() {
 }
 
 #[test]
+fn a_misspelled_answer_id_is_named_not_silently_ignored() {
+    let sim = SimProc::start("openshift", "sim-lab", "", 20.0);
+    let fleet = Fleet::copy("sample-fleet");
+    let a = answers(&fleet);
+    let text_a = std::fs::read_to_string(&a).unwrap();
+    std::fs::write(&a, format!("{text_a}replicas-okk: \"no\"\n")).unwrap();
+    let out = fleet
+        .cmd()
+        .args(["phase", "9", "--cluster", "lab", "--dry-run", "--answers"])
+        .arg(&a)
+        .arg("--kubeconfig")
+        .arg(&sim.kubeconfig)
+        .output()
+        .unwrap();
+    let t = text(&out);
+    assert!(t.contains("'replicas-okk' is not a decision of any runbook"), "{t}");
+    assert!(!t.contains("'replicas-ok' is not"), "{t}");
+}
+
+#[test]
 fn a_second_concurrent_run_is_refused_by_the_lock_and_status_shows_progress() {
     let sim = SimProc::start("openshift", "sim-lab", "stall=Deployment/demo/web=Progressing", 20.0);
     let fleet = Fleet::copy("sample-fleet");
