@@ -118,6 +118,17 @@ fn a_different_live_secret_is_replaced_only_with_an_explicit_destructive_answer(
     assert_eq!(live_token(&sim).as_deref(), Some(&b"old-tok-111"[..]));
 
     with_replace_decision(&fleet);
+    // A dry run does not stop: it says what a real run would need, and writes nothing.
+    let out = phase9(&fleet, &sim, b"new-tok-222\n", "", &["--dry-run"]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(
+        t.contains("would replace the live value of Secret demo/sample-token (token)")
+            && t.contains("replace-token: yes"),
+        "{t}"
+    );
+    assert!(!t.contains("old-tok") && !t.contains("new-tok"), "a value leaked: {t}");
+    assert_eq!(sim.writes(), 0);
     // Unanswered (--yes never answers a destructive decision) or answered no: refused, nothing written.
     for (answers, extra, says) in [
         ("", &["--yes"][..], "needs the destructive decision replace-token"),

@@ -399,6 +399,25 @@ async fn run_phase_body(req: &PhaseRequest, progress: &mut Progress) -> Result<R
         let refused = |answered: Option<&str>| {
             steps::replace_refused(s, &differ, answered).subject(format!("step '{}'", p.step.id))
         };
+        // A dry run writes nothing: it says what a real run would need instead of stopping.
+        let answered_yes = s
+            .replace_decision
+            .as_ref()
+            .is_some_and(|d| decisions.get(d).is_some_and(|v| v == "yes"));
+        if req.dry_run && !answered_yes {
+            let need = match &s.replace_decision {
+                Some(d) => format!("a real run needs the destructive answer {d}: yes"),
+                None => "a real run refuses to replace it (the step has no replaceDecision)".to_string(),
+            };
+            ui.warn(&format!(
+                "step '{}': would replace the live value of Secret {}/{} ({}); {need}",
+                p.step.id,
+                s.namespace,
+                s.name,
+                differ.join(", ")
+            ));
+            continue;
+        }
         let Some(d) = s.replace_decision.as_ref().and_then(|d| rb.decision(d)) else {
             return Err(refused(None));
         };
