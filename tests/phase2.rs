@@ -11,13 +11,7 @@ use common::fleetctl_on as fleetctl;
 fn phases_1_and_2_complete_pass_their_checks_and_rerun_with_zero_writes() {
     let dir = common::repo_copy();
     let repo = dir.path();
-    let sim = SimProc::start_with(
-        "openshift",
-        "sno-ai-lab",
-        "",
-        20.0,
-        &["--fleet", repo.to_str().unwrap()],
-    );
+    let sim = SimProc::on_fleet("openshift", "sno-ai-lab", "", 20.0, repo);
     let answers = repo.join("runbooks/answers/rehearsal.yaml");
     let answers = answers.to_str().unwrap();
     for phase in ["1", "2"] {
@@ -72,13 +66,7 @@ fn phases_1_and_2_complete_pass_their_checks_and_rerun_with_zero_writes() {
 fn a_decision_that_git_does_not_reflect_stops_phase_2_before_any_write() {
     let dir = common::repo_copy();
     let repo = dir.path();
-    let sim = SimProc::start_with(
-        "openshift",
-        "sno-ai-lab",
-        "",
-        20.0,
-        &["--fleet", repo.to_str().unwrap()],
-    );
+    let sim = SimProc::on_fleet("openshift", "sno-ai-lab", "", 20.0, repo);
     let answers = repo.join("runbooks/answers/rehearsal.yaml");
     let out = fleetctl(
         repo,
@@ -133,13 +121,7 @@ fn secret_value(sim: &SimProc, ns: &str, name: &str, key: &str) -> Option<Vec<u8
 fn an_empty_token_file_stops_phase_2_and_a_rotated_token_needs_an_explicit_answer() {
     let dir = common::repo_copy();
     let repo = dir.path();
-    let sim = SimProc::start_with(
-        "openshift",
-        "sno-ai-lab",
-        "",
-        20.0,
-        &["--fleet", repo.to_str().unwrap()],
-    );
+    let sim = SimProc::on_fleet("openshift", "sno-ai-lab", "", 20.0, repo);
     let answers = std::fs::read_to_string(repo.join("runbooks/answers/rehearsal.yaml")).unwrap();
     let with_token = |name: &str, token: &str, extra: &str| {
         let tok = repo.join(format!("{name}.txt"));

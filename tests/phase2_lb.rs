@@ -8,18 +8,6 @@ use common::fleetctl_on as fleetctl;
 use common::{text, SimProc};
 use std::path::Path;
 
-/// The rehearsal answers with `key: value` lines replaced, written next to the repo.
-fn answers_with(repo: &Path, changes: &[(&str, &str)]) -> String {
-    let mut s = std::fs::read_to_string(repo.join("runbooks/answers/rehearsal.yaml")).unwrap();
-    for (k, v) in changes {
-        let line = s.lines().find(|l| l.starts_with(&format!("{k}:"))).unwrap().to_string();
-        s = s.replace(&line, &format!("{k}: {v}"));
-    }
-    let p = repo.join(format!("answers-{}.yaml", changes.len()));
-    std::fs::write(&p, s).unwrap();
-    p.to_str().unwrap().to_string()
-}
-
 fn phase(repo: &Path, sim: &SimProc, n: &str, answers: &str) -> std::process::Output {
     fleetctl(
         repo,
@@ -30,21 +18,8 @@ fn phase(repo: &Path, sim: &SimProc, n: &str, answers: &str) -> std::process::Ou
 
 #[test]
 fn metallb_from_git_gives_the_gateway_the_pool_address_and_an_existing_pool_then_counts_as_a_load_balancer() {
-    let dir = common::repo_copy();
+    let (dir, sim) = common::openshift_platform_ready("");
     let repo = dir.path();
-    let sim = SimProc::start_with(
-        "openshift",
-        "sno-ai-lab",
-        "",
-        20.0,
-        &["--fleet", repo.to_str().unwrap()],
-    );
-    let answers = repo.join("runbooks/answers/rehearsal.yaml");
-    let answers = answers.to_str().unwrap();
-    for n in ["1", "2"] {
-        let out = phase(repo, &sim, n, answers);
-        assert!(out.status.success(), "phase {n}: {}", text(&out));
-    }
     let out = fleetctl(
         repo,
         &["check", "--phase", "2", "--cluster", "openshift", "--output", "json"],
@@ -59,7 +34,11 @@ fn metallb_from_git_gives_the_gateway_the_pool_address_and_an_existing_pool_then
     );
 
     // The cluster now has MetalLB with a pool: answering existing-load-balancer is proven and passes.
-    let existing = answers_with(repo, &[("gateway-load-balancer", "existing-load-balancer")]);
+    let existing = common::rehearsal_answers_with(
+        repo,
+        "answers-lb.yaml",
+        &[("gateway-load-balancer", "existing-load-balancer")],
+    );
     sim.reset_stats();
     let out = phase(repo, &sim, "2", &existing);
     let t = text(&out);
@@ -77,7 +56,11 @@ fn existing_load_balancer_on_bare_metal_without_one_stops_in_preflight_with_zero
     let repo = dir.path();
     // No --fleet: nothing syncs Git's MetalLB, so the cluster has no pool and no LoadBalancer Service.
     let sim = SimProc::start("openshift", "sno-ai-lab", "", 20.0);
-    let answers = answers_with(repo, &[("gateway-load-balancer", "existing-load-balancer")]);
+    let answers = common::rehearsal_answers_with(
+        repo,
+        "answers-lb.yaml",
+        &[("gateway-load-balancer", "existing-load-balancer")],
+    );
     let out = phase(repo, &sim, "1", &answers);
     assert!(out.status.success(), "phase 1: {}", text(&out));
     sim.reset_stats();
@@ -99,17 +82,15 @@ fn existing_load_balancer_on_bare_metal_without_one_stops_in_preflight_with_zero
 fn a_gateway_address_git_does_not_hold_stops_phase_2_before_any_write() {
     let dir = common::repo_copy();
     let repo = dir.path();
-    let sim = SimProc::start_with(
-        "openshift",
-        "sno-ai-lab",
-        "",
-        20.0,
-        &["--fleet", repo.to_str().unwrap()],
-    );
+    let sim = SimProc::on_fleet("openshift", "sno-ai-lab", "", 20.0, repo);
     let answers = repo.join("runbooks/answers/rehearsal.yaml");
     let out = phase(repo, &sim, "1", answers.to_str().unwrap());
     assert!(out.status.success(), "phase 1: {}", text(&out));
-    let other = answers_with(repo, &[("gateway-lb-address", "\"192.168.10.12/32\"")]);
+    let other = common::rehearsal_answers_with(
+        repo,
+        "answers-lb.yaml",
+        &[("gateway-lb-address", "\"192.168.10.12/32\"")],
+    );
     sim.reset_stats();
     let out = phase(repo, &sim, "2", &other);
     let t = text(&out);

@@ -72,7 +72,7 @@ fn criterion<'a>(r: &'a Value, id: &str) -> &'a Value {
 }
 
 fn fleet_sim(platform: &str, ctx: &str, faults: &str, repo: &Path) -> SimProc {
-    let sim = SimProc::start_with(platform, ctx, faults, 20.0, &["--fleet", repo.to_str().unwrap()]);
+    let sim = SimProc::on_fleet(platform, ctx, faults, 20.0, repo);
     assert!(
         sim.router.starts_with("127.0.0.1:"),
         "sim serve prints its router: {}",

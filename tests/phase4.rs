@@ -544,7 +544,7 @@ fn phase_4_on_the_simulated_talos_cluster_migrates_and_argo_cd_adopts_every_appl
     git(&repo, &["commit", "-qm", "fleetctl runbook and cluster.yaml"]);
     let expected: BTreeSet<String> = generated(&repo, None).into_iter().map(|r| r.0).collect();
 
-    let sim = SimProc::start_with("talos", "talos", "", 20.0, &["--fleet", repo.to_str().unwrap()]);
+    let sim = SimProc::on_fleet("talos", "talos", "", 20.0, &repo);
     let crds = t.path().join("argo-crds.yaml");
     std::fs::write(&crds, ARGO_CRDS).unwrap();
     let out = kubectl(&sim.kubeconfig, &["apply", "-f", crds.to_str().unwrap()]);

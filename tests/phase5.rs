@@ -68,13 +68,7 @@ fn check5(repo: &Path, cluster: &str, kubeconfig: &Path) -> Value {
 fn phase_5_completes_on_openshift_with_restricted_v2_and_reruns_with_zero_writes() {
     let dir = fleet_copy();
     let repo = dir.path();
-    let sim = SimProc::start_with(
-        "openshift",
-        "sno-ai-lab",
-        "",
-        25.0,
-        &["--fleet", repo.to_str().unwrap()],
-    );
+    let sim = SimProc::on_fleet("openshift", "sno-ai-lab", "", 25.0, repo);
     let answers = repo.join("runbooks/answers/rehearsal.yaml");
     let answers = answers.to_str().unwrap();
     for phase in ["1", "2", "5"] {
@@ -131,7 +125,7 @@ fn phase_5_completes_on_openshift_with_restricted_v2_and_reruns_with_zero_writes
 fn phase_5_completes_on_talos_and_reruns_with_zero_writes() {
     let dir = fleet_copy();
     let repo = dir.path();
-    let sim = SimProc::start_with("talos", "talos", "", 25.0, &["--fleet", repo.to_str().unwrap()]);
+    let sim = SimProc::on_fleet("talos", "talos", "", 25.0, repo);
     talos_phase_3(repo, &sim);
     let answers = repo.join("runbooks/answers/rehearsal.yaml");
     let answers = answers.to_str().unwrap();
@@ -174,7 +168,7 @@ fn phase_5_completes_on_talos_and_reruns_with_zero_writes() {
 fn a_backup_design_git_does_not_use_stops_before_any_write() {
     let dir = fleet_copy();
     let repo = dir.path();
-    let sim = SimProc::start_with("talos", "talos", "", 25.0, &["--fleet", repo.to_str().unwrap()]);
+    let sim = SimProc::on_fleet("talos", "talos", "", 25.0, repo);
     let answers = std::fs::read_to_string(repo.join("runbooks/answers/rehearsal.yaml"))
         .unwrap()
         .replace("backup-design: kopiur", "backup-design: pvc-plumber");
@@ -199,7 +193,7 @@ fn a_backup_design_git_does_not_use_stops_before_any_write() {
 fn yes_takes_the_backup_design_fleetctl_read_from_git() {
     let dir = fleet_copy();
     let repo = dir.path();
-    let sim = SimProc::start_with("talos", "talos", "", 25.0, &["--fleet", repo.to_str().unwrap()]);
+    let sim = SimProc::on_fleet("talos", "talos", "", 25.0, repo);
     let out = fleetctl(
         repo,
         &["phase", "5", "--cluster", "talos", "--yes", "--dry-run"],
@@ -215,12 +209,12 @@ fn yes_takes_the_backup_design_fleetctl_read_from_git() {
 fn a_failed_backup_stops_phase_5_at_once_with_its_cause() {
     let dir = fleet_copy();
     let repo = dir.path();
-    let sim = SimProc::start_with(
+    let sim = SimProc::on_fleet(
         "talos",
         "talos",
         "stall=Snapshot/vaultwarden/fleetctl-phase5=MoverFailed",
         25.0,
-        &["--fleet", repo.to_str().unwrap()],
+        repo,
     );
     talos_phase_3(repo, &sim);
     let answers = repo.join("runbooks/answers/rehearsal.yaml");

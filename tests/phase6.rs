@@ -6,50 +6,8 @@ mod common;
 use common::{text, SimProc};
 use serde_json::Value;
 use std::io::{Read, Write};
-use std::path::Path;
 
 use common::fleetctl_on as fleetctl;
-
-/// A copy of the repo's fleet, and a simulated sno-ai-lab syncing it, with phases 1 and 2 done.
-fn platform_ready(faults: &str) -> (tempfile::TempDir, SimProc) {
-    let dir = common::repo_copy();
-    let sim = SimProc::start_with(
-        "openshift",
-        "sno-ai-lab",
-        faults,
-        20.0,
-        &["--fleet", dir.path().to_str().unwrap()],
-    );
-    let answers = dir.path().join("runbooks/answers/rehearsal.yaml");
-    for phase in ["1", "2"] {
-        let out = fleetctl(
-            dir.path(),
-            &[
-                "phase",
-                phase,
-                "--cluster",
-                "openshift",
-                "--answers",
-                answers.to_str().unwrap(),
-            ],
-            &sim.kubeconfig,
-        );
-        assert!(out.status.success(), "phase {phase} failed: {}", text(&out));
-    }
-    (dir, sim)
-}
-
-/// The rehearsal answers with some replaced, written next to them.
-fn answers(repo: &Path, name: &str, replace: &[(&str, &str)]) -> String {
-    let mut a = std::fs::read_to_string(repo.join("runbooks/answers/rehearsal.yaml")).unwrap();
-    for (from, to) in replace {
-        assert!(a.contains(from), "{from} not in the rehearsal answers");
-        a = a.replace(from, to);
-    }
-    let p = repo.join(name);
-    std::fs::write(&p, a).unwrap();
-    p.to_str().unwrap().to_string()
-}
 
 /// A raw GET against the simulated API server: (status code, body).
 fn get(sim: &SimProc, path: &str) -> (u16, String) {
@@ -80,9 +38,9 @@ fn criterion<'a>(r: &'a Value, id: &str) -> &'a Value {
 
 #[test]
 fn two_rtx_3090s_pass_cuda_vectoradd_the_job_is_cleaned_up_and_a_rerun_writes_nothing() {
-    let (dir, sim) = platform_ready("gpus=2,gpu-model=2204");
+    let (dir, sim) = common::openshift_platform_ready("gpus=2,gpu-model=2204");
     let repo = dir.path();
-    let a = answers(repo, "answers-2gpus.yaml", &[("gpu-count: \"1\"", "gpu-count: \"2\"")]);
+    let a = common::rehearsal_answers_with(repo, "answers-2gpus.yaml", &[("gpu-count", "\"2\"")]);
     let out = fleetctl(
         repo,
         &[
@@ -172,7 +130,7 @@ fn two_rtx_3090s_pass_cuda_vectoradd_the_job_is_cleaned_up_and_a_rerun_writes_no
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 
     // The node now reports 2 GPUs; expecting 1 fails at once and says what was seen.
-    let one = answers(repo, "answers-1gpu.yaml", &[]);
+    let one = common::rehearsal_answers_with(repo, "answers-1gpu.yaml", &[]);
     let out = fleetctl(
         repo,
         &["phase", "6", "--cluster", "openshift", "--answers", &one],
@@ -189,7 +147,7 @@ fn two_rtx_3090s_pass_cuda_vectoradd_the_job_is_cleaned_up_and_a_rerun_writes_no
 #[test]
 fn open_modules_on_the_pascal_card_and_passthrough_without_virtualization_stop_with_the_reason() {
     // Today's hardware: one GTX 1050 Ti (the simulated NFD's default device 10de:1c82).
-    let (dir, sim) = platform_ready("");
+    let (dir, sim) = common::openshift_platform_ready("");
     let repo = dir.path();
     let policy = repo.join("clusters/openshift/infrastructure/gpu-cluster-policy/clusterpolicy.yaml");
     let original = std::fs::read_to_string(&policy).unwrap();
@@ -200,11 +158,7 @@ fn open_modules_on_the_pascal_card_and_passthrough_without_virtualization_stop_w
         original.replace("kernelModuleType: proprietary", "kernelModuleType: open"),
     )
     .unwrap();
-    let open = answers(
-        repo,
-        "answers-open.yaml",
-        &[("driver-branch: 580-proprietary", "driver-branch: open-modules")],
-    );
+    let open = common::rehearsal_answers_with(repo, "answers-open.yaml", &[("driver-branch", "open-modules")]);
     sim.reset_stats();
     let out = fleetctl(
         repo,
@@ -245,11 +199,7 @@ fn open_modules_on_the_pascal_card_and_passthrough_without_virtualization_stop_w
         ),
     )
     .unwrap();
-    let vm = answers(
-        repo,
-        "answers-vm.yaml",
-        &[("gpu-mode: containers", "gpu-mode: vm-passthrough")],
-    );
+    let vm = common::rehearsal_answers_with(repo, "answers-vm.yaml", &[("gpu-mode", "vm-passthrough")]);
     sim.reset_stats();
     let out = fleetctl(
         repo,

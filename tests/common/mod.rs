@@ -27,6 +27,11 @@ impl SimProc {
     }
 
     /// With extra `sim serve` arguments (e.g. `--fleet DIR`, `--crds DIR`).
+    /// A simulated cluster whose simulated Argo CD syncs the fleet working tree at `repo`.
+    pub fn on_fleet(platform: &str, context: &str, faults: &str, speed: f64, repo: &Path) -> SimProc {
+        SimProc::start_with(platform, context, faults, speed, &["--fleet", repo.to_str().unwrap()])
+    }
+
     pub fn start_with(platform: &str, context: &str, faults: &str, speed: f64, extra: &[&str]) -> SimProc {
         let dir = tempfile::tempdir().unwrap();
         let kubeconfig = dir.path().join("kubeconfig");
@@ -229,6 +234,43 @@ pub fn repo_copy() -> tempfile::TempDir {
         copy_dir(&root.join(d), &dir.path().join(d));
     }
     dir
+}
+
+/// The rehearsal answers (runbooks/answers/rehearsal.yaml) with some `key: value` lines replaced, written
+/// to `repo/name`; returns that path.
+pub fn rehearsal_answers_with(repo: &Path, name: &str, changes: &[(&str, &str)]) -> String {
+    let mut s = std::fs::read_to_string(repo.join("runbooks/answers/rehearsal.yaml")).unwrap();
+    for (k, v) in changes {
+        let line = s
+            .lines()
+            .find(|l| l.starts_with(&format!("{k}:")))
+            .unwrap_or_else(|| panic!("{k} is not in the rehearsal answers"))
+            .to_string();
+        s = s.replace(&line, &format!("{k}: {v}"));
+    }
+    let p = repo.join(name);
+    std::fs::write(&p, s).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+/// A copy of the repo's fleet and a simulated sno-ai-lab syncing it, with phases 1 and 2 done (rehearsal answers).
+pub fn openshift_platform_ready(faults: &str) -> (tempfile::TempDir, SimProc) {
+    let dir = repo_copy();
+    let sim = SimProc::on_fleet("openshift", "sno-ai-lab", faults, 20.0, dir.path());
+    let answers = dir.path().join("runbooks/answers/rehearsal.yaml");
+    for phase in ["1", "2"] {
+        let args = [
+            "phase",
+            phase,
+            "--cluster",
+            "openshift",
+            "--answers",
+            answers.to_str().unwrap(),
+        ];
+        let out = fleetctl_on(dir.path(), &args, &sim.kubeconfig);
+        assert!(out.status.success(), "phase {phase} failed: {}", text(&out));
+    }
+    (dir, sim)
 }
 
 /// The upstream CRDs (`FLEETCTL_TEST_CRDS`, else `../shared/crds`); `None`, said on stderr, when absent.
