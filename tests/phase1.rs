@@ -113,15 +113,7 @@ fn phase_1_completes_passes_its_checks_and_a_rerun_writes_nothing() {
         .unwrap();
     assert_eq!(c["status"], "pass", "{c:#}");
     assert_eq!(c["evidence"]["httpStatus"], "200", "{c:#}");
-    sim.reset_stats();
-    let again = repo.phase(&sim, "1");
-    assert!(again.status.success(), "{}", text(&again));
-    assert_eq!(
-        sim.writes(),
-        0,
-        "re-running phase 1 must write nothing: {}",
-        sim.stats()
-    );
+    common::assert_rerun_writes_nothing(&sim, "phase 1", || repo.phase(&sim, "1"));
 }
 
 #[test]

@@ -42,19 +42,13 @@ fn phases_1_and_2_complete_pass_their_checks_and_rerun_with_zero_writes() {
         }
     }
     for phase in ["1", "2"] {
-        sim.reset_stats();
-        let out = fleetctl(
-            repo,
-            &["phase", phase, "--cluster", "openshift", "--answers", answers],
-            &sim.kubeconfig,
-        );
-        assert!(out.status.success(), "re-run of phase {phase}: {}", text(&out));
-        assert_eq!(
-            sim.writes(),
-            0,
-            "re-running phase {phase} must write nothing: {}",
-            sim.stats()
-        );
+        common::assert_rerun_writes_nothing(&sim, &format!("phase {phase}"), || {
+            fleetctl(
+                repo,
+                &["phase", phase, "--cluster", "openshift", "--answers", answers],
+                &sim.kubeconfig,
+            )
+        });
     }
     // The pre-seeded secrets never reach the output or the state dir.
     let token = std::fs::read_to_string(repo.join("runbooks/answers/rehearsal-connect-token.txt")).unwrap();

@@ -115,15 +115,7 @@ fn openshift_phases_1_to_3_pass_with_the_ui_and_redlib_reachable_through_the_rou
         "apps-shared/redlib/overlays/openshift"
     );
 
-    sim.reset_stats();
-    let again = phase(repo, &sim, "openshift", "3");
-    assert!(again.status.success(), "{}", text(&again));
-    assert_eq!(
-        sim.writes(),
-        0,
-        "re-running phase 3 must write nothing: {}",
-        sim.stats()
-    );
+    common::assert_rerun_writes_nothing(&sim, "phase 3", || phase(repo, &sim, "openshift", "3"));
 }
 
 #[test]
@@ -166,15 +158,7 @@ fn talos_phase_3_applies_root_and_passes_through_the_router_then_reruns_with_zer
         criterion(&r, "p3.redlib-synced")["evidence"]["spec.source.path"],
         "apps-shared/redlib/overlays/talos"
     );
-    sim.reset_stats();
-    let again = phase(repo, &sim, "talos", "3");
-    assert!(again.status.success(), "{}", text(&again));
-    assert_eq!(
-        sim.writes(),
-        0,
-        "re-running phase 3 must write nothing: {}",
-        sim.stats()
-    );
+    common::assert_rerun_writes_nothing(&sim, "phase 3", || phase(repo, &sim, "talos", "3"));
 }
 
 #[test]

@@ -106,19 +106,13 @@ fn phase_5_completes_on_openshift_with_restricted_v2_and_reruns_with_zero_writes
         "NoSnapshot"
     );
 
-    sim.reset_stats();
-    let out = fleetctl(
-        repo,
-        &["phase", "5", "--cluster", "openshift", "--answers", answers],
-        &sim.kubeconfig,
-    );
-    assert!(out.status.success(), "re-run: {}", text(&out));
-    assert_eq!(
-        sim.writes(),
-        0,
-        "re-running phase 5 must write nothing: {}",
-        sim.stats()
-    );
+    common::assert_rerun_writes_nothing(&sim, "phase 5", || {
+        fleetctl(
+            repo,
+            &["phase", "5", "--cluster", "openshift", "--answers", answers],
+            &sim.kubeconfig,
+        )
+    });
 }
 
 #[test]
@@ -149,19 +143,13 @@ fn phase_5_completes_on_talos_and_reruns_with_zero_writes() {
     );
     assert_eq!(criterion(&r, "p5.backup-succeeded")["status"], "pass");
 
-    sim.reset_stats();
-    let out = fleetctl(
-        repo,
-        &["phase", "5", "--cluster", "talos", "--answers", answers],
-        &sim.kubeconfig,
-    );
-    assert!(out.status.success(), "re-run: {}", text(&out));
-    assert_eq!(
-        sim.writes(),
-        0,
-        "re-running phase 5 must write nothing: {}",
-        sim.stats()
-    );
+    common::assert_rerun_writes_nothing(&sim, "phase 5", || {
+        fleetctl(
+            repo,
+            &["phase", "5", "--cluster", "talos", "--answers", answers],
+            &sim.kubeconfig,
+        )
+    });
 }
 
 #[test]

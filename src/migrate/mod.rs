@@ -267,33 +267,21 @@ fn settle(
 pub fn run(opts: &Options, ui: &Ui) -> Result<Outcome, UserError> {
     require_git(&opts.repo)?;
     let jpath = journal_path(&opts.repo)?;
-    let mut state = load_state(&jpath)?;
-    if let Some(st) = state.as_ref().filter(|st| st.status == Status::Committed) {
-        // The user deleted an unmerged migration branch: the journal is stale, plan anew.
+    if let Some(st) = load_state(&jpath)? {
+        if st.status != Status::Committed {
+            return resume(opts, st, &jpath, ui);
+        }
         let commit = st.commit.clone().unwrap_or_default();
         let contains = git(&opts.repo, &["merge-base", "--is-ancestor", &commit, "HEAD"]).is_ok();
         let branch_ref = format!("refs/heads/{}", st.branch);
-        if !contains && git(&opts.repo, &["rev-parse", "--verify", "-q", &branch_ref]).is_err() {
-            ui.line(&format!(
-                "the earlier migration's branch {} is gone and this checkout lacks its commit: planning anew",
+        if contains || current_branch(&opts.repo) == st.branch {
+            return Ok(Outcome::AlreadyMigrated(format!(
+                "already migrated: commit {} on branch {} (nothing to do)",
+                &commit[..commit.len().min(12)],
                 st.branch
-            ));
-            std::fs::remove_file(&jpath)
-                .map_err(|e| UserError::failed(format!("cannot remove {}: {e}", jpath.display())))?;
-            state = None;
+            )));
         }
-    }
-    if let Some(st) = state {
-        if st.status == Status::Committed {
-            let commit = st.commit.clone().unwrap_or_default();
-            let contains = git(&opts.repo, &["merge-base", "--is-ancestor", &commit, "HEAD"]).is_ok();
-            if contains || current_branch(&opts.repo) == st.branch {
-                return Ok(Outcome::AlreadyMigrated(format!(
-                    "already migrated: commit {} on branch {} (nothing to do)",
-                    &commit[..commit.len().min(12)],
-                    st.branch
-                )));
-            }
+        if git(&opts.repo, &["rev-parse", "--verify", "-q", &branch_ref]).is_ok() {
             return Err(UserError::usage(format!(
                 "already migrated on branch {} (commit {}), which this checkout does not contain",
                 st.branch,
@@ -305,7 +293,13 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Outcome, UserError> {
                 st.branch
             )));
         }
-        return resume(opts, st, &jpath, ui);
+        // The user deleted the unmerged migration branch: the journal is stale, plan anew.
+        ui.line(&format!(
+            "the earlier migration's branch {} is gone and this checkout lacks its commit: planning anew",
+            st.branch
+        ));
+        std::fs::remove_file(&jpath)
+            .map_err(|e| UserError::failed(format!("cannot remove {}: {e}", jpath.display())))?;
     }
     let legacy = plan::discover(&opts.repo)?;
     if legacy.appsets.is_empty() {

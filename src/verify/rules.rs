@@ -133,23 +133,24 @@ fn plaintext_secret(v: &Value) -> Option<String> {
     {
         return None;
     }
-    let keys: Vec<String> = ["data", "stringData"]
+    let keys: Vec<(&str, &str)> = ["data", "stringData"]
         .iter()
-        .filter_map(|f| v.get(*f).and_then(Value::as_object).map(|m| (f, m)))
-        .flat_map(|(f, m)| m.keys().map(move |k| format!("{f}.{k}")))
+        .filter_map(|f| v.get(*f).and_then(Value::as_object).map(|m| (*f, m)))
+        .flat_map(|(f, m)| m.keys().map(move |k| (f, k.as_str())))
         .collect();
-    if keys.is_empty() || is_credential_free_repository(v) {
+    if keys.is_empty() || is_credential_free_repository(v, keys.iter().map(|(_, k)| *k)) {
         return None;
     }
+    let listed: Vec<String> = keys.iter().map(|(f, k)| format!("{f}.{k}")).collect();
     Some(format!(
         "Secret with values in Git ({}): use an ExternalSecret from ClusterSecretStore 1password instead",
-        keys.join(", ")
+        listed.join(", ")
     ))
 }
 
 /// An Argo CD declarative repository (label `argocd.argoproj.io/secret-type: repository`) that says only
 /// where and how to fetch (url, type, enableOCI, ...), with no credential: nothing secret is in Git.
-fn is_credential_free_repository(v: &Value) -> bool {
+fn is_credential_free_repository<'k>(v: &Value, mut keys: impl Iterator<Item = &'k str>) -> bool {
     const NOT_CREDENTIALS: &[&str] = &[
         "name",
         "type",
@@ -166,12 +167,7 @@ fn is_credential_free_repository(v: &Value) -> bool {
     let label = v
         .pointer("/metadata/labels/argocd.argoproj.io~1secret-type")
         .and_then(Value::as_str);
-    label == Some("repository")
-        && ["data", "stringData"]
-            .iter()
-            .filter_map(|f| v.get(*f).and_then(Value::as_object))
-            .flat_map(|m| m.keys())
-            .all(|k| NOT_CREDENTIALS.contains(&k.as_str()))
+    label == Some("repository") && keys.all(|k| NOT_CREDENTIALS.contains(&k))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -236,6 +236,14 @@ pub fn repo_copy() -> tempfile::TempDir {
     dir
 }
 
+/// Runs `run` again (a re-run of a phase that already completed) and asserts it succeeds and writes nothing.
+pub fn assert_rerun_writes_nothing(sim: &SimProc, what: &str, run: impl FnOnce() -> Output) {
+    sim.reset_stats();
+    let out = run();
+    assert!(out.status.success(), "re-running {what}: {}", text(&out));
+    assert_eq!(sim.writes(), 0, "re-running {what} must write nothing: {}", sim.stats());
+}
+
 /// The rehearsal answers (runbooks/answers/rehearsal.yaml) with some `key: value` lines replaced, written
 /// to `repo/name`; returns that path.
 pub fn rehearsal_answers_with(repo: &Path, name: &str, changes: &[(&str, &str)]) -> String {
