@@ -314,14 +314,21 @@ fn set_once_time(o: &mut Value, field: &str) {
     }
 }
 
+/// The object to reconcile, unless it is gone or a simulated stall holds it (then it is failed, saying so).
+fn unstalled(ctx: &Arc<Ctx>, g: &str, kind: &str, ns: &str, name: &str) -> Option<Value> {
+    let o = ctx.shared.store.get(g, ns, name)?;
+    if let Some(st) = ctx.stall(kind, &o) {
+        fail(ctx, g, ns, name, &format!("held by a simulated stall ({st})"));
+        return None;
+    }
+    Some(o)
+}
+
 fn restore(ctx: &Arc<Ctx>, ns: &str, name: &str) {
     let g = gr("restores");
-    let Some(r) = ctx.shared.store.get(&g, ns, name) else {
+    let Some(r) = unstalled(ctx, &g, "Restore", ns, name) else {
         return;
     };
-    if let Some(st) = ctx.stall("Restore", &r) {
-        return fail(ctx, &g, ns, name, &format!("held by a simulated stall ({st})"));
-    }
     let policy_name = r
         .pointer("/spec/source/fromPolicy/name")
         .and_then(Value::as_str)
@@ -433,12 +440,9 @@ fn latest_success(ctx: &Ctx, ns: &str, policy: &str) -> Option<Value> {
 
 fn snapshot(ctx: &Arc<Ctx>, ns: &str, name: &str) {
     let g = gr("snapshots");
-    let Some(s) = ctx.shared.store.get(&g, ns, name) else {
+    let Some(s) = unstalled(ctx, &g, "Snapshot", ns, name) else {
         return;
     };
-    if let Some(st) = ctx.stall("Snapshot", &s) {
-        return fail(ctx, &g, ns, name, &format!("held by a simulated stall ({st})"));
-    }
     let policy_name = s
         .pointer("/spec/policyRef/name")
         .and_then(Value::as_str)
