@@ -62,11 +62,7 @@ pub async fn phase(
 ) -> Result<i32, UserError> {
     let cluster = pick_cluster(g, t.cluster, Some(phase))?;
     let answers = match &answers {
-        Some(p) => {
-            let a = decide::load_answers(p)?;
-            warn_unknown_answers(g, p, &a);
-            a
-        }
+        Some(p) => decide::load_answers(p)?,
         None => Default::default(),
     };
     let req = PhaseRequest {
@@ -87,27 +83,6 @@ pub async fn phase(
     let report = run_phase(&req).await?;
     print_report(&report, output);
     Ok(if report.passed() { 0 } else { 1 })
-}
-
-/// An answer no runbook asks for is ignored; say so, since it is usually a typo of a decision id.
-/// (One answers file may serve every phase, so only ids unknown to all runbooks are named.)
-fn warn_unknown_answers(g: &Globals, file: &std::path::Path, answers: &std::collections::BTreeMap<String, String>) {
-    let Ok(books) = crate::runbook::load_dir(&g.repo.join("runbooks")) else {
-        return;
-    };
-    let known: std::collections::BTreeSet<&str> = books
-        .iter()
-        .flat_map(|b| b.runbook.decisions.iter().map(|d| d.id.as_str()))
-        .collect();
-    for id in answers.keys() {
-        // Phase 4's per-tree destinations (p4-dest-<tree>) depend on the legacy layout, not on a runbook.
-        if !known.contains(id.as_str()) && !id.starts_with("p4-") {
-            g.ui.warn(&format!(
-                "{}: '{id}' is not a decision of any runbook, so it is ignored (a typo? `fleetctl decisions` lists them)",
-                file.display()
-            ));
-        }
-    }
 }
 
 pub async fn resume(

@@ -169,6 +169,20 @@ fn prompt(d: &Decision) -> Result<String, UserError> {
     Ok(choice)
 }
 
+/// Answer ids no runbook declares: usually typos. One answers file may serve every phase, so only ids unknown to
+/// all runbooks count; phase 4's per-tree `p4-dest-<tree>` answers depend on the legacy layout, not on a runbook.
+pub fn unknown_answers<'a>(runbooks: &[crate::runbook::Loaded], answers: &'a BTreeMap<String, String>) -> Vec<&'a str> {
+    let known: std::collections::BTreeSet<&str> = runbooks
+        .iter()
+        .flat_map(|b| b.runbook.decisions.iter().map(|d| d.id.as_str()))
+        .collect();
+    answers
+        .keys()
+        .map(String::as_str)
+        .filter(|id| !known.contains(id) && !id.starts_with("p4-"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -199,6 +199,11 @@ async fn run_phase_body(req: &PhaseRequest, progress: &mut Progress) -> Result<R
     let spec = ClusterSpec::load(&req.repo, &req.cluster)?;
     let runbooks = runbook::load_dir(&req.repo.join("runbooks"))?;
     let rb = runbook::select(&runbooks, req.phase, spec.platform)?;
+    for id in decide::unknown_answers(&runbooks, &req.answers) {
+        ui.warn(&format!(
+            "answers: '{id}' is not a decision of any runbook, so it is ignored (a typo? `fleetctl decisions` lists them)"
+        ));
+    }
     let state = StateDir::new(&req.state_root, &req.cluster);
     let _lock = RunLock::acquire(&state.dir(), &req.cluster)?;
     progress.journal = state.load()?;
