@@ -5,7 +5,7 @@
 //! Usage: cargo run --release --example bench_phase4 -- FLEET_DIR [--runs N]
 //! FLEET_DIR: a legacy fleet from scripts/gen-legacy-fleet.py (it is migrated on a branch first).
 
-use fleetctl::engine::ui::{Ui, Verbosity};
+use fleetctl::ui::{Ui, Verbosity};
 use fleetctl::{appset, migrate};
 use std::path::PathBuf;
 use std::time::Instant;

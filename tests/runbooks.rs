@@ -8,10 +8,11 @@ use std::path::Path;
 #[test]
 fn every_runbook_loads_and_its_apply_paths_render() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let books = runbook::load_dir(&repo.join("runbooks")).expect("runbooks load");
+    let books =
+        runbook::library::load_dir(&repo.join("runbooks"), repo, fleetctl::steps::registry()).expect("runbooks load");
     assert!(!books.is_empty(), "the repo has no runbooks");
     let k = Kustomize::find().expect("kubectl or kustomize on PATH");
-    let answers = fleetctl::engine::decide::load_answers(&repo.join("runbooks/answers/rehearsal.yaml")).unwrap();
+    let answers = fleetctl::decide::load_answers(&repo.join("runbooks/answers/rehearsal.yaml")).unwrap();
     for b in &books {
         for s in &b.runbook.steps {
             if let Some(a) = &s.apply {

@@ -2,15 +2,14 @@
 
 pub mod builtin;
 pub mod probe;
-pub mod source;
 
+use crate::cluster::source::Source;
 use crate::error::UserError;
 use crate::fleet::ClusterSpec;
 use crate::report::{CriterionResult, Status};
 use crate::runbook::path::{scalar_string, FieldPath};
 use crate::runbook::{Criterion, Expect};
 use serde_json::Value;
-use source::Source;
 use std::collections::BTreeMap;
 
 fn name_of(o: &Value) -> String {

@@ -4,7 +4,7 @@
 //! probes a host it has not pinned. `FLEETCTL_PROBE_INSECURE=1` accepts any certificate (self-signed test
 //! servers only).
 
-use super::source::Source;
+use crate::cluster::source::Source;
 use crate::error::UserError;
 use crate::report::Status;
 use crate::runbook::path::{scalar_string, FieldPath};

@@ -2,10 +2,8 @@
 
 use super::phase::pick_cluster;
 use super::{print_report, Globals, ReportFormat, TargetArgs};
-use crate::checks::{
-    self,
-    source::{Snapshot, Source},
-};
+use crate::checks;
+use crate::cluster::source::{Snapshot, Source};
 use crate::cluster::{Cluster, Target};
 use crate::error::UserError;
 use crate::fleet::ClusterSpec;
@@ -27,7 +25,7 @@ pub async fn check(
                 .map_err(|_| UserError::usage(format!("unknown phase '{p}'")).next("use a phase number or `all`"))?,
         ),
     };
-    let all = runbook::load_dir(&g.repo.join("runbooks"))?;
+    let all = g.library()?.runbooks.clone();
     if let Some(p) = phases {
         runbook::require_phase(&all, p)?;
     }

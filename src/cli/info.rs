@@ -12,7 +12,7 @@ pub fn status(g: &Globals, cluster: Option<String>, output: ListFormat) -> Resul
         Some(c) => vec![c],
         None => ClusterSpec::list(&g.repo),
     };
-    let books = runbook::load_dir(&g.repo.join("runbooks"))?;
+    let books = g.library()?.runbooks.clone();
     let mut phases: Vec<u8> = books.iter().map(|l| l.runbook.phase).collect();
     phases.sort();
     phases.dedup();
@@ -90,7 +90,7 @@ pub fn status(g: &Globals, cluster: Option<String>, output: ListFormat) -> Resul
 }
 
 pub fn decisions(g: &Globals, phase: Option<u8>, output: ListFormat) -> Result<i32, UserError> {
-    let books = runbook::load_dir(&g.repo.join("runbooks"))?;
+    let books = g.library()?.runbooks.clone();
     if let Some(p) = phase {
         runbook::require_phase(&books, p)?;
     }
@@ -128,6 +128,38 @@ pub fn decisions(g: &Globals, phase: Option<u8>, output: ListFormat) -> Result<i
                 );
             }
         }
+    }
+    Ok(0)
+}
+
+/// `fleetctl runbooks export DIR`: the built-in runbooks and the files they use, to edit and pass back with
+/// `--runbooks DIR`. Refuses to overwrite a file that differs (nothing is written then).
+pub fn export_runbooks(g: &Globals, dir: &std::path::Path) -> Result<i32, UserError> {
+    let written = crate::runbook::library::export_to(dir)?;
+    g.ui.ok(&format!("wrote {} files under {}", written.len(), dir.display()));
+    g.ui.line(&format!("use them with: fleetctl --runbooks {} phase N", dir.display()));
+    Ok(0)
+}
+
+/// `fleetctl runbooks list`: which runbooks are in use, from where.
+pub fn list_runbooks(g: &Globals) -> Result<i32, UserError> {
+    let lib = g.library()?;
+    println!("runbooks: {}", lib.origin);
+    println!("{:<5} {:<22} {:<28} TITLE", "PHASE", "PLATFORMS", "FILE");
+    for l in &lib.runbooks {
+        let platforms: Vec<String> = l.runbook.platforms.iter().map(|p| p.to_string()).collect();
+        let file = l
+            .file
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        println!(
+            "{:<5} {:<22} {:<28} {}",
+            l.runbook.phase,
+            platforms.join(","),
+            file,
+            l.runbook.title
+        );
     }
     Ok(0)
 }

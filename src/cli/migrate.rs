@@ -2,7 +2,7 @@
 //! branch, behind the no-churn gate (docs/phase-4.md).
 
 use super::Globals;
-use crate::engine::decide;
+use crate::decide;
 use crate::error::UserError;
 use crate::migrate::{self, Options, Outcome};
 use std::path::PathBuf;

@@ -10,10 +10,13 @@ pub mod phase;
 pub mod rehearse;
 pub mod verify;
 
-use crate::engine::ui::{Ui, Verbosity};
 use crate::error::UserError;
+use crate::runbook::Library;
+use crate::steps;
+use crate::ui::{Ui, Verbosity};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -48,6 +51,10 @@ pub struct GlobalArgs {
     /// No colours.
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// Runbooks to use instead of the ones built into fleetctl (default: the repo's own runbooks/ when it
+    /// has any, else the built-in ones; `fleetctl runbooks export DIR` writes those out for editing).
+    #[arg(long, global = true, env = "FLEETCTL_RUNBOOKS", value_name = "DIR")]
+    pub runbooks: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -216,6 +223,9 @@ pub enum Command {
     /// The simulated cluster used by tests and rehearsals.
     #[command(subcommand)]
     Sim(SimCommand),
+    /// The runbooks built into fleetctl.
+    #[command(subcommand)]
+    Runbooks(RunbooksCommand),
     /// Print shell completions.
     #[command(after_help = "Example:\n  fleetctl completions bash > /etc/bash_completion.d/fleetctl")]
     Completions { shell: clap_complete::Shell },
@@ -262,6 +272,21 @@ pub enum AppsetCommand {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum RunbooksCommand {
+    /// Write the built-in runbooks (and the files they use) into DIR, to edit and use with --runbooks DIR.
+    #[command(
+        after_help = "Example:\n  fleetctl runbooks export ./runbooks && fleetctl phase 1 --runbooks ./runbooks"
+    )]
+    Export {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// List the runbooks in use and where they come from.
+    #[command(after_help = "Example:\n  fleetctl runbooks list --repo ~/homelab")]
+    List,
+}
+
+#[derive(Subcommand, Debug)]
 pub enum SimCommand {
     /// Serve a simulated cluster on loopback until killed; writes a kubeconfig for it.
     #[command(
@@ -298,6 +323,15 @@ pub struct Globals {
     pub repo: PathBuf,
     pub state_root: PathBuf,
     pub ui: Ui,
+    /// `--runbooks DIR`, if given.
+    pub runbooks: Option<PathBuf>,
+}
+
+impl Globals {
+    /// The runbooks in use (built in, the repo's own, or --runbooks), each checked against the step kinds.
+    pub fn library(&self) -> Result<Arc<Library>, UserError> {
+        Library::load(&self.repo, self.runbooks.as_deref(), steps::registry()).map(Arc::new)
+    }
 }
 
 impl GlobalArgs {
@@ -330,6 +364,7 @@ impl GlobalArgs {
             repo,
             state_root,
             ui: Ui::new(verbosity, self.no_color),
+            runbooks: self.runbooks.clone(),
         })
     }
 }
@@ -428,6 +463,8 @@ pub async fn run(cli: Cli) -> Result<i32, UserError> {
                     dry_run,
                     abort,
                 } => migrate::migrate(&g, cluster, answers, yes, dry_run, abort),
+                Command::Runbooks(RunbooksCommand::Export { dir }) => info::export_runbooks(&g, &dir),
+                Command::Runbooks(RunbooksCommand::List) => info::list_runbooks(&g),
                 Command::Status { cluster, output } => info::status(&g, cluster, output),
                 Command::Decisions { phase, output } => info::decisions(&g, phase, output),
                 Command::Rehearse {

@@ -2,18 +2,20 @@
 
 use super::{print_report, Globals, ReportFormat, TargetArgs};
 use crate::cluster::Target;
-use crate::engine::{decide, run_phase, PhaseRequest};
+use crate::decide;
+use crate::engine::{run_phase, PhaseRequest};
 use crate::error::UserError;
 use crate::fleet::ClusterSpec;
 use crate::journal::StateDir;
 use crate::runbook;
+use crate::steps;
 use std::path::PathBuf;
 
 /// The cluster to use: the one named, or the only one whose platform runs this phase.
 pub fn pick_cluster(g: &Globals, named: Option<String>, phase: Option<u8>) -> Result<String, UserError> {
     let books = match phase {
         Some(p) => {
-            let books = runbook::load_dir(&g.repo.join("runbooks"))?;
+            let books = g.library()?.runbooks.clone();
             // An unknown phase is the first thing to say, whichever clusters there are.
             runbook::require_phase(&books, p)?;
             books
@@ -79,6 +81,8 @@ pub async fn phase(
         state_root: g.state_root.clone(),
         rehearsal: false,
         ui: g.ui.clone(),
+        library: g.library()?,
+        kinds: steps::registry(),
     };
     let report = run_phase(&req).await?;
     print_report(&report, output);
@@ -138,6 +142,8 @@ pub async fn resume(
         state_root: g.state_root.clone(),
         rehearsal: run.rehearsal,
         ui: g.ui.clone(),
+        library: g.library()?,
+        kinds: steps::registry(),
     };
     let report = run_phase(&req).await?;
     print_report(&report, output);

@@ -3,14 +3,18 @@
 
 use super::{print_report, Globals, ReportFormat};
 use crate::cluster::Target;
-use crate::engine::{decide, run_phase, PhaseRequest};
+use crate::decide;
+use crate::engine::{run_phase, PhaseRequest};
 use crate::error::UserError;
 use crate::fleet::{ClusterSpec, Platform};
 use crate::journal::StateDir;
-use crate::runbook;
+use crate::runbook::{self, Library};
 use crate::sim::{self, FaultSpec, SimConfig};
+use crate::steps;
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// `fleetctl sim ...`.
 pub async fn sim(cmd: super::SimCommand) -> Result<i32, UserError> {
@@ -54,6 +58,7 @@ pub async fn sim(cmd: super::SimCommand) -> Result<i32, UserError> {
 /// runs phases 1..N-1 as setup (on the clusters phase N runs on; their reports are kept, not printed), then
 /// phase N, whose report is printed. State (journals, reports, logs, kubeconfigs) goes to
 /// `<state-dir>/rehearsal/`, cleared at the start: apart from real state, and still there after exit.
+/// Without `--answers`, the rehearsal answers built into fleetctl (`runbooks/answers/rehearsal.yaml`) are used.
 pub async fn rehearse(
     g: &Globals,
     phase: &str,
@@ -62,38 +67,26 @@ pub async fn rehearse(
     crds: Option<PathBuf>,
     output: ReportFormat,
 ) -> Result<i32, UserError> {
-    let books = runbook::load_dir(&g.repo.join("runbooks"))?;
-    let mut phases: Vec<u8> = books.iter().map(|l| l.runbook.phase).collect();
-    phases.sort();
-    phases.dedup();
-    let (setup, wanted): (Vec<u8>, Vec<u8>) = match phase {
-        "all" => (vec![], phases.clone()),
-        p => {
-            let n: u8 = p
-                .parse()
-                .map_err(|_| UserError::usage(format!("unknown phase '{p}'")).next("use a phase number or `all`"))?;
-            if !phases.contains(&n) {
-                let known: Vec<String> = phases.iter().map(u8::to_string).collect();
-                return Err(UserError::usage(format!("unknown phase {n}: no runbook for it"))
-                    .next(format!("known phases: {}", known.join(", "))));
-            }
-            (phases.iter().copied().filter(|&x| x < n).collect(), vec![n])
-        }
-    };
+    let library = g.library()?;
+    let (setup, wanted) = phases(&library.runbooks, phase)?;
     let answers = match &answers {
         Some(p) => decide::load_answers(p)?,
-        None => BTreeMap::new(),
+        None => decide::parse_answers(
+            runbook::library::embedded(REHEARSAL_ANSWERS).unwrap_or_default(),
+            &format!("<built-in>/{REHEARSAL_ANSWERS}"),
+        )?,
+    };
+    let books = library.runbooks.clone();
+    let runs_on = |p: u8, spec: &ClusterSpec| {
+        books
+            .iter()
+            .any(|l| l.runbook.phase == p && l.runbook.platforms.contains(&spec.platform))
     };
     let mut clusters = Vec::new();
     for cname in ClusterSpec::list(&g.repo) {
         let spec = ClusterSpec::load(&g.repo, &cname)?;
         clusters.push((cname, spec));
     }
-    let runs_on = |p: u8, spec: &ClusterSpec| {
-        books
-            .iter()
-            .any(|l| l.runbook.phase == p && l.runbook.platforms.contains(&spec.platform))
-    };
     // Setup only on the clusters the rehearsed phase runs on.
     if let [n] = wanted[..] {
         clusters.retain(|(_, spec)| runs_on(n, spec));
@@ -105,7 +98,84 @@ pub async fn rehearse(
     }
     let mut setup = setup;
     setup.retain(|&p| clusters.iter().any(|(_, spec)| runs_on(p, spec)));
-    // Rehearsal state never mixes with real state, and outlives the command so printed paths stay valid.
+    let state = fresh_state(g)?;
+    // SAFETY of the process environment: set once, before any task reads it.
+    std::env::set_var("FLEETCTL_REHEARSAL", "1");
+    g.ui.banner("REHEARSAL: every phase runs against a simulated cluster on 127.0.0.1; no real cluster is contacted");
+    g.ui.line(&format!(
+        "rehearsal state (journals, reports, logs): {}",
+        state.display()
+    ));
+    if !setup.is_empty() {
+        g.ui.line(&format!(
+            "{} to build the simulated cluster; only phase {}'s report is printed",
+            describe_setup(&setup),
+            wanted[0]
+        ));
+    }
+    let mut r = Rehearsal {
+        g,
+        library,
+        answers,
+        yes,
+        crds,
+        output,
+        state,
+        wanted: wanted[0],
+        sims: BTreeMap::new(),
+    };
+    let order = setup
+        .iter()
+        .map(|&p| (p, true))
+        .chain(wanted.iter().map(|&p| (p, false)));
+    let mut result = Ok(0);
+    'phases: for (p, is_setup) in order {
+        for (cname, spec) in clusters.iter().filter(|(_, s)| runs_on(p, s)) {
+            match r.phase(cname, spec, p, is_setup).await {
+                Ok(Went::On) => {}
+                Ok(Went::Failed) => result = Ok(1),
+                Ok(Went::Stop) => {
+                    result = Ok(1);
+                    break 'phases;
+                }
+                Err(e) => {
+                    result = Err(e);
+                    break 'phases;
+                }
+            }
+        }
+    }
+    for (_, (h, _)) in r.sims {
+        h.shutdown().await;
+    }
+    result
+}
+
+/// The rehearsal answers fleetctl carries (a library path).
+const REHEARSAL_ANSWERS: &str = "runbooks/answers/rehearsal.yaml";
+
+/// (setup phases, rehearsed phases) for `N` or `all`.
+fn phases(books: &[runbook::Loaded], phase: &str) -> Result<(Vec<u8>, Vec<u8>), UserError> {
+    let mut phases: Vec<u8> = books.iter().map(|l| l.runbook.phase).collect();
+    phases.sort();
+    phases.dedup();
+    if phase == "all" {
+        return Ok((vec![], phases));
+    }
+    let n: u8 = phase
+        .parse()
+        .map_err(|_| UserError::usage(format!("unknown phase '{phase}'")).next("use a phase number or `all`"))?;
+    if !phases.contains(&n) {
+        let known: Vec<String> = phases.iter().map(u8::to_string).collect();
+        return Err(UserError::usage(format!("unknown phase {n}: no runbook for it"))
+            .next(format!("known phases: {}", known.join(", "))));
+    }
+    Ok((phases.iter().copied().filter(|&x| x < n).collect(), vec![n]))
+}
+
+/// `<state-dir>/rehearsal/`, emptied: rehearsal state never mixes with real state, and outlives the command so
+/// printed paths stay valid.
+fn fresh_state(g: &Globals) -> Result<PathBuf, UserError> {
     let state = g.state_root.join("rehearsal");
     if state.exists() {
         std::fs::remove_dir_all(&state).map_err(|e| {
@@ -119,117 +189,116 @@ pub async fn rehearse(
             .subject(state.display().to_string())
             .next("pass a writable --state-dir")
     })?;
-    // SAFETY of the process environment: set once, before any task reads it.
-    std::env::set_var("FLEETCTL_REHEARSAL", "1");
-    let mut sims: BTreeMap<String, (sim::SimHandle, PathBuf)> = BTreeMap::new();
-    g.ui.banner("REHEARSAL: every phase runs against a simulated cluster on 127.0.0.1; no real cluster is contacted");
-    g.ui.line(&format!(
-        "rehearsal state (journals, reports, logs): {}",
-        state.display()
-    ));
-    if !setup.is_empty() {
-        g.ui.line(&format!(
-            "{} to build the simulated cluster; only phase {}'s report is printed",
-            describe_setup(&setup),
-            wanted[0]
-        ));
-    }
-    let mut result = Ok(0);
-    'phases: for p in setup
-        .iter()
-        .map(|&p| (p, true))
-        .chain(wanted.iter().map(|&p| (p, false)))
-    {
-        let (p, is_setup) = p;
-        for (cname, spec) in clusters.iter().filter(|(_, s)| runs_on(p, s)) {
-            if !sims.contains_key(cname) {
-                let mut cfg = SimConfig::new(spec.platform);
-                cfg.speed = 20.0;
-                cfg.crds_dir = crds.clone();
-                cfg.repo = Some(g.repo.clone());
-                let h = match sim::start(cfg).await {
-                    Ok(h) => h,
-                    Err(e) => {
-                        result = Err(UserError::failed(format!("cannot start the simulated cluster: {e:#}")));
-                        break 'phases;
-                    }
-                };
-                let kc = state.join(format!("{cname}.kubeconfig"));
-                if let Err(e) = h.write_kubeconfig(&kc, &spec.kube_context) {
-                    result =
-                        Err(UserError::failed(format!("cannot write kubeconfig: {e:#}"))
-                            .subject(kc.display().to_string()));
-                    h.shutdown().await;
-                    break 'phases;
-                }
-                g.ui.line(&format!(
-                    "simulated {} cluster for {cname} at {} (router https://{})",
-                    spec.platform,
-                    h.url(),
-                    h.router_addr()
-                ));
-                sims.insert(cname.clone(), (h, kc));
+    Ok(state)
+}
+
+/// One rehearsal in progress: its settings and the simulated clusters started so far.
+struct Rehearsal<'g> {
+    g: &'g Globals,
+    library: Arc<Library>,
+    answers: BTreeMap<String, String>,
+    yes: bool,
+    crds: Option<PathBuf>,
+    output: ReportFormat,
+    state: PathBuf,
+    /// The phase being rehearsed (the first, for `all`).
+    wanted: u8,
+    sims: BTreeMap<String, (sim::SimHandle, PathBuf)>,
+}
+
+/// How one phase on one cluster went.
+enum Went {
+    On,
+    /// Its report did not pass; the rehearsal goes on.
+    Failed,
+    /// A setup phase failed: the rehearsed phase cannot run.
+    Stop,
+}
+
+impl Rehearsal<'_> {
+    /// The simulated cluster for `cname` (started on first use) and its kubeconfig.
+    async fn sim_for(&mut self, cname: &str, spec: &ClusterSpec) -> Result<(SocketAddr, PathBuf), UserError> {
+        if !self.sims.contains_key(cname) {
+            let mut cfg = SimConfig::new(spec.platform);
+            cfg.speed = 20.0;
+            cfg.crds_dir = self.crds.clone();
+            cfg.repo = Some(self.g.repo.clone());
+            let h = sim::start(cfg)
+                .await
+                .map_err(|e| UserError::failed(format!("cannot start the simulated cluster: {e:#}")))?;
+            let kc = self.state.join(format!("{cname}.kubeconfig"));
+            if let Err(e) = h.write_kubeconfig(&kc, &spec.kube_context) {
+                h.shutdown().await;
+                return Err(
+                    UserError::failed(format!("cannot write kubeconfig: {e:#}")).subject(kc.display().to_string())
+                );
             }
-            let kc = sims[cname].1.clone();
-            // Probes of this cluster's hosts go to its simulated HTTPS router and accept its self-signed
-            // certificate. Set per cluster, before its phase runs (phases run one at a time).
-            std::env::set_var("FLEETCTL_PROBE_RESOLVE", format!("*={}", sims[cname].0.router_addr()));
-            std::env::set_var("FLEETCTL_PROBE_INSECURE", "1");
-            let req = PhaseRequest {
-                repo: g.repo.clone(),
-                cluster: cname.clone(),
-                phase: p,
-                target: Target {
-                    kubeconfig: Some(kc),
-                    context: Some(spec.kube_context.clone()),
-                },
-                answers: answers.clone(),
-                yes,
-                dry_run: false,
-                state_root: state.clone(),
-                rehearsal: true,
-                ui: g.ui.clone(),
-            };
-            let report_path = StateDir::new(&state, cname).report_path(p);
-            let report = match run_phase(&req).await {
-                Ok(r) => r,
-                Err(e) if is_setup => {
-                    result = Err(UserError {
-                        cause: format!("setup phase {p} on {cname} (before phase {}): {}", wanted[0], e.cause),
-                        ..e
-                    });
-                    break 'phases;
-                }
-                Err(e) => {
-                    result = Err(e);
-                    break 'phases;
-                }
-            };
-            if is_setup && report.passed() {
-                g.ui.line(&format!(
-                    "setup: phase {p} on {cname} passed (report {})",
-                    report_path.display()
-                ));
-                continue;
-            }
-            print_report(&report, output);
-            g.ui.line(&format!("report kept in {}", report_path.display()));
-            if !report.passed() {
-                result = Ok(1);
-                if is_setup {
-                    g.ui.warn(&format!(
-                        "setup phase {p} failed on {cname} (report above); phase {} was not rehearsed",
-                        wanted[0]
-                    ));
-                    break 'phases;
-                }
-            }
+            self.g.ui.line(&format!(
+                "simulated {} cluster for {cname} at {} (router https://{})",
+                spec.platform,
+                h.url(),
+                h.router_addr()
+            ));
+            self.sims.insert(cname.to_string(), (h, kc));
         }
+        let (h, kc) = &self.sims[cname];
+        Ok((h.router_addr(), kc.clone()))
     }
-    for (_, (h, _)) in sims {
-        h.shutdown().await;
+
+    /// Run phase `p` on `cname` and print its report unless it is a passing setup phase.
+    async fn phase(&mut self, cname: &str, spec: &ClusterSpec, p: u8, is_setup: bool) -> Result<Went, UserError> {
+        let (router, kc) = self.sim_for(cname, spec).await?;
+        // Probes of this cluster's hosts go to its simulated HTTPS router and accept its self-signed
+        // certificate. Set per cluster, before its phase runs (phases run one at a time).
+        std::env::set_var("FLEETCTL_PROBE_RESOLVE", format!("*={router}"));
+        std::env::set_var("FLEETCTL_PROBE_INSECURE", "1");
+        let g = self.g;
+        let req = PhaseRequest {
+            repo: g.repo.clone(),
+            cluster: cname.to_string(),
+            phase: p,
+            target: Target {
+                kubeconfig: Some(kc),
+                context: Some(spec.kube_context.clone()),
+            },
+            answers: self.answers.clone(),
+            yes: self.yes,
+            dry_run: false,
+            state_root: self.state.clone(),
+            rehearsal: true,
+            ui: g.ui.clone(),
+            library: self.library.clone(),
+            kinds: steps::registry(),
+        };
+        let report_path = StateDir::new(&self.state, cname).report_path(p);
+        let report = run_phase(&req).await.map_err(|e| match is_setup {
+            true => UserError {
+                cause: format!("setup phase {p} on {cname} (before phase {}): {}", self.wanted, e.cause),
+                ..e
+            },
+            false => e,
+        })?;
+        if is_setup && report.passed() {
+            g.ui.line(&format!(
+                "setup: phase {p} on {cname} passed (report {})",
+                report_path.display()
+            ));
+            return Ok(Went::On);
+        }
+        print_report(&report, self.output);
+        g.ui.line(&format!("report kept in {}", report_path.display()));
+        if report.passed() {
+            return Ok(Went::On);
+        }
+        if is_setup {
+            g.ui.warn(&format!(
+                "setup phase {p} failed on {cname} (report above); phase {} was not rehearsed",
+                self.wanted
+            ));
+            return Ok(Went::Stop);
+        }
+        Ok(Went::Failed)
     }
-    result
 }
 
 /// "phase 1 runs first", "phases 1-4 run first", "phases 1, 3 run first".

@@ -1,8 +1,11 @@
 //! Cluster access: a kube client from a kubeconfig, discovery that refreshes when CRDs arrive,
 //! get/list/apply with retries, and the platform identity check.
 
+pub mod apply;
 pub mod identity;
 pub mod retry;
+pub mod source;
+pub mod wait;
 
 use crate::error::UserError;
 use crate::runbook::ObjectRef;

@@ -5,7 +5,7 @@
 //! Between the commit and the merge the cluster still runs the old layout: a live source path that
 //! the recorded move plan maps to the expected one counts as the same Application (adopted on merge).
 
-use crate::checks::source::Source;
+use crate::cluster::source::Source;
 use crate::error::UserError;
 use crate::report::Status;
 use crate::runbook::ListRef;

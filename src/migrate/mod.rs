@@ -12,11 +12,10 @@ pub mod live;
 pub mod plan;
 pub mod rewrite;
 
-use crate::engine::decide;
-use crate::engine::ui::Ui;
-use crate::engine::Done;
+use crate::decide;
 use crate::error::UserError;
 use crate::runbook::Decision;
+use crate::ui::Ui;
 pub use gate::GateResult;
 pub use plan::{Move, Plan};
 use serde::{Deserialize, Serialize};
@@ -632,57 +631,6 @@ pub fn abort(repo: &Path, ui: &Ui) -> Result<String, UserError> {
         st.start_branch, st.branch
     ));
     Ok(format!("aborted the migration on {}", st.branch))
-}
-
-/// Arguments of the runbook step `builtin: {name: phase4-migrate, args: {cluster, branch}}`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StepArgs {
-    pub cluster: String,
-    #[serde(default = "default_branch")]
-    pub branch: String,
-}
-
-fn default_branch() -> String {
-    DEFAULT_BRANCH.into()
-}
-
-/// The runbook step: every tree to its default destination (custom destinations: `fleetctl migrate`).
-/// It never writes to the cluster; a commit counts as work done. A failed gate is a step failure.
-pub fn run_step(repo: &Path, a: &StepArgs) -> Result<Done, UserError> {
-    let mut answers = BTreeMap::new();
-    answers.insert("p4-branch".to_string(), a.branch.clone());
-    // The runbook only reaches this step when the destructive decision p4-move said move-to-defaults.
-    answers.insert("p4-move".to_string(), "move-to-defaults".to_string());
-    let opts = Options {
-        repo: repo.to_path_buf(),
-        cluster: a.cluster.clone(),
-        answers,
-        yes: true,
-        dry_run: false,
-    };
-    let ui = Ui::new(crate::engine::ui::Verbosity::Quiet, true);
-    match run(&opts, &ui)? {
-        Outcome::AlreadyMigrated(m) => Ok((0, m).into()),
-        Outcome::NothingToMove => Ok((0, "nothing to move: every tree is kept in place".to_string()).into()),
-        Outcome::DryRun { gate, .. } => Ok((0, gate.summary()).into()),
-        // Repo work, not a cluster write: the step acted though it wrote nothing to the cluster.
-        Outcome::Committed { branch, commit, gate, .. } => Ok(Done {
-            writes: 0,
-            acted: true,
-            note: format!(
-                "migrated on branch {branch} (commit {}) and reached the gate: {}; merge it, then re-apply the root Application from its new path",
-                &commit[..12],
-                gate.summary()
-            ),
-        }),
-        Outcome::GateFailed { branch, gate } => {
-            eprint!("{}", gate.diff);
-            Err(UserError::failed(format!("{} - refusing to commit", gate.summary()))
-                .subject(format!("branch {branch} (uncommitted; HEAD unchanged)"))
-                .next("run `fleetctl migrate` to see the plan and fix it, or `fleetctl migrate --abort`"))
-        }
-    }
 }
 
 /// The move plan of this repo's migration, if fleetctl ran one here (read from the journal).

@@ -1,14 +1,17 @@
 //! Runbooks: loading `runbooks/*.yaml` and validating them with file:line errors.
 
 pub mod expect;
+pub mod library;
 pub mod model;
 pub mod path;
+mod validate;
 
+pub use library::Library;
 pub use model::*;
+pub use validate::Vocabulary;
 
 use crate::error::UserError;
 use crate::fleet::Platform;
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// A runbook with the file it came from.
@@ -41,15 +44,9 @@ impl Loaded {
     }
 }
 
-/// Parse and validate one runbook file.
-pub fn load_file(file: &Path) -> Result<Loaded, UserError> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| UserError::usage(format!("cannot read runbook: {e}")).subject(file.display().to_string()))?;
-    parse(file, text)
-}
-
 /// Parse and validate runbook text (`file` names it in errors).
-pub fn parse(file: &Path, text: String) -> Result<Loaded, UserError> {
+/// `repo` is the fleet repo that `builtin` criteria read.
+pub fn parse(file: &Path, text: String, repo: &Path, vocab: &dyn Vocabulary) -> Result<Loaded, UserError> {
     let mut runbook: Runbook = serde_yaml::from_str(&text).map_err(|e| {
         let msg = e.to_string();
         let dup = e
@@ -66,17 +63,15 @@ pub fn parse(file: &Path, text: String) -> Result<Loaded, UserError> {
             .subject(format!("{}{loc}", file.display()))
             .next("see docs/runbooks.md for the format")
     })?;
-    // Runbooks live in <repo>/runbooks/: `builtin` criteria read that repo.
-    let repo = file.parent().and_then(Path::parent).map(Path::to_path_buf);
     for c in &mut runbook.acceptance {
-        c.repo = repo.clone();
+        c.repo = Some(repo.to_path_buf());
     }
     let loaded = Loaded {
         file: file.to_path_buf(),
         text,
         runbook,
     };
-    validate(&loaded)?;
+    validate::validate(&loaded, vocab)?;
     Ok(loaded)
 }
 
@@ -96,210 +91,6 @@ fn duplicate_key_line(text: &str, msg: &str, map_line: usize, map_col: usize) ->
         .filter(|(_, l)| is_key(l))
         .nth(1)
         .map(|(i, _)| i + 1)
-}
-
-fn validate(l: &Loaded) -> Result<(), UserError> {
-    let rb = &l.runbook;
-    let err = |needle: &str, msg: String| {
-        UserError::usage(format!("invalid runbook: {msg}"))
-            .subject(l.locate(needle))
-            .next("see docs/runbooks.md for the format")
-    };
-    if rb.platforms.is_empty() {
-        return Err(err("platforms", "`platforms` must name at least one platform".into()));
-    }
-    let mut seen = HashSet::new();
-    for d in &rb.decisions {
-        if !seen.insert(d.id.clone()) {
-            return Err(err(&d.id, format!("decision id '{}' is used twice", d.id)));
-        }
-        if d.options.is_empty() && !d.input {
-            return Err(err(
-                &d.id,
-                format!(
-                    "decision '{}' has no options (set `input: true` for a free-text answer)",
-                    d.id
-                ),
-            ));
-        }
-        if let Some(b) = &d.recommend_from {
-            if b.name != "detect-backup-design" {
-                return Err(err(
-                    &d.id,
-                    format!(
-                        "decision '{}': recommendFrom '{}' cannot recommend (known: detect-backup-design)",
-                        d.id, b.name
-                    ),
-                ));
-            }
-        }
-        if let Some(r) = &d.recommended {
-            if !d.options.is_empty() && !d.options.contains(r) {
-                return Err(err(
-                    &d.id,
-                    format!("decision '{}' recommends '{r}', which is not one of its options", d.id),
-                ));
-            }
-        }
-    }
-    let mut crit_ids = HashSet::new();
-    for c in &rb.acceptance {
-        if !crit_ids.insert(c.id.clone()) {
-            return Err(err(&c.id, format!("criterion id '{}' is used twice", c.id)));
-        }
-        let n = [
-            c.object.is_some(),
-            c.absent.is_some(),
-            c.list.is_some(),
-            c.probe.is_some(),
-            c.builtin.is_some(),
-            c.generated_apps.is_some(),
-        ]
-        .iter()
-        .filter(|b| **b)
-        .count();
-        if n != 1 {
-            return Err(err(
-                &c.id,
-                format!(
-                    "criterion '{}' needs exactly one of object, absent, list, probe, builtin, generatedApps",
-                    c.id
-                ),
-            ));
-        }
-        if let Some(b) = &c.builtin {
-            crate::checks::builtin::validate(&b.name, &b.args).map_err(|m| err(&c.id, m))?;
-        }
-        for e in c
-            .expect
-            .iter()
-            .chain(&c.fail_when)
-            .chain(&c.filter)
-            .chain(c.hints.iter().flat_map(|h| &h.when))
-        {
-            e.validate()
-                .map_err(|m| err(&c.id, format!("criterion '{}': {m}", c.id)))?;
-        }
-        for p in &c.evidence {
-            path::FieldPath::parse(p).map_err(|m| err(&c.id, format!("criterion '{}': {m}", c.id)))?;
-        }
-        for e in &c.fail_on_event {
-            if e.name.is_some() && e.name_prefix.is_some() {
-                return Err(err(
-                    &c.id,
-                    format!("criterion '{}': failOnEvent takes name or namePrefix, not both", c.id),
-                ));
-            }
-        }
-    }
-    let mut step_ids = HashSet::new();
-    for s in &rb.steps {
-        if !step_ids.insert(s.id.clone()) {
-            return Err(err(&s.id, format!("step id '{}' is used twice", s.id)));
-        }
-        if s.kind_count() != 1 {
-            return Err(err(
-                &s.id,
-                format!(
-                    "step '{}' needs exactly one kind (apply, wait, decide, seedSecret, command, check, builtin)",
-                    s.id
-                ),
-            ));
-        }
-        if let Some(w) = &s.when {
-            if !seen.contains(&w.decision) {
-                return Err(err(
-                    &s.id,
-                    format!("step '{}' depends on unknown decision '{}'", s.id, w.decision),
-                ));
-            }
-        }
-        if let Some(d) = &s.decide {
-            if !seen.contains(d) {
-                return Err(err(&s.id, format!("step '{}' decides unknown decision '{d}'", s.id)));
-            }
-        }
-        if let Some(ids) = &s.check {
-            for id in ids {
-                if !crit_ids.contains(id) {
-                    return Err(err(&s.id, format!("step '{}' checks unknown criterion '{id}'", s.id)));
-                }
-            }
-        }
-        if let Some(w) = &s.wait {
-            humantime::parse_duration(&w.timeout)
-                .map_err(|e| err(&s.id, format!("step '{}': bad timeout '{}': {e}", s.id, w.timeout)))?;
-            if w.until.is_empty() {
-                return Err(err(
-                    &s.id,
-                    format!("step '{}': a wait needs at least one `until` expectation", s.id),
-                ));
-            }
-            for e in w.until.iter().chain(&w.fail_fast) {
-                e.validate().map_err(|m| err(&s.id, format!("step '{}': {m}", s.id)))?;
-            }
-        }
-        if let Some(sec) = &s.seed_secret {
-            if let Some(d) = &sec.replace_decision {
-                match rb.decisions.iter().find(|x| &x.id == d) {
-                    None => {
-                        return Err(err(
-                            &s.id,
-                            format!("step '{}': replaceDecision names unknown decision '{d}'", s.id),
-                        ))
-                    }
-                    Some(x) if !x.destructive || !x.options.iter().any(|o| o == "yes") => {
-                        return Err(err(
-                            &s.id,
-                            format!(
-                            "step '{}': replaceDecision '{d}' must be a destructive decision with the option \"yes\"",
-                            s.id
-                        ),
-                        ))
-                    }
-                    Some(_) => {}
-                }
-            }
-            for item in &sec.data {
-                let f = &item.from;
-                let n = [f.file.is_some(), f.env.is_some(), f.command.is_some()]
-                    .iter()
-                    .filter(|b| **b)
-                    .count();
-                if n != 1 {
-                    return Err(err(
-                        &s.id,
-                        format!(
-                            "step '{}': key '{}' needs exactly one of file, env, command",
-                            s.id, item.key
-                        ),
-                    ));
-                }
-            }
-        }
-        if let Some(c) = &s.command {
-            if c.run.is_empty() {
-                return Err(err(&s.id, format!("step '{}': command.run is empty", s.id)));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Every runbook under `dir` (`*.yaml`), sorted by file name.
-pub fn load_dir(dir: &Path) -> Result<Vec<Loaded>, UserError> {
-    let rd = std::fs::read_dir(dir).map_err(|e| {
-        UserError::usage(format!("cannot read runbooks: {e}"))
-            .subject(dir.display().to_string())
-            .next("pass --repo DIR pointing at the fleet repo")
-    })?;
-    let mut files: Vec<PathBuf> = rd
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
-        .collect();
-    files.sort();
-    files.iter().map(|f| load_file(f)).collect()
 }
 
 /// Exit 2 "unknown phase N" (listing each known phase once) unless some runbook is for `phase`.
@@ -361,19 +152,35 @@ fn article(p: Platform) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::parse;
+    use super::{parse, Vocabulary};
     use std::path::Path;
+
+    /// Accepts every kind: these tests are about the YAML, not the kinds.
+    struct Any;
+    impl Vocabulary for Any {
+        fn check_step(&self, _: &str, _: &serde_json::Value) -> Result<(), String> {
+            Ok(())
+        }
+        fn check_criterion(&self, _: &str, _: &serde_json::Value) -> Result<(), String> {
+            Ok(())
+        }
+        fn can_recommend(&self, _: &str) -> bool {
+            true
+        }
+    }
 
     #[test]
     fn a_duplicate_key_is_reported_at_its_second_occurrence() {
         let text = "phase: 9\ntitle: t\nplatforms: [talos]\nplatforms: [openshift]\nsteps: []\n";
-        let e = parse(Path::new("rb.yaml"), text.to_string()).expect_err("a duplicate is an error");
+        let e =
+            parse(Path::new("rb.yaml"), text.to_string(), Path::new("."), &Any).expect_err("a duplicate is an error");
         assert_eq!(e.subject.as_deref(), Some("rb.yaml:4"), "{e}");
         assert!(e.to_string().contains("duplicate field `platforms`"), "{e}");
         assert!(!e.to_string().contains("at line 1"), "{e}");
         let nested =
             "phase: 9\ntitle: t\nplatforms: [talos]\nsteps:\n  - id: a\n    title: x\n    title: y\n    check: []\n";
-        let e = parse(Path::new("rb.yaml"), nested.to_string()).expect_err("a duplicate is an error");
+        let e =
+            parse(Path::new("rb.yaml"), nested.to_string(), Path::new("."), &Any).expect_err("a duplicate is an error");
         assert_eq!(e.subject.as_deref(), Some("rb.yaml:7"), "{e}");
     }
 }

@@ -449,6 +449,29 @@ impl Step {
         .count()
     }
 
+    /// The step's kind and its arguments, as the step registry runs them: a builtin by its own name, every
+    /// other kind by its key (`apply`, `wait`, ...) with what the runbook says under it.
+    pub fn kind(&self) -> (&str, Value) {
+        fn v<T: Serialize>(x: &Option<T>) -> Value {
+            x.as_ref()
+                .map(|x| serde_json::to_value(x).expect("runbook types serialise"))
+                .unwrap_or(Value::Null)
+        }
+        if let Some(b) = &self.builtin {
+            return (b.name.as_str(), b.args.clone());
+        }
+        let args = match self.kind_name() {
+            "apply" => v(&self.apply),
+            "wait" => v(&self.wait),
+            "decide" => v(&self.decide),
+            "seedSecret" => v(&self.seed_secret),
+            "command" => v(&self.command),
+            "check" => v(&self.check),
+            _ => Value::Null,
+        };
+        (self.kind_name(), args)
+    }
+
     pub fn display_title(&self) -> String {
         self.title.clone().unwrap_or_else(|| self.id.clone())
     }

@@ -2,11 +2,11 @@
 //! on CustomResourceDefinitions for a kind that is not served yet. Each wait has a deadline; fail-fast
 //! expectations end it at once with their cause.
 
-use super::ui::Ui;
 use crate::cluster::{describe, split_api_version, Cluster};
 use crate::error::UserError;
 use crate::runbook::expect::status_summary;
 use crate::runbook::{Expect, ObjectRef};
+use crate::ui::Ui;
 use futures::StreamExt;
 use kube::api::{Api, DynamicObject};
 use kube::runtime::{watcher, WatchStreamExt};

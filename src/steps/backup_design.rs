@@ -12,6 +12,7 @@
 //! Exactly one design found is offered as the recommended answer of the decision (`recommendFrom`);
 //! none or several leave the decision without a recommendation, so a person must answer it.
 
+use crate::engine::kind::{Checked, Cx, Done, StepKind, StepPlan, Writes};
 use crate::error::UserError;
 use serde::Deserialize;
 use serde_json::Value;
@@ -137,7 +138,35 @@ pub fn detect(repo: &Path, paths: &[String]) -> Found {
     found
 }
 
-/// The recommended answer for a decision and the evidence to show with it.
+pub struct DetectBackupDesign;
+
+/// Reads only the repo: it runs in preflight (Git must match the decision before any write), as its step,
+/// and as a decision's `recommendFrom`.
+#[async_trait::async_trait]
+impl StepKind for DetectBackupDesign {
+    fn name(&self) -> &'static str {
+        "detect-backup-design"
+    }
+    fn validate(&self, args: &Value) -> Result<(), String> {
+        parse(args).map(|_| ()).map_err(|e| e.cause)
+    }
+    fn writes(&self) -> Writes {
+        Writes::Nothing
+    }
+    async fn preflight(&self, cx: &Cx<'_>, args: &Value, _: &StepPlan) -> Result<Checked, UserError> {
+        confirm(cx.repo, args).map(|_| Checked::default())
+    }
+    async fn run(&self, cx: &Cx<'_>, args: &Value, _: &StepPlan) -> Result<Done, UserError> {
+        confirm(cx.repo, args).map(Done::from)
+    }
+    fn recommends(&self) -> bool {
+        true
+    }
+    fn recommend(&self, repo: &Path, args: &Value) -> Result<(Option<String>, String), UserError> {
+        recommend(repo, args)
+    }
+}
+
 fn parse(args: &Value) -> Result<Args, UserError> {
     let v = if args.is_null() {
         serde_json::json!({})
@@ -147,6 +176,7 @@ fn parse(args: &Value) -> Result<Args, UserError> {
     serde_json::from_value(v).map_err(|e| UserError::usage(format!("bad args for detect-backup-design: {e}")))
 }
 
+/// The recommended answer for a decision and the evidence to show with it.
 pub fn recommend(repo: &Path, args: &Value) -> Result<(Option<String>, String), UserError> {
     let a = parse(args)?;
 

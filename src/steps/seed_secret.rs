@@ -1,15 +1,141 @@
-//! The step kinds that are not apply or wait: seeding a secret, running a command, checking criteria,
-//! and the builtins (phase-specific logic written in Rust, named in the runbook).
+//! `seedSecret`: the irreducible trust bootstrap (FACTS §10): a Secret seeded once from a file, an environment
+//! variable or a command (`op read ...`), never from Git. Preflight reads every source (none may be empty) and
+//! compares with a live Secret: a different live value is replaced only on the explicit answer `yes` to the
+//! step's destructive `replaceDecision`. Values never appear in output, journal or reports.
 
-use super::apply::{apply_one, base64_encode, Change};
-use crate::checks::{self, source::Source};
+use crate::cluster::apply::{apply_one, base64_encode, Change};
 use crate::cluster::Cluster;
+use crate::engine::kind::{Checked, Cx, Done, PathResolver, StepKind, StepPlan, Writes};
 use crate::error::UserError;
-use crate::report::Status;
-use crate::runbook::{Loaded, SecretSource, SeedSecretStep};
+use crate::runbook::{SecretSource, SeedSecretStep};
 use serde_json::{json, Map, Value};
-use std::path::Path;
 use std::time::Duration;
+
+pub struct SeedSecret;
+
+#[async_trait::async_trait]
+impl StepKind for SeedSecret {
+    fn name(&self) -> &'static str {
+        "seedSecret"
+    }
+    fn validate(&self, args: &Value) -> Result<(), String> {
+        let s = parse(args).map_err(|e| e.cause)?;
+        for item in &s.data {
+            let f = &item.from;
+            let n = [f.file.is_some(), f.env.is_some(), f.command.is_some()]
+                .iter()
+                .filter(|b| **b)
+                .count();
+            if n != 1 {
+                return Err(format!("key '{}' needs exactly one of file, env, command", item.key));
+            }
+        }
+        Ok(())
+    }
+    fn writes(&self) -> Writes {
+        Writes::Cluster
+    }
+    async fn preflight(&self, cx: &Cx<'_>, args: &Value, _: &StepPlan) -> Result<Checked, UserError> {
+        preflight(cx, &parse(args)?).await
+    }
+    async fn run(&self, cx: &Cx<'_>, args: &Value, _: &StepPlan) -> Result<Done, UserError> {
+        let s = parse(args)?;
+        let may_replace = s
+            .replace_decision
+            .as_ref()
+            .is_some_and(|d| cx.decisions.get(d).is_some_and(|v| v == "yes"));
+        seed_secret(cx.cluster, &s, cx.paths, cx.env, false, may_replace)
+            .await
+            .map(Done::from)
+    }
+}
+
+fn parse(args: &Value) -> Result<SeedSecretStep, UserError> {
+    serde_json::from_value(args.clone()).map_err(|e| UserError::usage(format!("bad seedSecret: {e}")))
+}
+
+/// Every source readable and non-empty; a live Secret with a different value needs the destructive answer.
+async fn preflight(cx: &Cx<'_>, s: &SeedSecretStep) -> Result<Checked, UserError> {
+    let mut wanted = Vec::new();
+    for item in &s.data {
+        let v = read_secret(&item.from, cx.paths, cx.env).map_err(|e| source_error(cx, &item.key, e))?;
+        wanted.push((item.key.clone(), v));
+    }
+    let Some(live) = cx.cluster.get("v1", "Secret", Some(&s.namespace), &s.name).await? else {
+        return Ok(Checked::default());
+    };
+    let differ = differing_keys(&live, &wanted);
+    if differ.is_empty() {
+        return Ok(Checked::default());
+    }
+    let refused =
+        |answered: Option<&str>| replace_refused(s, &differ, answered).subject(format!("step '{}'", cx.step_id));
+    let what = format!("Secret {}/{} ({})", s.namespace, s.name, differ.join(", "));
+    let answered_yes = s
+        .replace_decision
+        .as_ref()
+        .is_some_and(|d| cx.decisions.get(d).is_some_and(|v| v == "yes"));
+    // A dry run writes nothing: it says what a real run would need instead of stopping.
+    if cx.dry_run && !answered_yes {
+        let need = match &s.replace_decision {
+            Some(d) => format!("a real run needs the destructive answer {d}: yes"),
+            None => "a real run refuses to replace it (the step has no replaceDecision)".to_string(),
+        };
+        cx.ui.warn(&format!(
+            "step '{}': would replace the live value of {what}; {need}",
+            cx.step_id
+        ));
+        return Ok(Checked::default());
+    }
+    let Some(d) = s.replace_decision.as_deref() else {
+        return Err(refused(None));
+    };
+    let v = match (cx.decisions.get(d), cx.settle) {
+        (Some(v), _) => v.clone(),
+        (None, Some(settle)) => settle(d).map_err(|_| refused(None))?,
+        (None, None) => return Err(refused(None)),
+    };
+    if v != "yes" {
+        return Err(refused(Some(&v)));
+    }
+    cx.ui.warn(&format!(
+        "step '{}': replacing the live value of {what}, as decision {d} says",
+        cx.step_id
+    ));
+    Ok(Checked {
+        decisions: vec![(d.to_string(), v)],
+    })
+}
+
+/// A source that cannot be read, named with its key and the decision that chose it (if any).
+fn source_error(cx: &Cx<'_>, key: &str, e: UserError) -> UserError {
+    let from = source_decision(cx, key);
+    let e = e.subject(format!(
+        "step '{}' key {key}{}",
+        cx.step_id,
+        from.as_ref().map(|d| format!(", decision {d}")).unwrap_or_default()
+    ));
+    match from {
+        Some(d) if e.cause.ends_with(" is empty") => e.next(format!(
+            "put the value there (a failed `op read ... > file` leaves an empty file) or answer {d} \
+             with another source, then retry; nothing was written"
+        )),
+        _ => e,
+    }
+}
+
+/// The decision a seedSecret item's source names (`{{ answers.ID }}` in the runbook as written), if any.
+fn source_decision(cx: &Cx<'_>, key: &str) -> Option<String> {
+    let step = cx.runbook.runbook.steps.iter().find(|s| s.id == cx.step_id)?;
+    let f = &step.seed_secret.as_ref()?.data.iter().find(|i| i.key == key)?.from;
+    let text = f.file.as_deref().or(f.env.as_deref())?;
+    let rest = &text[text.find("answers.")? + "answers.".len()..];
+    let id: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    (!id.is_empty()).then_some(id)
+}
 
 /// Drop trailing line ends (`\n` and `\r\n`): `op read ... > file` and `echo` add one, and a token carrying
 /// it would not authenticate.
@@ -26,8 +152,12 @@ fn strip_line_ends(mut v: Vec<u8>) -> Vec<u8> {
 /// Read one secret value, without trailing line ends. An empty or whitespace-only value is refused: it is
 /// what a failed `op read ... > file` leaves behind, and seeding it would wipe a working credential.
 /// Errors never contain the value.
-pub fn read_secret(src: &SecretSource, repo: &Path, env: &[(String, String)]) -> Result<Vec<u8>, UserError> {
-    let (v, what) = read_raw(src, repo, env)?;
+pub fn read_secret(
+    src: &SecretSource,
+    paths: &dyn PathResolver,
+    env: &[(String, String)],
+) -> Result<Vec<u8>, UserError> {
+    let (v, what) = read_raw(src, paths, env)?;
     let v = strip_line_ends(v);
     if v.iter().all(u8::is_ascii_whitespace) {
         return Err(UserError::usage(format!("the secret source {what} is empty")).next(
@@ -38,13 +168,13 @@ pub fn read_secret(src: &SecretSource, repo: &Path, env: &[(String, String)]) ->
 }
 
 /// The source's bytes as read, and how to name the source in a message.
-fn read_raw(src: &SecretSource, repo: &Path, env: &[(String, String)]) -> Result<(Vec<u8>, String), UserError> {
+fn read_raw(
+    src: &SecretSource,
+    paths: &dyn PathResolver,
+    env: &[(String, String)],
+) -> Result<(Vec<u8>, String), UserError> {
     if let Some(f) = &src.file {
-        let p = if Path::new(f).is_absolute() {
-            Path::new(f).to_path_buf()
-        } else {
-            repo.join(f)
-        };
+        let p = paths.resolve(f);
         let v = std::fs::read(&p).map_err(|e| {
             UserError::usage(format!("cannot read the secret's source file: {e}"))
                 .subject(p.display().to_string())
@@ -100,10 +230,10 @@ fn base64_decode(s: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Seed a Secret; no write when it already holds exactly these keys and values.
-pub async fn seed_secret(
+async fn seed_secret(
     cluster: &Cluster,
     s: &SeedSecretStep,
-    repo: &Path,
+    paths: &dyn PathResolver,
     env: &[(String, String)],
     dry_run: bool,
     may_replace: bool,
@@ -111,7 +241,7 @@ pub async fn seed_secret(
     let mut data = Map::new();
     let mut wanted = Vec::new();
     for item in &s.data {
-        let v = read_secret(&item.from, repo, env)
+        let v = read_secret(&item.from, paths, env)
             .map_err(|e| e.subject(format!("Secret {}/{} key {}", s.namespace, s.name, item.key)))?;
         data.insert(item.key.clone(), Value::String(base64_encode(&v)));
         wanted.push((item.key.clone(), v));
@@ -147,7 +277,7 @@ pub async fn seed_secret(
 }
 
 /// The error for a live Secret that would be replaced without an explicit answer (no value in it).
-pub fn replace_refused(s: &SeedSecretStep, keys: &[String], answered: Option<&str>) -> UserError {
+fn replace_refused(s: &SeedSecretStep, keys: &[String], answered: Option<&str>) -> UserError {
     let what = format!(
         "Secret {}/{} already holds a different value for {}",
         s.namespace,
@@ -170,112 +300,6 @@ pub fn replace_refused(s: &SeedSecretStep, keys: &[String], answered: Option<&st
     }
 }
 
-/// Run a command step: `observe` (exit 0 = done) first, then `run`. The command runs while the async run
-/// stays responsive: when the run is dropped (Ctrl-C), the command is killed rather than left to write.
-pub async fn command(
-    run: &[String],
-    observe: Option<&[String]>,
-    env: &[(String, String)],
-    dry_run: bool,
-) -> Result<(u32, String), UserError> {
-    if let Some(obs) = observe {
-        if exec(obs, env).await?.status.success() {
-            return Ok((0, format!("`{}` says it is done", obs.join(" "))));
-        }
-    }
-    if dry_run {
-        return Ok((0, format!("would run `{}`", run.join(" "))));
-    }
-    let out = exec(run, env).await?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let tail: Vec<&str> = err.lines().rev().take(3).collect();
-        return Err(UserError::failed(format!(
-            "`{}` failed ({}): {}",
-            run.join(" "),
-            out.status,
-            tail.into_iter().rev().collect::<Vec<_>>().join(" / ")
-        ))
-        .next("fix the cause and run `fleetctl resume`"));
-    }
-    Ok((1, format!("ran `{}`", run.join(" "))))
-}
-
-/// A started command, killed if dropped before it finished.
-struct KillOnDrop {
-    handle: duct::Handle,
-    finished: bool,
-}
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if !self.finished {
-            let _ = self.handle.kill();
-        }
-    }
-}
-
-/// Run one external command with the run's environment, polling so the caller can be cancelled.
-async fn exec(argv: &[String], env: &[(String, String)]) -> Result<std::process::Output, UserError> {
-    which::which(&argv[0])
-        .map_err(|_| UserError::usage(format!("`{}` is not on PATH", argv[0])).next(format!("install {}", argv[0])))?;
-    let mut e = duct::cmd(&argv[0], &argv[1..])
-        .stdout_capture()
-        .stderr_capture()
-        .unchecked();
-    for (k, v) in env {
-        e = e.env(k, v);
-    }
-    let cannot = |err: std::io::Error| UserError::failed(format!("cannot run `{}`: {err}", argv.join(" ")));
-    let mut child = KillOnDrop {
-        handle: e.start().map_err(cannot)?,
-        finished: false,
-    };
-    loop {
-        match child.handle.try_wait() {
-            Ok(Some(out)) => {
-                let out = out.clone();
-                child.finished = true;
-                return Ok(out);
-            }
-            Ok(None) => tokio::time::sleep(Duration::from_millis(50)).await,
-            Err(err) => {
-                child.finished = true;
-                return Err(cannot(err));
-            }
-        }
-    }
-}
-
-/// A check step: the named criteria must pass now.
-pub async fn check(
-    cluster: &Cluster,
-    rb: &Loaded,
-    ids: &[String],
-    spec: &crate::fleet::ClusterSpec,
-) -> Result<String, UserError> {
-    let src = Source::Live(cluster);
-    let mut failed = Vec::new();
-    for id in ids {
-        let c = rb.criterion(id).expect("validated at load");
-        let r = checks::evaluate_for(&[c], &src, spec).await?.remove(0);
-        if r.status != Status::Pass && r.status != Status::Skipped {
-            let why: Vec<String> = r.details.iter().filter(|d| !d.starts_with("ok:")).cloned().collect();
-            failed.push(format!(
-                "{id} {}: {}{}",
-                r.status.as_str(),
-                why.join("; "),
-                r.hint.map(|h| format!(" (hint: {h})")).unwrap_or_default()
-            ));
-        }
-    }
-    if failed.is_empty() {
-        Ok(format!("{} passed", ids.join(", ")))
-    } else {
-        Err(UserError::failed(format!("check failed: {}", failed.join(" | "))))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,11 +317,11 @@ mod tests {
             command: None,
         };
         std::fs::write(&f, " \r\n").unwrap();
-        let e = read_secret(&src, dir.path(), &[]).unwrap_err();
+        let e = read_secret(&src, &dir.path().to_path_buf(), &[]).unwrap_err();
         assert_eq!(e.code, 2);
         assert!(e.cause.ends_with(" is empty"), "{e}");
         std::fs::write(&f, "s3cr3t\r\n").unwrap();
-        assert_eq!(read_secret(&src, dir.path(), &[]).unwrap(), b"s3cr3t");
+        assert_eq!(read_secret(&src, &dir.path().to_path_buf(), &[]).unwrap(), b"s3cr3t");
     }
 
     #[test]

@@ -13,9 +13,10 @@
 //!
 //! None found: exit 2 before any write, naming what was looked for and the next step.
 
-use super::ui::Ui;
 use crate::cluster::Cluster;
+use crate::engine::kind::{Checked, Cx, Done, StepKind, StepPlan, Writes};
 use crate::error::UserError;
+use crate::ui::Ui;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -109,13 +110,31 @@ pub fn judge(seen: &Seen) -> Result<Vec<String>, Vec<String>> {
     }
 }
 
-pub fn validate(args: &Value) -> Result<(), String> {
-    serde_json::from_value::<Args>(args.clone())
-        .map(|_| ())
-        .map_err(|e| format!("bad args for load-balancer-present: {e}"))
+pub struct LoadBalancerPresent;
+
+/// Read-only: it runs in preflight, before the run's first write, and again as its step.
+#[async_trait::async_trait]
+impl StepKind for LoadBalancerPresent {
+    fn name(&self) -> &'static str {
+        "load-balancer-present"
+    }
+    fn validate(&self, args: &Value) -> Result<(), String> {
+        serde_json::from_value::<Args>(args.clone())
+            .map(|_| ())
+            .map_err(|e| format!("bad args for load-balancer-present: {e}"))
+    }
+    fn writes(&self) -> Writes {
+        Writes::Nothing
+    }
+    async fn preflight(&self, cx: &Cx<'_>, args: &Value, _: &StepPlan) -> Result<Checked, UserError> {
+        check(cx.cluster, args, cx.ui).await.map(|_| Checked::default())
+    }
+    async fn run(&self, cx: &Cx<'_>, args: &Value, _: &StepPlan) -> Result<Done, UserError> {
+        check(cx.cluster, args, cx.ui).await.map(Done::from)
+    }
 }
 
-pub async fn check(cluster: &Cluster, args: &Value, ui: &Ui) -> Result<(u32, String), UserError> {
+async fn check(cluster: &Cluster, args: &Value, ui: &Ui) -> Result<(u32, String), UserError> {
     let a: Args = serde_json::from_value(args.clone())
         .map_err(|e| UserError::usage(format!("bad args for load-balancer-present: {e}")))?;
     let decision = a.decision.unwrap_or_else(|| "gateway-load-balancer".into());

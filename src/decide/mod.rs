@@ -12,7 +12,13 @@ use std::path::Path;
 pub fn load_answers(path: &Path) -> Result<BTreeMap<String, String>, UserError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| UserError::usage(format!("cannot read answers: {e}")).subject(path.display().to_string()))?;
-    let v: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| {
+    parse_answers(&text, &path.display().to_string())
+}
+
+/// Parse answers text (`name` says where it came from, in errors).
+pub fn parse_answers(text: &str, name: &str) -> Result<BTreeMap<String, String>, UserError> {
+    let path = Path::new(name);
+    let v: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
         let loc = e.location().map(|l| format!(":{}", l.line())).unwrap_or_default();
         UserError::usage(format!("malformed answers file: {e}"))
             .subject(format!("{}{loc}", path.display()))
