@@ -84,7 +84,7 @@ pub struct PlanCx<'a> {
 }
 
 /// Settles one decision by id (asked, or taken from --answers / --yes).
-pub type Settle = dyn Fn(&str) -> Result<String, UserError> + Send + Sync;
+pub type Settle<'s> = dyn Fn(&str) -> Result<String, UserError> + Send + Sync + 's;
 
 /// Everything a kind may use in preflight and when it runs.
 pub struct Cx<'a> {
@@ -106,7 +106,7 @@ pub struct Cx<'a> {
     pub new_namespaces: &'a Mutex<HashSet<String>>,
     /// Settles a decision the kind needs in preflight (asked, or taken from --answers), for kinds whose
     /// need depends on live state (e.g. replacing a live Secret). `None` once the run has started.
-    pub settle: Option<&'a Settle>,
+    pub settle: Option<&'a Settle<'a>>,
 }
 
 impl Cx<'_> {
