@@ -8,7 +8,7 @@ use crate::error::UserError;
 use crate::fleet::ClusterSpec;
 use crate::report::{CriterionResult, Status};
 use crate::runbook::path::{scalar_string, FieldPath};
-use crate::runbook::{Criterion, Expect};
+use crate::runbook::{Criterion, Expect, ListRef, ObjectRef};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -48,139 +48,140 @@ pub async fn evaluate(c: &Criterion, src: &Source<'_>) -> Result<CriterionResult
     Ok(r)
 }
 
+/// A criterion's verdict before it becomes a result: status, evidence, details, hint.
+type Verdict = (Status, BTreeMap<String, String>, Vec<String>, Option<String>);
+
 async fn evaluate_inner(c: &Criterion, src: &Source<'_>) -> Result<CriterionResult, UserError> {
-    let mut evidence = BTreeMap::new();
-    let mut details = Vec::new();
-    let result = |status: Status, evidence: BTreeMap<String, String>, details: Vec<String>, hint: Option<String>| {
-        CriterionResult {
-            id: c.id.clone(),
-            title: c.title.clone(),
-            status,
-            evidence,
-            details,
-            hint: if status == Status::Pass { None } else { hint },
-        }
-    };
-    if let Some(r) = &c.object {
-        let Some(obj) = src.get_ref(r).await? else {
-            details.push(format!("{} not found", r.display()));
-            return Ok(result(Status::Pending, evidence, details, c.hint.clone()));
-        };
-        record_evidence(&mut evidence, c, &obj, "");
-        let mut ok = true;
-        for e in &c.expect {
-            let o = e.eval(&obj);
-            ok &= o.holds;
-            details.push(format!("{} {}", if o.holds { "ok:" } else { "not yet:" }, o.account));
-        }
-        let failed = c.fail_when.iter().map(|e| e.eval(&obj)).find(|o| o.holds);
-        let status = match (&failed, ok) {
-            (Some(f), _) => {
-                details.push(format!("failed: {}", f.account));
-                Status::Fail
-            }
-            (None, true) => Status::Pass,
-            (None, false) => Status::Pending,
-        };
-        return Ok(result(status, evidence, details, pick_hint(c, &[&obj])));
-    }
-    if let Some(r) = &c.absent {
-        return Ok(match src.get_ref(r).await? {
-            Some(obj) => {
-                record_evidence(&mut evidence, c, &obj, "");
-                evidence.insert("present".into(), r.display());
-                details.push(format!("{} exists but must not", r.display()));
-                result(Status::Fail, evidence, details, pick_hint(c, &[&obj]))
-            }
-            None => {
-                evidence.insert("present".into(), "none".into());
-                details.push(format!("{} is absent", r.display()));
-                result(Status::Pass, evidence, details, None)
-            }
-        });
-    }
-    if let Some(l) = &c.list {
-        let items = src.list(l).await?;
-        let kept: Vec<&Value> = items.iter().filter(|o| all_hold(&c.filter, o)).collect();
-        let mut names: Vec<String> = kept.iter().map(|o| name_of(o)).collect();
-        names.sort();
-        evidence.insert(
-            "matched".into(),
-            if names.is_empty() {
-                "none".into()
-            } else {
-                names.join(", ")
-            },
-        );
-        for o in &kept {
-            record_evidence(&mut evidence, c, o, &format!("{}.", name_of(o)));
-        }
-        let mut ok = true;
-        if let Some(n) = c.count {
-            let holds = kept.len() == n;
-            ok &= holds;
-            details.push(format!(
-                "{} count == {n} (observed: {})",
-                if holds { "ok:" } else { "failed:" },
-                kept.len()
-            ));
-        }
-        if let Some(want) = &c.names {
-            let mut want = want.clone();
-            want.sort();
-            let holds = want == names;
-            ok &= holds;
-            details.push(format!(
-                "{} names == [{}] (observed: [{}])",
-                if holds { "ok:" } else { "failed:" },
-                want.join(", "),
-                names.join(", ")
-            ));
-        }
-        for o in &kept {
-            for e in &c.expect {
-                let out = e.eval(o);
-                ok &= out.holds;
-                details.push(format!(
-                    "{} {}: {}",
-                    if out.holds { "ok:" } else { "failed:" },
-                    name_of(o),
-                    out.account
-                ));
-            }
-        }
-        let status = if ok {
-            Status::Pass
-        } else if kept.is_empty() && items.is_empty() {
-            Status::Pending
+    let (status, evidence, details, hint) = if let Some(r) = &c.object {
+        object(c, r, src).await?
+    } else if let Some(r) = &c.absent {
+        absent(c, r, src).await?
+    } else if let Some(l) = &c.list {
+        list(c, l, src).await?
+    } else if let Some(p) = &c.probe {
+        if src.is_live() {
+            let (status, ev, det) = probe::run(p, src).await?;
+            (status, ev, det, c.hint.clone())
         } else {
-            Status::Fail
-        };
-        return Ok(result(
-            status,
-            evidence,
-            details,
-            pick_hint(c, &items.iter().collect::<Vec<_>>()),
-        ));
-    }
-    if let Some(p) = &c.probe {
-        if !src.is_live() {
-            details.push("a live probe; not evaluated against a snapshot".into());
-            return Ok(result(Status::Skipped, evidence, details, None));
+            let why = vec!["a live probe; not evaluated against a snapshot".to_string()];
+            (Status::Skipped, BTreeMap::new(), why, None)
         }
-        let (status, ev, det) = probe::run(p, src).await?;
-        return Ok(result(status, ev, det, c.hint.clone()));
-    }
-    if let Some(b) = &c.builtin {
+    } else if let Some(b) = &c.builtin {
         let (status, ev, det) = builtin::run(&b.name, &b.args, c.repo.as_deref())?;
-        return Ok(result(status, ev, det, c.hint.clone()));
-    }
-    if let Some(g) = &c.generated_apps {
+        (status, ev, det, c.hint.clone())
+    } else if let Some(g) = &c.generated_apps {
         let repo = c.repo.clone().unwrap_or_else(|| std::path::PathBuf::from("."));
         let (status, ev, det) = crate::migrate::live::apps_unchanged(&repo, &g.cluster, &g.namespace, src).await?;
-        return Ok(result(status, ev, det, c.hint.clone()));
+        (status, ev, det, c.hint.clone())
+    } else {
+        return Err(UserError::usage(format!("criterion '{}' has nothing to check", c.id)));
+    };
+    Ok(CriterionResult {
+        id: c.id.clone(),
+        title: c.title.clone(),
+        status,
+        evidence,
+        details,
+        hint: if status == Status::Pass { None } else { hint },
+    })
+}
+
+/// One object must exist and meet `expect`; a `failWhen` match fails it.
+async fn object(c: &Criterion, r: &ObjectRef, src: &Source<'_>) -> Result<Verdict, UserError> {
+    let mut evidence = BTreeMap::new();
+    let mut details = Vec::new();
+    let Some(obj) = src.get_ref(r).await? else {
+        details.push(format!("{} not found", r.display()));
+        return Ok((Status::Pending, evidence, details, c.hint.clone()));
+    };
+    record_evidence(&mut evidence, c, &obj, "");
+    let mut ok = true;
+    for e in &c.expect {
+        let o = e.eval(&obj);
+        ok &= o.holds;
+        details.push(format!("{} {}", if o.holds { "ok:" } else { "not yet:" }, o.account));
     }
-    Err(UserError::usage(format!("criterion '{}' has nothing to check", c.id)))
+    let failed = c.fail_when.iter().map(|e| e.eval(&obj)).find(|o| o.holds);
+    let status = match (&failed, ok) {
+        (Some(f), _) => {
+            details.push(format!("failed: {}", f.account));
+            Status::Fail
+        }
+        (None, true) => Status::Pass,
+        (None, false) => Status::Pending,
+    };
+    Ok((status, evidence, details, pick_hint(c, &[&obj])))
+}
+
+/// One object must not exist.
+async fn absent(c: &Criterion, r: &ObjectRef, src: &Source<'_>) -> Result<Verdict, UserError> {
+    let mut evidence = BTreeMap::new();
+    Ok(match src.get_ref(r).await? {
+        Some(obj) => {
+            record_evidence(&mut evidence, c, &obj, "");
+            evidence.insert("present".into(), r.display());
+            let details = vec![format!("{} exists but must not", r.display())];
+            (Status::Fail, evidence, details, pick_hint(c, &[&obj]))
+        }
+        None => {
+            evidence.insert("present".into(), "none".into());
+            (Status::Pass, evidence, vec![format!("{} is absent", r.display())], None)
+        }
+    })
+}
+
+/// A list, filtered by `where`; `count`, `names` and `expect` are checked on what remains.
+async fn list(c: &Criterion, l: &ListRef, src: &Source<'_>) -> Result<Verdict, UserError> {
+    let mut evidence = BTreeMap::new();
+    let mut details = Vec::new();
+    let items = src.list(l).await?;
+    let kept: Vec<&Value> = items.iter().filter(|o| all_hold(&c.filter, o)).collect();
+    let mut names: Vec<String> = kept.iter().map(|o| name_of(o)).collect();
+    names.sort();
+    let matched = if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    };
+    evidence.insert("matched".into(), matched);
+    for o in &kept {
+        record_evidence(&mut evidence, c, o, &format!("{}.", name_of(o)));
+    }
+    let mut ok = true;
+    let mut claim = |holds: bool, text: String| {
+        ok &= holds;
+        details.push(format!("{} {text}", if holds { "ok:" } else { "failed:" }));
+    };
+    if let Some(n) = c.count {
+        claim(kept.len() == n, format!("count == {n} (observed: {})", kept.len()));
+    }
+    if let Some(want) = &c.names {
+        let mut want = want.clone();
+        want.sort();
+        claim(
+            want == names,
+            format!("names == [{}] (observed: [{}])", want.join(", "), names.join(", ")),
+        );
+    }
+    for o in &kept {
+        for e in &c.expect {
+            let out = e.eval(o);
+            claim(out.holds, format!("{}: {}", name_of(o), out.account));
+        }
+    }
+    let status = if ok {
+        Status::Pass
+    } else if kept.is_empty() && items.is_empty() {
+        Status::Pending
+    } else {
+        Status::Fail
+    };
+    Ok((
+        status,
+        evidence,
+        details,
+        pick_hint(c, &items.iter().collect::<Vec<_>>()),
+    ))
 }
 
 /// The `{{ cluster.KEY }}` placeholders a criterion may use (from clusters/NAME/cluster.yaml).

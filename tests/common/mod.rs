@@ -1,6 +1,8 @@
 //! Test support: a `fleetctl sim serve` process, a copy of a fixture fleet, and the fleetctl binary.
 #![allow(dead_code)]
 
+pub mod legacy;
+
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};

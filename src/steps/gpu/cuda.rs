@@ -90,8 +90,57 @@ pub async fn cuda_vectoradd(cluster: &Cluster, a: &Value, reports: &Path, ui: &U
         UserError::usage(format!("expectedGpus '{}' is not a count", a.expected_gpus))
             .next("answer the decision gpu-count with a number")
     })?;
-
     // 1. The node must advertise the expected number of GPUs (the device plugin does, once the driver runs).
+    let (node, capacity) = gpus_advertised(cluster, expected, timeout, ui).await?;
+    // 2. Observe: evidence of a passing run for this node, count and image means done.
+    let run = Run {
+        cluster,
+        ns: &ns,
+        image: &image,
+        node: &node,
+        capacity,
+        expected,
+        timeout,
+    };
+    if let Some(note) = run.already_verified().await? {
+        return Ok((0, note));
+    }
+    // 3. Act: a leftover Job from an interrupted run goes first, then a fresh one.
+    let (mut writes, done) = run.job(ui).await?;
+    // 4. Evidence: the full log in the state dir, the verdict and the log's tail in the cluster.
+    let log_path = reports.join("phase-6-cuda-vectoradd.log");
+    let passed = log_passed(&done.log);
+    writes += run.record(reports, &log_path, &done, passed).await?;
+    // 5. Clean up: the Job and (background propagation) its pod.
+    delete_job(&Api::namespaced(cluster.client.clone(), &ns)).await?;
+    writes += 1;
+    let shown = tail(&done.log, 3).join(" | ");
+    let ran_on = &done.ran_on;
+    if passed {
+        return Ok((
+            writes,
+            format!(
+                "Test PASSED on {ran_on} (nvidia.com/gpu: {capacity}); log tail: {shown}; full log {}; Job deleted",
+                log_path.display()
+            ),
+        ));
+    }
+    Err(UserError::failed(format!("the CUDA vectoradd log does not end in Test PASSED (last lines: {shown})"))
+        .subject(format!("Job {ns}/{JOB_NAME} on {ran_on}"))
+        .next(format!(
+            "read the full log in {}; check the driver pods (oc -n nvidia-gpu-operator get pods); a Pascal card needs the 580 proprietary driver and a CUDA 12 image",
+            log_path.display()
+        )))
+}
+
+/// Wait until a node reports exactly `expected` GPUs: (node, capacity). Another non-zero count ends the wait
+/// at once: the device plugin already advertises what the driver sees, so waiting cannot help.
+async fn gpus_advertised(
+    cluster: &Cluster,
+    expected: u32,
+    timeout: Duration,
+    ui: &Ui,
+) -> Result<(String, u32), UserError> {
     let got = watch_nodes(
         cluster,
         timeout,
@@ -113,185 +162,200 @@ pub async fn cuda_vectoradd(cluster: &Cluster, a: &Value, reports: &Path, ui: &U
         },
     )
     .await?;
-    let (node, capacity) = match got {
-        Ok(Ok(x)) => x,
+    match got {
+        Ok(Ok(x)) => Ok(x),
         Ok(Err(seen)) => {
-            return Err(UserError::failed(format!(
+            Err(UserError::failed(format!(
                 "{seen}, but the decision gpu-count expects {expected}"
             ))
             .subject("Node status.capacity[\"nvidia.com/gpu\"]")
-            .next("if a card is missing, check it is seated and powered and that the driver sees it (oc -n nvidia-gpu-operator logs ds/nvidia-driver-daemonset); if the count changed on purpose, answer gpu-count with the new number"));
+            .next("if a card is missing, check it is seated and powered and that the driver sees it (oc -n nvidia-gpu-operator logs ds/nvidia-driver-daemonset); if the count changed on purpose, answer gpu-count with the new number"))
         }
         Err(nodes) => {
             let seen: Vec<String> = nodes
                 .iter()
                 .map(|n| format!("{} nvidia.com/gpu: {}", node_name(n), gpu_capacity(n)))
                 .collect();
-            return Err(UserError::failed(format!(
+            Err(UserError::failed(format!(
                 "no node reports nvidia.com/gpu: {expected} (decision gpu-count) after {}; observed {}",
                 humantime::format_duration(timeout),
                 seen.join(", ")
             ))
             .subject("Node status.capacity[\"nvidia.com/gpu\"]")
-            .next("if cards are missing, check they are seated and powered (oc -n nvidia-gpu-operator logs ds/nvidia-driver-daemonset); if the count changed on purpose, answer gpu-count with the new number"));
+            .next("if cards are missing, check they are seated and powered (oc -n nvidia-gpu-operator logs ds/nvidia-driver-daemonset); if the count changed on purpose, answer gpu-count with the new number"))
         }
-    };
+    }
+}
 
-    // 2. Observe: evidence of a passing run for this node, count and image means done.
-    let cm = cluster.get("v1", "ConfigMap", Some(&ns), JOB_NAME).await?;
-    let data = |k: &str| {
-        cm.as_ref()
-            .and_then(|c| c.pointer(&format!("/data/{k}")))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
-    if data("result").as_deref() == Some("PASSED")
-        && data("node").as_deref() == Some(node.as_str())
-        && data("nodeGpus") == Some(capacity.to_string())
-        && data("image").as_deref() == Some(image.as_str())
-    {
-        return Ok((
-            0,
-            format!(
-                "already verified: Test PASSED on {node} with nvidia.com/gpu: {capacity} at {} (ConfigMap {ns}/{JOB_NAME})",
+/// One verification run's settings.
+struct Run<'a> {
+    cluster: &'a Cluster,
+    ns: &'a str,
+    image: &'a str,
+    node: &'a str,
+    capacity: u32,
+    expected: u32,
+    timeout: Duration,
+}
+
+/// A finished Job: its pod, the node it ran on and its log.
+struct Finished {
+    pod: String,
+    ran_on: String,
+    log: String,
+}
+
+impl Run<'_> {
+    /// The evidence ConfigMap already records a pass for this node, count and image.
+    async fn already_verified(&self) -> Result<Option<String>, UserError> {
+        let (ns, node, capacity, image) = (self.ns, self.node, self.capacity, self.image);
+        let cm = self.cluster.get("v1", "ConfigMap", Some(&ns), JOB_NAME).await?;
+        let data = |k: &str| {
+            cm.as_ref()
+                .and_then(|c| c.pointer(&format!("/data/{k}")))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        if data("result").as_deref() == Some("PASSED")
+            && data("node").as_deref() == Some(node)
+            && data("nodeGpus") == Some(capacity.to_string())
+            && data("image").as_deref() == Some(image)
+        {
+            return Ok(Some(format!(
+                    "already verified: Test PASSED on {node} with nvidia.com/gpu: {capacity} at {} (ConfigMap {ns}/{JOB_NAME})",
                 data("finished").unwrap_or_default()
-            ),
-        ));
-    }
-
-    // 3. Act: a leftover Job from an interrupted run goes first, then a fresh one.
-    let mut writes = 0;
-    let jobs: Api<Job> = Api::namespaced(cluster.client.clone(), &ns);
-    let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &ns);
-    let job_ref = ObjectRef {
-        api_version: "batch/v1".into(),
-        kind: "Job".into(),
-        namespace: Some(ns.clone()),
-        name: Some(JOB_NAME.into()),
-        name_from: None,
-    };
-    if retry("get job", || jobs.get_opt(JOB_NAME))
-        .await
-        .map_err(|e| kube_err("cannot read the Job", e))?
-        .is_some()
-    {
-        delete_job(&jobs).await?;
-        writes += 1;
-        wait_gone(cluster, &ns, timeout).await?;
-    }
-    let job = job_manifest(&ns, &image, &node, timeout);
-    if apply_one(cluster, &job, false, Duration::from_secs(60)).await? != Change::Unchanged {
-        writes += 1;
-    }
-    let waited = wait::wait_for(
-        cluster,
-        &job_ref,
-        &[Expect {
-            condition: Some("Complete".into()),
-            ..Default::default()
-        }],
-        &[Expect {
-            condition: Some("Failed".into()),
-            ..Default::default()
-        }],
-        timeout,
-        ui,
-    )
-    .await;
-    let lp = kube::api::ListParams::default().labels(&format!("job-name={JOB_NAME}"));
-    let pod_list = retry("list pods", || pods.list(&lp))
-        .await
-        .map_err(|e| kube_err("cannot list the Job's pods", e))?;
-    let pod = pod_list.items.into_iter().next();
-    if let Err(e) = waited {
-        let why = pod
-            .as_ref()
-            .and_then(|p| p.status.as_ref())
-            .map(|s| {
-                let conds = s
-                    .conditions
-                    .iter()
-                    .flatten()
-                    .filter(|c| c.status != "True")
-                    .filter_map(|c| c.message.clone())
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                format!(
-                    "pod phase {}{}",
-                    s.phase.clone().unwrap_or_default(),
-                    if conds.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {conds}")
-                    }
-                )
-            })
-            .unwrap_or_else(|| "no pod was created".into());
-        delete_job(&jobs).await?;
-        return Err(UserError {
-            cause: format!("{} ({why}); the Job was deleted", e.cause),
-            ..e
+            )));
         }
-        .next("a pod that stays Pending with Insufficient nvidia.com/gpu means the device plugin advertises no free GPU: oc -n nvidia-gpu-operator get pods"));
+        Ok(None)
     }
-    let pod_name = pod.as_ref().and_then(|p| p.metadata.name.clone()).ok_or_else(|| {
-        UserError::failed("the Job completed but its pod is gone").subject(format!("Job {ns}/{JOB_NAME}"))
-    })?;
-    let log_params = LogParams::default();
-    let log = retry("pod log", || pods.logs(&pod_name, &log_params))
-        .await
-        .map_err(|e| kube_err(&format!("cannot read the log of pod {ns}/{pod_name}"), e))?;
-    let ran_on = pod
-        .as_ref()
-        .and_then(|p| p.spec.as_ref())
-        .and_then(|s| s.node_name.clone())
-        .unwrap_or(node.clone());
 
-    // 4. Evidence: the full log in the state dir, the verdict and the log's tail in the cluster.
-    std::fs::create_dir_all(reports).ok();
-    let log_path = reports.join("phase-6-cuda-vectoradd.log");
-    crate::journal::write_atomic(&log_path, log.as_bytes())?;
-    let passed = log_passed(&log);
-    let last = tail(&log, 20);
-    let mut d = BTreeMap::new();
-    d.insert("result", if passed { "PASSED" } else { "FAILED" }.to_string());
-    d.insert("node", ran_on.clone());
-    d.insert("nodeGpus", capacity.to_string());
-    d.insert("expectedGpus", expected.to_string());
-    d.insert("image", image.clone());
-    d.insert("pod", pod_name.clone());
-    d.insert("finished", crate::journal::now());
-    d.insert("log", last.join("\n") + "\n");
-    let evidence = json!({"apiVersion": "v1", "kind": "ConfigMap",
-        "metadata": {"name": JOB_NAME, "namespace": ns,
-            "labels": {"app.kubernetes.io/managed-by": "fleetctl", "app.kubernetes.io/part-of": "phase-6"}},
-        "data": d});
-    if apply_one(cluster, &evidence, false, Duration::from_secs(60)).await? != Change::Unchanged {
-        writes += 1;
-    }
-    // 5. Clean up: the Job and (background propagation) its pod.
-    delete_job(&jobs).await?;
-    writes += 1;
-
-    let shown = tail(&log, 3).join(" | ");
-    if passed {
+    /// Run a fresh Job (deleting a leftover one first) until it completes; (writes, the finished Job).
+    async fn job(&self, ui: &Ui) -> Result<(u32, Finished), UserError> {
+        let (cluster, ns, timeout) = (self.cluster, self.ns, self.timeout);
+        let ns = ns.to_string();
+        let mut writes = 0;
+        let jobs: Api<Job> = Api::namespaced(cluster.client.clone(), &ns);
+        let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &ns);
+        let job_ref = ObjectRef {
+            api_version: "batch/v1".into(),
+            kind: "Job".into(),
+            namespace: Some(ns.clone()),
+            name: Some(JOB_NAME.into()),
+            name_from: None,
+        };
+        if retry("get job", || jobs.get_opt(JOB_NAME))
+            .await
+            .map_err(|e| kube_err("cannot read the Job", e))?
+            .is_some()
+        {
+            delete_job(&jobs).await?;
+            writes += 1;
+            wait_gone(cluster, &ns, timeout).await?;
+        }
+        let job = job_manifest(&ns, self.image, self.node, timeout);
+        if apply_one(cluster, &job, false, Duration::from_secs(60)).await? != Change::Unchanged {
+            writes += 1;
+        }
+        let waited = wait::wait_for(
+            cluster,
+            &job_ref,
+            &[Expect {
+                condition: Some("Complete".into()),
+                ..Default::default()
+            }],
+            &[Expect {
+                condition: Some("Failed".into()),
+                ..Default::default()
+            }],
+            timeout,
+            ui,
+        )
+        .await;
+        let lp = kube::api::ListParams::default().labels(&format!("job-name={JOB_NAME}"));
+        let pod_list = retry("list pods", || pods.list(&lp))
+            .await
+            .map_err(|e| kube_err("cannot list the Job's pods", e))?;
+        let pod = pod_list.items.into_iter().next();
+        if let Err(e) = waited {
+            let why = pod
+                .as_ref()
+                .and_then(|p| p.status.as_ref())
+                .map(|s| {
+                    let conds = s
+                        .conditions
+                        .iter()
+                        .flatten()
+                        .filter(|c| c.status != "True")
+                        .filter_map(|c| c.message.clone())
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    format!(
+                        "pod phase {}{}",
+                        s.phase.clone().unwrap_or_default(),
+                        if conds.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {conds}")
+                        }
+                    )
+                })
+                .unwrap_or_else(|| "no pod was created".into());
+            delete_job(&jobs).await?;
+            return Err(UserError {
+                cause: format!("{} ({why}); the Job was deleted", e.cause),
+                ..e
+            }
+            .next("a pod that stays Pending with Insufficient nvidia.com/gpu means the device plugin advertises no free GPU: oc -n nvidia-gpu-operator get pods"));
+        }
+        let pod_name = pod.as_ref().and_then(|p| p.metadata.name.clone()).ok_or_else(|| {
+            UserError::failed("the Job completed but its pod is gone").subject(format!("Job {ns}/{JOB_NAME}"))
+        })?;
+        let ran_on = pod
+            .as_ref()
+            .and_then(|p| p.spec.as_ref())
+            .and_then(|s| s.node_name.clone())
+            .unwrap_or(self.node.to_string());
+        let log = log_text(&pods, &pod_name, &ns).await?;
         Ok((
             writes,
-            format!(
-                "Test PASSED on {ran_on} (nvidia.com/gpu: {capacity}); log tail: {shown}; full log {}; Job deleted",
-                log_path.display()
-            ),
+            Finished {
+                pod: pod_name,
+                ran_on,
+                log,
+            },
         ))
-    } else {
-        Err(UserError::failed(format!(
-            "the CUDA vectoradd log does not end in Test PASSED (last lines: {shown})"
-        ))
-        .subject(format!("Job {ns}/{JOB_NAME} on {ran_on}"))
-        .next(format!(
-            "read the full log in {}; check the driver pods (oc -n nvidia-gpu-operator get pods); a Pascal card needs the 580 proprietary driver and a CUDA 12 image",
-            log_path.display()
-        )))
     }
+
+    /// Keep the evidence: the full log under `reports`, the verdict and the log's tail in a ConfigMap.
+    async fn record(&self, reports: &Path, log_path: &Path, done: &Finished, passed: bool) -> Result<u32, UserError> {
+        let (ns, image, capacity, expected) = (self.ns, self.image, self.capacity, self.expected);
+        std::fs::create_dir_all(reports).ok();
+        crate::journal::write_atomic(log_path, done.log.as_bytes())?;
+        let last = tail(&done.log, 20);
+        let mut d = BTreeMap::new();
+        d.insert("result", if passed { "PASSED" } else { "FAILED" }.to_string());
+        d.insert("node", done.ran_on.clone());
+        d.insert("nodeGpus", capacity.to_string());
+        d.insert("expectedGpus", expected.to_string());
+        d.insert("image", image.to_string());
+        d.insert("pod", done.pod.clone());
+        d.insert("finished", crate::journal::now());
+        d.insert("log", last.join("\n") + "\n");
+        let evidence = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": JOB_NAME, "namespace": ns,
+                "labels": {"app.kubernetes.io/managed-by": "fleetctl", "app.kubernetes.io/part-of": "phase-6"}},
+            "data": d});
+        let changed = apply_one(self.cluster, &evidence, false, Duration::from_secs(60)).await? != Change::Unchanged;
+        Ok(u32::from(changed))
+    }
+}
+
+/// The log of the Job's pod.
+async fn log_text(pods: &Api<Pod>, pod_name: &str, ns: &str) -> Result<String, UserError> {
+    let log_params = LogParams::default();
+    retry("pod log", || pods.logs(pod_name, &log_params))
+        .await
+        .map_err(|e| kube_err(&format!("cannot read the log of pod {ns}/{pod_name}"), e))
 }
 
 fn job_manifest(ns: &str, image: &str, node: &str, timeout: Duration) -> Value {

@@ -1,0 +1,78 @@
+//! Phase 4 test support: legacy fleets from scripts/gen-legacy-fleet.py, fleetctl and git in such a repo,
+//! and the Applications its ApplicationSets generate.
+
+use super::text;
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+pub fn gen(dir: &Path, apps: usize, seed: u64, db_dir: &str) {
+    let out = Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/gen-legacy-fleet.py"))
+        .arg(dir)
+        .args([
+            "--apps",
+            &apps.to_string(),
+            "--seed",
+            &seed.to_string(),
+            "--database-dir",
+            db_dir,
+        ])
+        .output()
+        .expect("python3 runs");
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+/// `migrate --yes` alone never moves trees (destructive): the tests confirm with `p4-move` in an answers file.
+pub fn fleetctl(repo: &Path, args: &[&str]) -> Output {
+    let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let confirming = args.iter().any(|a| a == "--yes") && !args.iter().any(|a| a == "--answers");
+    if args.first().map(String::as_str) == Some("migrate") && confirming {
+        let confirm = std::env::temp_dir().join(format!("p4-confirm-{}.yaml", std::process::id()));
+        std::fs::write(&confirm, "p4-move: move-to-defaults\n").unwrap();
+        args.push("--answers".into());
+        args.push(confirm.display().to_string());
+    }
+    Command::new(super::bin())
+        .arg("--repo")
+        .arg(repo)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("FLEETCTL_STATE_DIR", repo.join(".git/fleetctl-test-state"))
+        .env_remove("KUBECONFIG")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+pub fn git(repo: &Path, args: &[&str]) -> String {
+    let out = Command::new("git").args(args).current_dir(repo).output().unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", text(&out));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// `appset generate --output json` as (name, project, dest namespace, path) rows.
+pub fn generated(repo: &Path, cluster: Option<&str>) -> Vec<(String, String, String, String)> {
+    let mut args = vec!["appset", "generate", "--output", "json"];
+    if let Some(c) = cluster {
+        args.extend(["--cluster", c]);
+    }
+    let out = fleetctl(repo, &args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut rows: Vec<_> = v["applications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["name"].as_str().unwrap().to_string(),
+                a["project"].as_str().unwrap().to_string(),
+                a["destination"]["namespace"].as_str().unwrap_or("").to_string(),
+                a["source"]["path"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
