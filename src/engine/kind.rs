@@ -172,6 +172,7 @@ pub trait StepKind: Send + Sync {
 
 /// A criterion written in Rust (`builtin:` in a criterion): its name and argument check. Evaluation lives in
 /// `src/checks/builtin.rs`; the registry lists them so a runbook is checked whole at load.
+#[derive(Clone, Copy)]
 pub struct CriterionKind {
     pub name: &'static str,
     /// Checks (name, args).
