@@ -8,40 +8,30 @@
 //! Gateway API, NFD, the NVIDIA GPU operator, Deployments, Jobs): they only write status and the few
 //! objects a real operator would create, after delays scaled by `speed`. Nothing is deployed or run.
 //!
-//! Modules: `store` (objects, resourceVersions, events), `server` (HTTP routing, verbs), `discovery`,
-//! `apply` (SSA and patches), `watch`, `faults`, `catalog` (CRDs, OLM packages, seed objects),
-//! `controllers`, `openapi`, `kubeconfig`, `router` (the simulated HTTPS ingress that probes reach).
+//! Layers (docs/sim.md, "Layers"), each importing only the ones below it:
+//! - `api`: the wire protocol (HTTP routing, verbs, watch, patch/apply, discovery, OpenAPI, tables,
+//!   protobuf, Status errors) and `router`, the simulated HTTPS ingress;
+//! - `controllers`: one file per simulated operator, registered in one table;
+//! - `catalog`: the platforms' CRDs, OLM packages and starting objects;
+//! - `world` (the state all share: store, faults, time scale) and `store` (objects, resourceVersions,
+//!   events, kinds, defaulting, pruning); `faults` (the fault spec) and `kubeconfig` are leaves.
 
-mod apply;
+mod api;
 mod catalog;
 mod controllers;
-mod defaults;
-mod discovery;
-mod errors;
 mod faults;
 mod kubeconfig;
-mod openapi;
-mod patch;
-mod protobuf;
-mod prune;
 pub mod router;
-mod selector;
-mod server;
 mod store;
-mod table;
-mod talos_preset;
-mod verbs;
-mod watch;
-mod write;
+mod world;
 
 pub use crate::fleet::Platform;
+pub use api::Stats;
 pub use faults::{FaultSpec, Stall};
 
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 use tokio::task::JoinHandle;
 
 pub struct SimConfig {
@@ -71,63 +61,8 @@ impl SimConfig {
     }
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
-pub struct Stats {
-    /// "VERB resource": the HTTP method (GET/POST/PUT/PATCH/DELETE) or WATCH for a watch, and the
-    /// resource plural with `/subresource`;
-    /// discovery and OpenAPI requests count as "GET discovery" and "GET openapi".
-    pub requests: BTreeMap<String, u64>,
-    /// Client requests that changed or tried to change state (not dry-run, not fault-rejected).
-    pub writes: u64,
-    /// Objects created by a client request (POST, or an apply that created).
-    pub creates: u64,
-    /// Injected faults by kind: "500", "503", "429", "409", "slow", "drop".
-    pub faults: BTreeMap<String, u64>,
-}
-
-/// State shared by the HTTP server and the controllers.
-pub(crate) struct Shared {
-    pub platform: Platform,
-    pub store: Arc<store::Store>,
-    pub faults: RwLock<FaultSpec>,
-    /// Seeded RNG for fault rolls when the spec has `seed=N`.
-    pub rng: Mutex<Option<rand::rngs::StdRng>>,
-    pub stats: Mutex<Stats>,
-    pub speed: f64,
-    pub crds_dir: Option<PathBuf>,
-    pub repo: Option<PathBuf>,
-    pub addr: SocketAddr,
-}
-
-impl Shared {
-    pub fn faults(&self) -> FaultSpec {
-        self.faults.read().unwrap().clone()
-    }
-    pub fn set_faults(&self, spec: FaultSpec) {
-        use rand::SeedableRng;
-        *self.rng.lock().unwrap() = spec.seed.map(rand::rngs::StdRng::seed_from_u64);
-        *self.faults.write().unwrap() = spec;
-    }
-    /// Rolls the faults for one request (seeded when the spec says so).
-    pub fn roll(&self, is_write: bool) -> faults::Injected {
-        let spec = self.faults();
-        let mut rng = self.rng.lock().unwrap();
-        match rng.as_mut() {
-            Some(r) => {
-                use rand::RngExt;
-                spec.roll_with(is_write, &mut || r.random::<f64>())
-            }
-            None => spec.roll(is_write),
-        }
-    }
-    /// A controller delay: `base_ms / speed`.
-    pub fn delay(&self, base_ms: u64) -> std::time::Duration {
-        std::time::Duration::from_secs_f64(base_ms as f64 / 1000.0 / self.speed.max(0.001))
-    }
-}
-
 pub struct SimHandle {
-    shared: Arc<Shared>,
+    shared: Arc<api::Server>,
     tasks: Vec<JoinHandle<()>>,
     router: SocketAddr,
 }
@@ -172,21 +107,17 @@ impl SimHandle {
 pub async fn start(cfg: SimConfig) -> anyhow::Result<SimHandle> {
     let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
     let addr = listener.local_addr()?;
-    let shared = Arc::new(Shared {
-        platform: cfg.platform,
-        store: store::Store::new(),
-        faults: RwLock::new(FaultSpec::default()),
-        rng: Mutex::new(None),
-        stats: Mutex::new(Stats::default()),
-        speed: if cfg.speed > 0.0 { cfg.speed } else { 1.0 },
-        crds_dir: cfg.crds_dir,
-        repo: cfg.repo,
-        addr,
-    });
-    shared.set_faults(cfg.faults);
-    catalog::seed(&shared)?;
-    let ctl = tokio::spawn(controllers::run(shared.clone()));
-    let srv = tokio::spawn(server::serve(listener, shared.clone()));
+    let world = Arc::new(world::World::new(
+        cfg.platform,
+        cfg.faults,
+        cfg.speed,
+        cfg.crds_dir,
+        cfg.repo,
+    ));
+    catalog::seed(&world)?;
+    let shared = Arc::new(api::Server::new(world.clone(), addr));
+    let ctl = tokio::spawn(controllers::run(world));
+    let srv = tokio::spawn(api::serve(listener, shared.clone()));
     let (router, rt) = router::start(shared.store.clone()).await?;
     Ok(SimHandle {
         shared,

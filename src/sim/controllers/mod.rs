@@ -2,26 +2,75 @@
 //! cluster would run. They only write status and the few objects a real operator creates, after
 //! delays of `base / speed`. Their writes go straight to the store: they are not client requests and
 //! are not counted in Stats. What each one does is listed in docs/sim.md.
+//!
+//! Each simulated operator is one file here that declares a `Controller` (what it watches and what it
+//! does on an event) and is listed once in `CONTROLLERS`. Controller files share helpers through
+//! `common` only; none imports another, and none imports the API layer.
 
-mod backup;
-mod gitops;
-mod lb;
-mod nodes;
+mod argocd;
+mod argocd_operator;
+mod cert_manager;
+mod common;
+mod crd;
+mod deployment;
+mod external_secrets;
+mod gateway;
+mod gc;
+mod gpu;
+mod job;
+mod kopiur;
+mod kubelet;
+mod lvms;
+mod metallb;
+mod namespace;
+mod nfd;
 mod olm;
-mod operands;
-mod storage;
-mod workloads;
+mod pv;
+mod uid_range;
 
+use super::store::kinds::builtins;
 use super::store::{meta_str, EventType};
-use super::Shared;
-pub use backup::CRDS as KOPIUR_CRDS;
-use serde_json::{json, Value};
+use super::world::World;
+use serde_json::Value;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast::error::RecvError;
 
+/// A simulated operator: the group resources it watches and what it does when one of them changes.
+pub struct Controller {
+    /// Group resources (`plural` or `plural.group`); `*` is every resource.
+    pub watches: &'static [&'static str],
+    /// Whether DELETED events reach it too (else only ADDED / MODIFIED).
+    pub deletes: bool,
+    /// Called for each event of a watched resource: (ctx, group resource, event type, object).
+    pub on_event: fn(&Arc<Ctx>, &str, EventType, &Value),
+}
+
+/// Every simulated operator, in the order an event reaches them.
+const CONTROLLERS: &[&Controller] = &[
+    &gc::CONTROLLER,
+    &crd::CONTROLLER,
+    &namespace::CONTROLLER,
+    &uid_range::CONTROLLER,
+    &external_secrets::CONTROLLER,
+    &kopiur::CONTROLLER,
+    &olm::CONTROLLER,
+    &argocd::CONTROLLER,
+    &argocd_operator::CONTROLLER,
+    &deployment::CONTROLLER,
+    &pv::CONTROLLER,
+    &kubelet::CONTROLLER,
+    &job::CONTROLLER,
+    &metallb::CONTROLLER,
+    &gateway::CONTROLLER,
+    &cert_manager::CONTROLLER,
+    &lvms::CONTROLLER,
+    &gpu::CONTROLLER,
+    &nfd::CONTROLLER,
+];
+
 pub struct Ctx {
-    pub shared: Arc<Shared>,
+    pub world: Arc<World>,
     pending: Mutex<HashSet<String>>,
 }
 
@@ -33,7 +82,7 @@ impl Ctx {
         }
         let ctx = self.clone();
         tokio::spawn(async move {
-            tokio::time::sleep(ctx.shared.delay(base_ms)).await;
+            tokio::time::sleep(ctx.world.delay(base_ms)).await;
             ctx.pending.lock().unwrap().remove(&key);
             f(&ctx);
         });
@@ -56,161 +105,57 @@ impl Ctx {
     }
 
     pub async fn sleep(&self, base_ms: u64) {
-        tokio::time::sleep(self.shared.delay(base_ms)).await;
+        tokio::time::sleep(self.world.delay(base_ms)).await;
     }
 
+    /// The state a `stall=` fault holds this object (of `kind`) at, if any.
     pub fn stall(&self, kind: &str, obj: &Value) -> Option<String> {
-        self.shared
+        self.world
             .faults()
             .stall_for(kind, meta_str(obj, "namespace"), meta_str(obj, "name"))
             .map(str::to_string)
     }
 
     pub fn served(&self, gr: &str) -> bool {
-        self.shared.store.crd_resources().iter().any(|r| r.gr() == gr)
+        self.world.store.crd_resources().iter().any(|r| r.gr() == gr)
     }
-}
 
-/// A condition; `set_cond` keeps lastTransitionTime when the status did not change.
-pub fn cond(t: &str, status: &str, reason: &str, msg: &str) -> Value {
-    json!({"type": t, "status": status, "reason": reason, "message": msg, "lastTransitionTime": super::store::now()})
-}
+    /// Hands an object to the controllers that watch its resource again, as if it had changed.
+    pub fn requeue(self: &Arc<Self>, gr: &str, obj: &Value) {
+        dispatch(self, gr, EventType::Modified, obj);
+    }
 
-pub fn set_cond(obj: &mut Value, mut c: Value) {
-    if let Some(g) = obj.pointer("/metadata/generation").cloned() {
-        c["observedGeneration"] = g;
-    }
-    if !obj["status"].is_object() {
-        obj["status"] = json!({});
-    }
-    if !obj["status"]["conditions"].is_array() {
-        obj["status"]["conditions"] = json!([]);
-    }
-    let conds = obj["status"]["conditions"].as_array_mut().unwrap();
-    match conds.iter_mut().find(|x| x["type"] == c["type"]) {
-        Some(old) => {
-            if old["status"] == c["status"] {
-                c["lastTransitionTime"] = old["lastTransitionTime"].clone();
-            }
-            *old = c;
-        }
-        None => conds.push(c),
-    }
-}
-
-pub fn has_true(obj: &Value, t: &str) -> bool {
-    obj.pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .is_some_and(|c| c.iter().any(|c| c["type"] == t && c["status"] == "True"))
-}
-
-/// Sets `status.<field>` only when absent (timestamps that must not churn).
-pub fn set_once(obj: &mut Value, field: &str, v: Value) {
-    if !obj["status"].is_object() {
-        obj["status"] = json!({});
-    }
-    if obj["status"].get(field).is_none_or(Value::is_null) {
-        obj["status"][field] = v;
-    }
-}
-
-pub fn key(gr: &str, obj: &Value) -> String {
-    format!("{gr}/{}/{}", meta_str(obj, "namespace"), meta_str(obj, "name"))
-}
-
-const CRDS: &str = "customresourcedefinitions.apiextensions.k8s.io";
-
-/// Garbage collection: deleting an owner deletes the objects whose ownerReferences name its uid.
-fn collect_garbage(ctx: &Arc<Ctx>, owner: &Value) {
-    let uid = meta_str(owner, "uid");
-    if uid.is_empty() {
-        return;
-    }
-    let mut grs: Vec<String> = super::discovery::builtins().iter().map(|r| r.gr()).collect();
-    grs.extend(ctx.shared.store.crd_resources().iter().map(|r| r.gr()));
-    for gr in grs {
-        for o in ctx.shared.store.list(&gr, None).0 {
-            let owned = o
-                .pointer("/metadata/ownerReferences")
-                .and_then(Value::as_array)
-                .is_some_and(|refs| refs.iter().any(|r| r["uid"] == uid));
-            if owned {
-                let _ = ctx
-                    .shared
-                    .store
-                    .delete(&gr, meta_str(&o, "namespace"), meta_str(&o, "name"));
-            }
-        }
+    /// Every group resource the cluster serves now (built-in and custom).
+    pub fn all_resources(&self) -> Vec<String> {
+        let mut grs: Vec<String> = builtins().iter().map(|r| r.gr()).collect();
+        grs.extend(self.world.store.crd_resources().iter().map(|r| r.gr()));
+        grs
     }
 }
 
 fn dispatch(ctx: &Arc<Ctx>, gr: &str, etype: EventType, obj: &Value) {
-    if etype == EventType::Deleted {
-        collect_garbage(ctx, obj);
-        return;
-    }
-    match gr {
-        CRDS => {
-            if !has_true(obj, "Established") {
-                let name = meta_str(obj, "name").to_string();
-                ctx.once(key(gr, obj), 500, move |ctx| {
-                    ctx.shared.store.mutate(CRDS, "", &name, |o| {
-                        if !has_true(o, "Established") {
-                            *o = super::catalog::established(o.clone());
-                        }
-                    });
-                });
-            }
+    for c in CONTROLLERS {
+        if (c.deletes || etype != EventType::Deleted) && c.watches.iter().any(|w| *w == "*" || *w == gr) {
+            (c.on_event)(ctx, gr, etype, obj);
         }
-        "namespaces" => {
-            if etype == EventType::Added {
-                let ns = meta_str(obj, "name");
-                ctx.shared.store.ensure(
-                    "serviceaccounts",
-                    json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": ns}}),
-                );
-            }
-            storage::on_namespace(ctx, obj);
-            backup::on_namespace(ctx);
-        }
-        g if g.ends_with(".kopiur.home-operations.com") || g == "clusterexternalsecrets.external-secrets.io" => {
-            backup::on_event(ctx, gr, obj)
-        }
-        "subscriptions.operators.coreos.com" => olm::on_subscription(ctx, obj),
-        "applications.argoproj.io" | "applicationsets.argoproj.io" if ctx.shared.repo.is_some() => {
-            gitops::on_event(ctx, gr, obj, ctx.shared.repo.clone().unwrap_or_default())
-        }
-        "deployments.apps" if storage::mounts_pvc(obj) => storage::on_deployment(ctx, obj),
-        "persistentvolumeclaims" => {
-            storage::on_pvc(ctx, obj);
-            workloads::on_event(ctx, gr, obj)
-        }
-        "pods" => {
-            storage::on_pod(ctx, obj);
-            workloads::on_event(ctx, gr, obj)
-        }
-        "jobs.batch" | "deployments.apps" | "nodes" => workloads::on_event(ctx, gr, obj),
-        lb::POOLS => lb::on_pool(ctx),
-        "services" => lb::on_service(ctx, obj),
-        _ => operands::on_event(ctx, gr, obj),
     }
 }
 
-pub async fn run(shared: Arc<Shared>) {
-    let mut rx = shared.store.subscribe();
+/// Every object handed to the controllers again (at start, and when events were missed).
+fn resync(ctx: &Arc<Ctx>) {
+    for gr in ctx.all_resources() {
+        for o in ctx.world.store.list(&gr, None).0 {
+            dispatch(ctx, &gr, EventType::Added, &o);
+        }
+    }
+}
+
+pub async fn run(world: Arc<World>) {
+    let mut rx = world.store.subscribe();
     let ctx = Arc::new(Ctx {
-        shared,
+        world,
         pending: Mutex::new(HashSet::new()),
     });
-    let resync = |ctx: &Arc<Ctx>| {
-        let mut grs: Vec<String> = super::discovery::builtins().iter().map(|r| r.gr()).collect();
-        grs.extend(ctx.shared.store.crd_resources().iter().map(|r| r.gr()));
-        for gr in grs {
-            for o in ctx.shared.store.list(&gr, None).0 {
-                dispatch(ctx, &gr, EventType::Added, &o);
-            }
-        }
-    };
     resync(&ctx);
     loop {
         match rx.recv().await {

@@ -1,9 +1,10 @@
 //! Simulated OLM (OpenShift only): Subscription -> InstallPlan -> CSV -> owned CRDs -> AtLatestKnown,
 //! then the operator's own start-up objects (default ArgoCD, CertManager `cluster`).
 
-use super::{cond, has_true, key, set_cond, Ctx};
+use super::common::{cond, has_true, key, set_cond};
+use super::{Controller, Ctx};
 use crate::sim::catalog::{self, Package};
-use crate::sim::store::{meta_str, now};
+use crate::sim::store::{meta_str, names::suffix, now, EventType};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -19,7 +20,13 @@ const SUB_STATES: &[&str] = &[
     "AtLatestKnown",
 ];
 
-pub fn on_subscription(ctx: &Arc<Ctx>, obj: &Value) {
+pub const CONTROLLER: Controller = Controller {
+    watches: &[SUBS],
+    deletes: false,
+    on_event,
+};
+
+fn on_event(ctx: &Arc<Ctx>, _: &str, _: EventType, obj: &Value) {
     let state = obj.pointer("/status/state").and_then(Value::as_str).unwrap_or("");
     if state == "AtLatestKnown" || has_true(obj, "ResolutionFailed") || obj.pointer("/status/installedCSV").is_some() {
         return;
@@ -32,7 +39,7 @@ pub fn on_subscription(ctx: &Arc<Ctx>, obj: &Value) {
 }
 
 fn update_sub(ctx: &Ctx, ns: &str, name: &str, f: impl Fn(&mut Value)) -> Option<Value> {
-    ctx.shared.store.mutate(SUBS, ns, name, |o| {
+    ctx.world.store.mutate(SUBS, ns, name, |o| {
         if !o["status"].is_object() {
             o["status"] = json!({});
         }
@@ -43,7 +50,7 @@ fn update_sub(ctx: &Ctx, ns: &str, name: &str, f: impl Fn(&mut Value)) -> Option
 
 async fn install(ctx: Arc<Ctx>, ns: String, name: String) {
     ctx.sleep(500).await;
-    let Some(sub) = ctx.shared.store.get(SUBS, &ns, &name) else {
+    let Some(sub) = ctx.world.store.get(SUBS, &ns, &name) else {
         return;
     };
     let pkg_name = sub
@@ -64,38 +71,12 @@ async fn install(ctx: Arc<Ctx>, ns: String, name: String) {
         return;
     };
     if let Some(st) = ctx.stall("Subscription", &sub) {
-        update_sub(&ctx, &ns, &name, |o| {
-            if SUB_STATES.contains(&st.as_str()) {
-                o["status"]["state"] = json!(st);
-                if st == "UpgradePending" {
-                    set_cond(
-                        o,
-                        cond(
-                            "InstallPlanPending",
-                            "True",
-                            "Installing",
-                            "install plan is pending (simulated stall)",
-                        ),
-                    );
-                }
-            } else {
-                o["status"]["state"] = json!("");
-                set_cond(
-                    o,
-                    cond(
-                        &st,
-                        "True",
-                        "SimulatedStall",
-                        &format!("{st} (simulated stall: the subscription does not progress)"),
-                    ),
-                );
-            }
-        });
+        hold(&ctx, &ns, &name, &st);
         return;
     }
     let csv_name = format!("{}.v{}", pkg.name, pkg.version);
-    let ip_name = format!("install-{}", crate::sim::defaults::suffix());
-    ctx.shared.store.ensure(
+    let ip_name = format!("install-{}", suffix());
+    ctx.world.store.ensure(
         IPS,
         json!({"apiVersion": "operators.coreos.com/v1alpha1", "kind": "InstallPlan",
         "metadata": {"name": ip_name, "namespace": ns},
@@ -129,27 +110,27 @@ async fn install(ctx: Arc<Ctx>, ns: String, name: String) {
         );
     });
     ctx.sleep(1000).await;
-    let csv = ctx.shared.store.ensure(CSVS, csv_object(pkg, &csv_name, &ns));
+    let csv = ctx.world.store.ensure(CSVS, csv_object(pkg, &csv_name, &ns));
     if let Some(st) = ctx.stall("ClusterServiceVersion", &csv) {
-        ctx.shared
+        ctx.world
             .store
             .mutate(CSVS, &ns, &csv_name, |o| o["status"]["phase"] = json!(st));
         return;
     }
     ctx.sleep(500).await;
     for crd_name in pkg.owned {
-        if let Some(c) = catalog::crd(&ctx.shared, crd_name) {
-            ctx.shared.store.ensure(CRDS, c);
+        if let Some(c) = catalog::crd(&ctx.world, crd_name) {
+            ctx.world.store.ensure(CRDS, c);
         }
     }
     ctx.sleep(1500).await;
-    ctx.shared.store.mutate(CSVS, &ns, &csv_name, |o| {
+    ctx.world.store.mutate(CSVS, &ns, &csv_name, |o| {
         o["status"]["phase"] = json!("Succeeded");
         o["status"]["reason"] = json!("InstallSucceeded");
         o["status"]["message"] = json!("install strategy completed with no errors (simulated)");
         o["status"]["lastUpdateTime"] = json!(now());
     });
-    ctx.shared
+    ctx.world
         .store
         .mutate(IPS, &ns, &ip_name, |o| o["status"]["phase"] = json!("Complete"));
     update_sub(&ctx, &ns, &name, |o| {
@@ -161,6 +142,38 @@ async fn install(ctx: Arc<Ctx>, ns: String, name: String) {
         }
     });
     operator_startup(&ctx, pkg, &sub).await;
+}
+
+/// A `stall=Subscription/...` fault: a known state (e.g. `UpgradePending`) is held; any other name is a
+/// condition set True (e.g. `InstallPlanFailed`) with state "".
+fn hold(ctx: &Ctx, ns: &str, name: &str, st: &str) {
+    update_sub(ctx, ns, name, |o| {
+        if SUB_STATES.contains(&st) {
+            o["status"]["state"] = json!(st);
+            if st == "UpgradePending" {
+                set_cond(
+                    o,
+                    cond(
+                        "InstallPlanPending",
+                        "True",
+                        "Installing",
+                        "install plan is pending (simulated stall)",
+                    ),
+                );
+            }
+        } else {
+            o["status"]["state"] = json!("");
+            set_cond(
+                o,
+                cond(
+                    st,
+                    "True",
+                    "SimulatedStall",
+                    &format!("{st} (simulated stall: the subscription does not progress)"),
+                ),
+            );
+        }
+    });
 }
 
 fn csv_object(pkg: &Package, csv_name: &str, ns: &str) -> Value {
@@ -192,7 +205,7 @@ async fn wait_served(ctx: &Ctx, gr: &str) -> bool {
 }
 
 fn ensure_ns(ctx: &Ctx, name: &str) {
-    ctx.shared.store.ensure("namespaces", json!({"apiVersion": "v1", "kind": "Namespace",
+    ctx.world.store.ensure("namespaces", json!({"apiVersion": "v1", "kind": "Namespace",
         "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}}, "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}));
 }
 
@@ -212,14 +225,14 @@ async fn operator_startup(ctx: &Ctx, pkg: &Package, sub: &Value) {
             }
             ensure_ns(ctx, "openshift-gitops");
             let version = ctx
-                .shared
+                .world
                 .store
                 .crd_resources()
                 .into_iter()
                 .find(|r| r.gr() == "argocds.argoproj.io")
                 .map(|r| r.versions[0].clone())
                 .unwrap_or("v1beta1".into());
-            ctx.shared.store.ensure("argocds.argoproj.io", json!({"apiVersion": format!("argoproj.io/{version}"), "kind": "ArgoCD",
+            ctx.world.store.ensure("argocds.argoproj.io", json!({"apiVersion": format!("argoproj.io/{version}"), "kind": "ArgoCD",
                 "metadata": {"name": "openshift-gitops", "namespace": "openshift-gitops"},
                 "spec": {"server": {"route": {"enabled": true}}, "applicationSet": {}, "rbac": {"defaultPolicy": "", "scopes": "[groups]"}}}));
         }
@@ -228,7 +241,7 @@ async fn operator_startup(ctx: &Ctx, pkg: &Package, sub: &Value) {
                 return;
             }
             ensure_ns(ctx, "cert-manager");
-            ctx.shared.store.ensure("certmanagers.operator.openshift.io", json!({"apiVersion": "operator.openshift.io/v1alpha1", "kind": "CertManager",
+            ctx.world.store.ensure("certmanagers.operator.openshift.io", json!({"apiVersion": "operator.openshift.io/v1alpha1", "kind": "CertManager",
                 "metadata": {"name": "cluster"}, "spec": {"logLevel": "Normal", "managementState": "Managed", "operatorLogLevel": "Normal"}}));
         }
         _ => {}

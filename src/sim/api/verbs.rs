@@ -1,0 +1,231 @@
+//! Routing of resource paths to the verbs; the reading verbs (get, list, pod logs) and delete /
+//! deletecollection. Writes are in `write`, watches in `watch`.
+
+use super::errors::ApiError;
+use super::selector::Selector;
+use super::write::{count_write, create, patch, update};
+use super::{all_resources, full, json_resp, Body, Req, Target};
+use super::{watch, Server};
+use crate::sim::store::kinds::ResourceInfo;
+use crate::sim::store::{meta_str, schema};
+use hyper::{Method, Response};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+type R = Result<Response<Body>, ApiError>;
+
+fn not_found_path() -> ApiError {
+    ApiError::new(404, "NotFound", "the server could not find the requested resource")
+}
+
+pub async fn dispatch(shared: &Arc<Server>, req: &Req, t: Target) -> R {
+    let ri = all_resources(shared)
+        .into_iter()
+        .find(|r| r.group == t.group && r.plural == t.plural && r.versions.contains(&t.version))
+        .ok_or_else(not_found_path)?;
+    if (!ri.namespaced && t.ns.is_some()) || (ri.namespaced && t.ns.is_none() && t.name.is_some()) {
+        return Err(not_found_path());
+    }
+    match t.sub.as_deref() {
+        None => {}
+        Some("status") if ri.has_status => {}
+        Some("log") if ri.plural == "pods" && req.method == Method::GET => {}
+        Some("scale") if ri.plural == "deployments" || ri.plural == "statefulsets" => {}
+        Some(_) => return Err(not_found_path()),
+    }
+    let ns = t.ns.clone().unwrap_or_default();
+    let m = req.method.clone();
+    match (m, t.name.as_deref()) {
+        (Method::GET, None) if req.is_watch() => watch::serve(shared, req, &ri, &t).await,
+        (Method::GET, None) => list(shared, req, &ri, &t),
+        (_, Some(name)) if t.sub.as_deref() == Some("scale") => scale(shared, req, &ri, &ns, name),
+        (Method::GET, Some(name)) if t.sub.as_deref() == Some("log") => pod_log(shared, &ns, name, req),
+        (Method::GET, Some(name)) => {
+            let obj = shared
+                .store
+                .get(&ri.gr(), &ns, name)
+                .ok_or_else(|| ApiError::not_found(&ri.gr(), name))?;
+            let obj = output(shared, &ri, &t.version, obj);
+            if super::table::wanted(&req.accept) {
+                let tb = super::table::table(shared, &ri, &t.version, &[obj], None, req.q("includeObject"), true);
+                return Ok(json_resp(200, &tb));
+            }
+            Ok(json_resp(200, &obj))
+        }
+        (Method::POST, None) => create(shared, req, &ri, &t),
+        (Method::PUT, Some(name)) => update(shared, req, &ri, &t, name),
+        (Method::PATCH, Some(name)) => patch(shared, req, &ri, &t, name),
+        (Method::DELETE, Some(name)) => delete(shared, req, &ri, &t, name),
+        (Method::DELETE, None) => delete_collection(shared, req, &ri, &t),
+        (m, _) => Err(ApiError::method_not_allowed(format!(
+            "the server does not allow this method on the requested resource ({m})"
+        ))),
+    }
+}
+
+/// The object as served at `version` (old-schema faults applied to CRDs).
+pub fn output(shared: &Server, ri: &ResourceInfo, version: &str, mut obj: Value) -> Value {
+    obj["apiVersion"] = json!(ri.api_version(version));
+    obj["kind"] = json!(ri.kind);
+    if ri.plural == "customresourcedefinitions" {
+        obj = schema::served_crd(obj, &shared.faults().old_schema);
+    }
+    obj
+}
+
+fn list(shared: &Server, req: &Req, ri: &ResourceInfo, t: &Target) -> R {
+    let sel = Selector::parse(req.q("labelSelector"), req.q("fieldSelector"))?;
+    let (items, rv) = shared.store.list(&ri.gr(), t.ns.as_deref());
+    let items: Vec<Value> = items
+        .into_iter()
+        .filter(|o| sel.matches(o))
+        .map(|o| output(shared, ri, &t.version, o))
+        .collect();
+    if super::table::wanted(&req.accept) {
+        let tb = super::table::table(
+            shared,
+            ri,
+            &t.version,
+            &items,
+            Some(rv.to_string()),
+            req.q("includeObject"),
+            true,
+        );
+        return Ok(json_resp(200, &tb));
+    }
+    Ok(json_resp(
+        200,
+        &json!({"kind": format!("{}List", ri.kind), "apiVersion": ri.api_version(&t.version),
+            "metadata": {"resourceVersion": rv.to_string()}, "items": items}),
+    ))
+}
+
+fn pod_log(shared: &Server, ns: &str, name: &str, req: &Req) -> R {
+    let pod = shared
+        .store
+        .get("pods", ns, name)
+        .ok_or_else(|| ApiError::not_found("pods", name))?;
+    let container = req
+        .q("container")
+        .map(str::to_string)
+        .or_else(|| {
+            pod.pointer("/spec/containers/0/name")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
+    match shared.store.log(ns, name) {
+        Some(log) => {
+            let log = match req.q("tailLines").and_then(|n| n.parse::<usize>().ok()) {
+                Some(n) => {
+                    let lines: Vec<&str> = log.lines().collect();
+                    lines[lines.len().saturating_sub(n)..]
+                        .iter()
+                        .map(|l| format!("{l}\n"))
+                        .collect()
+                }
+                None => log,
+            };
+            Ok(full(200, "text/plain", log))
+        }
+        None => Err(ApiError::bad_request(format!(
+            "container \"{container}\" in pod \"{name}\" is waiting to start: ContainerCreating"
+        ))),
+    }
+}
+
+fn delete(shared: &Server, req: &Req, ri: &ResourceInfo, t: &Target, name: &str) -> R {
+    let ns = t.ns.clone().unwrap_or_default();
+    count_write(shared, req, false);
+    let obj = if req.dry_run() {
+        shared
+            .store
+            .get(&ri.gr(), &ns, name)
+            .ok_or_else(|| ApiError::not_found(&ri.gr(), name))?
+    } else {
+        shared.store.delete(&ri.gr(), &ns, name)?
+    };
+    Ok(json_resp(200, &output(shared, ri, &t.version, obj)))
+}
+
+fn delete_collection(shared: &Server, req: &Req, ri: &ResourceInfo, t: &Target) -> R {
+    let sel = Selector::parse(req.q("labelSelector"), req.q("fieldSelector"))?;
+    let (items, _) = shared.store.list(&ri.gr(), t.ns.as_deref());
+    count_write(shared, req, false);
+    let mut out = vec![];
+    for o in items.into_iter().filter(|o| sel.matches(o)) {
+        if req.dry_run() {
+            out.push(output(shared, ri, &t.version, o));
+        } else if let Ok(d) = shared
+            .store
+            .delete(&ri.gr(), meta_str(&o, "namespace"), meta_str(&o, "name"))
+        {
+            out.push(output(shared, ri, &t.version, d));
+        }
+    }
+    Ok(json_resp(
+        200,
+        &json!({"kind": format!("{}List", ri.kind), "apiVersion": ri.api_version(&t.version),
+            "metadata": {"resourceVersion": shared.store.current_rv().to_string()}, "items": out}),
+    ))
+}
+
+/// The `scale` subresource of Deployments and StatefulSets (autoscaling/v1 Scale).
+fn scale(shared: &Server, req: &Req, ri: &ResourceInfo, ns: &str, name: &str) -> R {
+    let obj = shared
+        .store
+        .get(&ri.gr(), ns, name)
+        .ok_or_else(|| ApiError::not_found(&ri.gr(), name))?;
+    let to_scale = |o: &Value| {
+        let sel = o
+            .pointer("/spec/selector/matchLabels")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            });
+        json!({"kind": "Scale", "apiVersion": "autoscaling/v1",
+            "metadata": {"name": name, "namespace": ns, "uid": o["metadata"]["uid"], "resourceVersion": o["metadata"]["resourceVersion"],
+                "creationTimestamp": o["metadata"]["creationTimestamp"]},
+            "spec": {"replicas": o.pointer("/spec/replicas").cloned().unwrap_or(json!(1))},
+            "status": {"replicas": o.pointer("/status/replicas").cloned().unwrap_or(json!(0)), "selector": sel.unwrap_or_default()}})
+    };
+    let mut sc = to_scale(&obj);
+    match req.method {
+        Method::GET => return Ok(json_resp(200, &sc)),
+        Method::PUT => sc = super::write::parse_body(req)?,
+        Method::PATCH => {
+            let p = super::write::parse_body(req)?;
+            if req.content_type.starts_with("application/json-patch+json") {
+                super::patch::json_patch(&mut sc, &p)?;
+            } else {
+                super::patch::merge_patch(&mut sc, &p);
+            }
+        }
+        _ => {
+            return Err(ApiError::method_not_allowed(
+                "the scale subresource allows get, update and patch",
+            ))
+        }
+    }
+    let replicas = sc
+        .pointer("/spec/replicas")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| ApiError::invalid(&ri.gr(), name, "spec.replicas: Required value"))?;
+    count_write(shared, req, false);
+    if req.dry_run() {
+        let mut o = obj.clone();
+        o["spec"]["replicas"] = json!(replicas);
+        return Ok(json_resp(200, &to_scale(&o)));
+    }
+    let mut new = obj.clone();
+    new["spec"]["replicas"] = json!(replicas);
+    let expected = sc
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let (stored, _) = shared.store.replace(&ri.gr(), new, expected.as_deref())?;
+    Ok(json_resp(200, &to_scale(&stored)))
+}

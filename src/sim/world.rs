@@ -1,0 +1,54 @@
+//! The simulated cluster's state that every layer shares: the platform, the store, the faults in force
+//! and the time scale. The API layer serves it; the controllers react to it. It imports neither.
+
+use super::faults::FaultSpec;
+use super::store::Store;
+use crate::fleet::Platform;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+pub(crate) struct World {
+    pub platform: Platform,
+    pub store: Arc<Store>,
+    /// The faults in force; the controllers watch it so that clearing a stall releases what it held.
+    faults: watch::Sender<FaultSpec>,
+    pub speed: f64,
+    /// Where to take real CRD schemas from (`<plural>.<group>.yaml`).
+    pub crds_dir: Option<PathBuf>,
+    /// The fleet working tree the simulated Argo CD syncs from.
+    pub repo: Option<PathBuf>,
+}
+
+impl World {
+    pub fn new(
+        platform: Platform,
+        faults: FaultSpec,
+        speed: f64,
+        crds_dir: Option<PathBuf>,
+        repo: Option<PathBuf>,
+    ) -> Self {
+        World {
+            platform,
+            store: Store::new(),
+            faults: watch::Sender::new(faults),
+            speed: if speed > 0.0 { speed } else { 1.0 },
+            crds_dir,
+            repo,
+        }
+    }
+
+    pub fn faults(&self) -> FaultSpec {
+        self.faults.borrow().clone()
+    }
+
+    /// Replaces the faults in force and tells whoever watches them.
+    pub fn set_faults(&self, spec: FaultSpec) {
+        self.faults.send_replace(spec);
+    }
+
+    /// A controller delay: `base_ms / speed`.
+    pub fn delay(&self, base_ms: u64) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(base_ms as f64 / 1000.0 / self.speed.max(0.001))
+    }
+}
