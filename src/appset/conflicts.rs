@@ -156,9 +156,10 @@ fn render_dir(
     Ok(out)
 }
 
-/// Render every generated Application (in parallel) and report resources that two or more of
-/// them would manage.
-pub fn conflicts(repo: &Path, apps: &[GeneratedApp]) -> Result<Vec<Conflict>, UserError> {
+type Rendered = HashMap<String, Result<Vec<Value>, UserError>>;
+
+/// Render each distinct source path once, in parallel (at most 4 at a time).
+fn render_paths(repo: &Path, apps: &[GeneratedApp]) -> Rendered {
     let mut paths: Vec<String> = apps.iter().map(|a| a.source.path.clone()).collect();
     paths.sort();
     paths.dedup();
@@ -169,7 +170,7 @@ pub fn conflicts(repo: &Path, apps: &[GeneratedApp]) -> Result<Vec<Conflict>, Us
         g.get_or_insert_with(Kustomize::find).clone()
     };
     let next = AtomicUsize::new(0);
-    let results: Mutex<HashMap<String, Result<Vec<Value>, UserError>>> = Mutex::new(HashMap::new());
+    let results: Mutex<Rendered> = Mutex::new(HashMap::new());
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)
@@ -185,8 +186,13 @@ pub fn conflicts(repo: &Path, apps: &[GeneratedApp]) -> Result<Vec<Conflict>, Us
             });
         }
     });
-    let results = results.into_inner().unwrap_or_else(|p| p.into_inner());
+    results.into_inner().unwrap_or_else(|p| p.into_inner())
+}
 
+/// Render every generated Application (in parallel) and report resources that two or more of
+/// them would manage.
+pub fn conflicts(repo: &Path, apps: &[GeneratedApp]) -> Result<Vec<Conflict>, UserError> {
+    let results = render_paths(repo, apps);
     // Report the first failure in generation order, naming the Application.
     for app in apps {
         if let Some(Err(e)) = results.get(&app.source.path) {
@@ -199,6 +205,12 @@ pub fn conflicts(repo: &Path, apps: &[GeneratedApp]) -> Result<Vec<Conflict>, Us
         }
     }
 
+    let cluster_scoped = cluster_scoped_kinds(&results);
+    Ok(shared_resources(apps, &results, &cluster_scoped))
+}
+
+/// The known cluster-scoped kinds plus every CRD with `scope: Cluster` in the rendered output.
+fn cluster_scoped_kinds(results: &Rendered) -> BTreeSet<(String, String)> {
     let mut cluster_scoped: BTreeSet<(String, String)> = CLUSTER_SCOPED
         .iter()
         .map(|(g, k)| (g.to_string(), k.to_string()))
@@ -218,6 +230,15 @@ pub fn conflicts(repo: &Path, apps: &[GeneratedApp]) -> Result<Vec<Conflict>, Us
         }
     }
 
+    cluster_scoped
+}
+
+/// Resources that two or more Applications of one cluster and destination render.
+fn shared_resources(
+    apps: &[GeneratedApp],
+    results: &Rendered,
+    cluster_scoped: &BTreeSet<(String, String)>,
+) -> Vec<Conflict> {
     type Key = (Option<String>, String, String, String, Option<String>, String);
     let mut owners: BTreeMap<Key, Vec<String>> = BTreeMap::new();
     let mut order: Vec<Key> = Vec::new();
@@ -272,7 +293,7 @@ pub fn conflicts(repo: &Path, apps: &[GeneratedApp]) -> Result<Vec<Conflict>, Us
             }
         }
     }
-    Ok(order
+    order
         .into_iter()
         .filter_map(|k| {
             let apps = owners.remove(&k).filter(|a| a.len() > 1)?;
@@ -285,7 +306,7 @@ pub fn conflicts(repo: &Path, apps: &[GeneratedApp]) -> Result<Vec<Conflict>, Us
                 apps,
             })
         })
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]

@@ -105,54 +105,57 @@ pub fn load_appsets(repo: &Path, scope: Option<&Path>) -> Result<Vec<AppSetFile>
             continue;
         }
         for doc in split_docs(&text) {
-            if !mentions_appset(&doc.text) {
-                continue;
+            if let Some(set) = appset_of_doc(&rel, doc)? {
+                out.push(set);
             }
-            let v: Value = serde_yaml::from_str(&doc.text).map_err(|e| {
-                let line = e.location().map(|l| doc.line + l.line() - 1).unwrap_or(doc.line);
-                UserError::usage(format!("malformed YAML in an ApplicationSet: {e}"))
-                    .subject(format!("{}:{line}", rel.display()))
-                    .next("fix the YAML (`kubectl apply --dry-run=client -f` shows the same)")
-            })?;
-            if !is_appset(&v) {
-                continue;
-            }
-            let meta = v.get("metadata");
-            let name = meta
-                .and_then(|m| m.get("name"))
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
-            if name.is_empty() {
-                return Err(
-                    UserError::usage("ApplicationSet without metadata.name").subject(format!(
-                        "{}:{}",
-                        rel.display(),
-                        doc.line
-                    )),
-                );
-            }
-            let namespace = meta
-                .and_then(|m| m.get("namespace"))
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            // Point at the object itself, past leading comments and blank lines.
-            let first = doc
-                .text
-                .lines()
-                .position(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-                .unwrap_or(0);
-            out.push(AppSetFile {
-                path: rel.clone(),
-                line: doc.line + first,
-                name,
-                namespace,
-                object: v,
-                text: doc.text.lines().skip(first).map(|l| format!("{l}\n")).collect(),
-            });
         }
     }
     Ok(out)
+}
+
+/// The ApplicationSet a document holds, if it holds one.
+fn appset_of_doc(rel: &Path, doc: Doc) -> Result<Option<AppSetFile>, UserError> {
+    if !mentions_appset(&doc.text) {
+        return Ok(None);
+    }
+    let v: Value = serde_yaml::from_str(&doc.text).map_err(|e| {
+        let line = e.location().map(|l| doc.line + l.line() - 1).unwrap_or(doc.line);
+        UserError::usage(format!("malformed YAML in an ApplicationSet: {e}"))
+            .subject(format!("{}:{line}", rel.display()))
+            .next("fix the YAML (`kubectl apply --dry-run=client -f` shows the same)")
+    })?;
+    if !is_appset(&v) {
+        return Ok(None);
+    }
+    let meta = v.get("metadata");
+    let name = meta
+        .and_then(|m| m.get("name"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    if name.is_empty() {
+        return Err(
+            UserError::usage("ApplicationSet without metadata.name").subject(format!("{}:{}", rel.display(), doc.line)),
+        );
+    }
+    let namespace = meta
+        .and_then(|m| m.get("namespace"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    // Point at the object itself, past leading comments and blank lines.
+    let first = doc
+        .text
+        .lines()
+        .position(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .unwrap_or(0);
+    Ok(Some(AppSetFile {
+        path: rel.to_path_buf(),
+        line: doc.line + first,
+        name,
+        namespace,
+        object: v,
+        text: doc.text.lines().skip(first).map(|l| format!("{l}\n")).collect(),
+    }))
 }
 
 #[cfg(test)]
