@@ -128,7 +128,15 @@ fn cycles(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
             }
         }
     }
-    let mut t = T { g: graph, index: BTreeMap::new(), low: BTreeMap::new(), stack: vec![], on: BTreeSet::new(), next: 0, out: vec![] };
+    let mut t = T {
+        g: graph,
+        index: BTreeMap::new(),
+        low: BTreeMap::new(),
+        stack: vec![],
+        on: BTreeSet::new(),
+        next: 0,
+        out: vec![],
+    };
     for v in graph.keys() {
         if !t.index.contains_key(v) {
             strong(&mut t, v);
@@ -149,7 +157,9 @@ fn no_import_circle_between_top_level_modules() {
         let entry = graph.entry(m.clone()).or_default();
         for dep in u.0 {
             if dep != m && !matches!(dep.as_str(), "self" | "super") {
-                evidence.entry((m.clone(), dep.clone())).or_insert_with(|| f.display().to_string());
+                evidence
+                    .entry((m.clone(), dep.clone()))
+                    .or_insert_with(|| f.display().to_string());
                 entry.insert(dep);
             }
         }
@@ -172,7 +182,11 @@ fn no_import_circle_between_top_level_modules() {
             format!("[{}]: {}", c.join(", "), edges.join("; "))
         })
         .collect();
-    assert!(described.is_empty(), "import circles between top-level modules:\n{}", described.join("\n"));
+    assert!(
+        described.is_empty(),
+        "import circles between top-level modules:\n{}",
+        described.join("\n")
+    );
 }
 
 struct Fns<'f> {
@@ -184,25 +198,35 @@ impl Fns<'_> {
     fn check(&mut self, name: &str, start: usize, end: usize) {
         let n = end + 1 - start;
         if n > MAX_FN_LINES {
-            self.long.push(format!("{}:{start} fn {name}: {n} lines", self.file.display()));
+            self.long
+                .push(format!("{}:{start} fn {name}: {n} lines", self.file.display()));
         }
     }
 }
 
 impl<'a> Visit<'a> for Fns<'_> {
     fn visit_item_fn(&mut self, f: &'a syn::ItemFn) {
-        let (s, e) = (f.sig.fn_token.span().start().line, f.block.brace_token.span.close().end().line);
+        let (s, e) = (
+            f.sig.fn_token.span().start().line,
+            f.block.brace_token.span.close().end().line,
+        );
         self.check(&f.sig.ident.to_string(), s, e);
         syn::visit::visit_item_fn(self, f);
     }
     fn visit_impl_item_fn(&mut self, f: &'a syn::ImplItemFn) {
-        let (s, e) = (f.sig.fn_token.span().start().line, f.block.brace_token.span.close().end().line);
+        let (s, e) = (
+            f.sig.fn_token.span().start().line,
+            f.block.brace_token.span.close().end().line,
+        );
         self.check(&f.sig.ident.to_string(), s, e);
         syn::visit::visit_impl_item_fn(self, f);
     }
     fn visit_trait_item_fn(&mut self, f: &'a syn::TraitItemFn) {
         if let Some(b) = &f.default {
-            let (s, e) = (f.sig.fn_token.span().start().line, b.brace_token.span.close().end().line);
+            let (s, e) = (
+                f.sig.fn_token.span().start().line,
+                b.brace_token.span.close().end().line,
+            );
             self.check(&f.sig.ident.to_string(), s, e);
         }
         syn::visit::visit_trait_item_fn(self, f);
@@ -217,7 +241,11 @@ fn no_function_over_120_lines() {
         v.visit_file(&parse(&f));
         long.extend(v.long);
     }
-    assert!(long.is_empty(), "functions over {MAX_FN_LINES} lines (split them at their natural seams):\n{}", long.join("\n"));
+    assert!(
+        long.is_empty(),
+        "functions over {MAX_FN_LINES} lines (split them at their natural seams):\n{}",
+        long.join("\n")
+    );
 }
 
 #[test]
@@ -256,5 +284,11 @@ fn the_cycle_finder_finds_a_planted_circle() {
     edge(&mut g, "cli", "engine");
     let mut found = cycles(&g);
     found.sort();
-    assert_eq!(found, vec![vec!["a".to_string(), "b".into(), "c".into()], vec!["engine".into(), "migrate".into()]]);
+    assert_eq!(
+        found,
+        vec![
+            vec!["a".to_string(), "b".into(), "c".into()],
+            vec!["engine".into(), "migrate".into()]
+        ]
+    );
 }
