@@ -14,16 +14,17 @@
 //! Each schema is compiled once and the validator cached per (group, version, kind).
 
 pub mod convert;
+mod describe;
+mod load;
 
 pub use convert::unknown_fields;
+pub use describe::pointer_to_path;
+pub use load::find_core_definitions;
 
-use crate::error::UserError;
-use jsonschema::error::ValidationErrorKind;
-use jsonschema::{Resource, ValidationError, Validator};
+use jsonschema::Validator;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// The `$id` of the core definitions document.
@@ -115,6 +116,16 @@ struct Crd {
 
 type Compiled = Arc<Result<Validator, String>>;
 
+/// What a kind's apiVersion allows.
+enum VersionCheck {
+    /// A schema to validate against.
+    Schema,
+    /// Known or unknown, but no schema: not validated.
+    NoSchema,
+    /// The version is not served (message says which are).
+    NotServed(String),
+}
+
 /// The set of schemas objects are validated against.
 pub struct SchemaSet {
     /// (group, kind) -> CRD.
@@ -158,177 +169,10 @@ impl SchemaSet {
         }
     }
 
-    /// Load every CRD file in `dir` and, when present, the core schemas under `dir/_core/*/local-strict/`.
-    pub fn load_dir(dir: &Path) -> Result<SchemaSet, UserError> {
-        let rd = std::fs::read_dir(dir).map_err(|e| {
-            UserError::usage(format!("cannot read the CRD directory: {e}"))
-                .subject(dir.display().to_string())
-                .next("pass --crds DIR with CRD YAML files, or run scripts/fetch-crds.sh")
-        })?;
-        let mut set = SchemaSet::empty();
-        set.source = dir.display().to_string();
-        let mut files: Vec<PathBuf> = rd.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
-        files.sort();
-        for f in files {
-            let ext = f.extension().and_then(|e| e.to_str()).unwrap_or("");
-            if !matches!(ext, "yaml" | "yml" | "json") {
-                continue;
-            }
-            let text = match std::fs::read_to_string(&f) {
-                Ok(t) => t,
-                Err(e) => {
-                    set.load_warnings.push(format!("{}: {e}", f.display()));
-                    continue;
-                }
-            };
-            let docs = match crate::fleet::render::parse_multi_doc(&text) {
-                Ok(d) => d,
-                Err(e) => {
-                    set.load_warnings.push(format!("{}: {}", f.display(), e.cause));
-                    continue;
-                }
-            };
-            for d in docs {
-                if d.get("kind").and_then(Value::as_str) == Some("CustomResourceDefinition") {
-                    if let Err(e) = set.add_crd(&d) {
-                        set.load_warnings.push(format!("{}: {e}", f.display()));
-                    }
-                }
-            }
-        }
-        if let Some(defs) = find_core_definitions(dir) {
-            set.load_core_definitions(&defs)?;
-        }
-        Ok(set)
-    }
-
-    /// Build from CRDs given as JSON values (e.g. read from a live cluster), optionally with the core
-    /// schemas from a `_definitions.json` file.
-    pub fn from_crds(crds: &[Value], core_definitions: Option<&Path>) -> Result<SchemaSet, UserError> {
-        let mut set = SchemaSet::empty();
-        set.source = "CRDs given as values".into();
-        for c in crds {
-            if let Err(e) = set.add_crd(c) {
-                set.load_warnings.push(e);
-            }
-        }
-        if let Some(p) = core_definitions {
-            set.load_core_definitions(p)?;
-        }
-        Ok(set)
-    }
-
-    /// Add (or replace) one CustomResourceDefinition. Its compiled validators are dropped.
-    pub fn add_crd(&mut self, crd: &Value) -> Result<(), String> {
-        let name = crd
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or("?")
-            .to_string();
-        let group = crd
-            .pointer("/spec/group")
-            .and_then(Value::as_str)
-            .ok_or_else(|| format!("CRD {name}: no spec.group"))?;
-        let kind = crd
-            .pointer("/spec/names/kind")
-            .and_then(Value::as_str)
-            .ok_or_else(|| format!("CRD {name}: no spec.names.kind"))?;
-        let mut versions = BTreeMap::new();
-        for v in crd
-            .pointer("/spec/versions")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let Some(vn) = v.get("name").and_then(Value::as_str) else {
-                continue;
-            };
-            let schema = v
-                .pointer("/schema/openAPIV3Schema")
-                .or_else(|| crd.pointer("/spec/validation/openAPIV3Schema"))
-                .cloned();
-            versions.insert(
-                vn.to_string(),
-                CrdVersion {
-                    served: v.get("served").and_then(Value::as_bool).unwrap_or(true),
-                    schema,
-                },
-            );
-        }
-        if versions.is_empty() {
-            return Err(format!("CRD {name}: no versions"));
-        }
-        let mut cache = self.cache.lock().unwrap();
-        cache.retain(|k, _| !(k.group == group && k.kind == kind));
-        drop(cache);
-        let annotations = crd
-            .pointer("/metadata/annotations")
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
-                    .collect()
-            })
-            .unwrap_or_default();
-        self.crds.insert(
-            (group.to_string(), kind.to_string()),
-            Crd {
-                name,
-                annotations,
-                versions,
-            },
-        );
-        Ok(())
-    }
-
     /// The resource (plural) name of a kind a loaded CRD defines (`<plural>.<group>` is the CRD's name).
     pub fn crd_resource(&self, group: &str, kind: &str) -> Option<&str> {
         let crd = self.crds.get(&(group.to_string(), kind.to_string()))?;
         crd.name.strip_suffix(&format!(".{group}"))
-    }
-
-    /// Load the core definitions (`_definitions.json` of kubernetes-validate, draft 2020-12).
-    pub fn load_core_definitions(&mut self, path: &Path) -> Result<(), UserError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            UserError::usage(format!("cannot read the core Kubernetes schemas: {e}"))
-                .subject(path.display().to_string())
-        })?;
-        let defs: Value = serde_json::from_str(&text).map_err(|e| {
-            UserError::usage(format!("malformed core Kubernetes schemas: {e}")).subject(path.display().to_string())
-        })?;
-        let mut kinds = HashMap::new();
-        if let Some(map) = defs.get("$defs").and_then(Value::as_object) {
-            for (name, d) in map {
-                let Some(gvks) = d.get("x-kubernetes-group-version-kind").and_then(Value::as_array) else {
-                    continue;
-                };
-                // Shared types (DeleteOptions, WatchEvent) list many GVKs: not a kind of their own.
-                if gvks.len() != 1 {
-                    continue;
-                }
-                let g = &gvks[0];
-                let gvk = Gvk {
-                    group: g.get("group").and_then(Value::as_str).unwrap_or("").to_string(),
-                    version: g.get("version").and_then(Value::as_str).unwrap_or("").to_string(),
-                    kind: g.get("kind").and_then(Value::as_str).unwrap_or("").to_string(),
-                };
-                kinds.insert(gvk, name.clone());
-            }
-        }
-        let registry = jsonschema::Registry::new()
-            .add(CORE_DEFINITIONS_ID, Resource::from_contents(defs))
-            .and_then(|b| b.prepare())
-            .map_err(|e| {
-                UserError::usage(format!("cannot index the core Kubernetes schemas: {e}"))
-                    .subject(path.display().to_string())
-            })?;
-        self.core_kinds = kinds;
-        self.registry = Some(registry);
-        self.cache.lock().unwrap().clear();
-        if self.source == "none" {
-            self.source = path.display().to_string();
-        }
-        Ok(())
     }
 
     /// How many CRDs and core kinds are known.
@@ -385,60 +229,10 @@ impl SchemaSet {
         let Some(gvk) = Gvk::of(obj) else {
             return Outcome::Invalid(vec![finding("", "object has no apiVersion or kind".into())]);
         };
-        if let Some(crd) = self.crds.get(&(gvk.group.clone(), gvk.kind.clone())) {
-            let served: Vec<&str> = crd
-                .versions
-                .iter()
-                .filter(|(_, v)| v.served)
-                .map(|(n, _)| n.as_str())
-                .collect();
-            match crd.versions.get(&gvk.version) {
-                None => {
-                    return Outcome::Invalid(vec![finding(
-                        "apiVersion",
-                        format!(
-                            "version {} is not defined by CRD {} (served: {})",
-                            gvk.version,
-                            crd.name,
-                            served.join(", ")
-                        ),
-                    )])
-                }
-                Some(v) if !v.served => {
-                    return Outcome::Invalid(vec![finding(
-                        "apiVersion",
-                        format!(
-                            "version {} is not served by CRD {} (served: {})",
-                            gvk.version,
-                            crd.name,
-                            served.join(", ")
-                        ),
-                    )])
-                }
-                Some(v) if v.schema.is_none() => return Outcome::NotValidated(gvk.to_string()),
-                Some(_) => {}
-            }
-        } else if !self.core_kinds.contains_key(&gvk) {
-            // A built-in kind at a version Kubernetes no longer (or not yet) serves, e.g. batch/v1beta1.
-            let mut known: Vec<&str> = self
-                .core_kinds
-                .keys()
-                .filter(|k| k.group == gvk.group && k.kind == gvk.kind)
-                .map(|k| k.version.as_str())
-                .collect();
-            if !known.is_empty() {
-                known.sort();
-                return Outcome::Invalid(vec![finding(
-                    "apiVersion",
-                    format!(
-                        "{} {} is not a built-in API version (served: {})",
-                        gvk.api_version(),
-                        gvk.kind,
-                        known.join(", ")
-                    ),
-                )]);
-            }
-            return Outcome::NotValidated(gvk.to_string());
+        match self.version_check(&gvk) {
+            VersionCheck::Schema => {}
+            VersionCheck::NoSchema => return Outcome::NotValidated(gvk.to_string()),
+            VersionCheck::NotServed(m) => return Outcome::Invalid(vec![finding("apiVersion", m)]),
         }
         let compiled = self.compiled(&gvk);
         let validator = match compiled.as_ref() {
@@ -456,7 +250,7 @@ impl SchemaSet {
         }
         let mut out = Vec::new();
         for err in validator.iter_errors(&instance) {
-            for (path, message) in describe(&err) {
+            for (path, message) in describe::describe(&err) {
                 out.push(finding(&path, message));
             }
         }
@@ -467,6 +261,50 @@ impl SchemaSet {
         } else {
             Outcome::Invalid(out)
         }
+    }
+
+    /// Whether this apiVersion of the kind has a schema, has none, or is not served at all.
+    fn version_check(&self, gvk: &Gvk) -> VersionCheck {
+        if let Some(crd) = self.crds.get(&(gvk.group.clone(), gvk.kind.clone())) {
+            let served: Vec<&str> = crd
+                .versions
+                .iter()
+                .filter(|(_, v)| v.served)
+                .map(|(n, _)| n.as_str())
+                .collect();
+            let problem = match crd.versions.get(&gvk.version) {
+                None => "defined",
+                Some(v) if !v.served => "served",
+                Some(v) if v.schema.is_none() => return VersionCheck::NoSchema,
+                Some(_) => return VersionCheck::Schema,
+            };
+            return VersionCheck::NotServed(format!(
+                "version {} is not {problem} by CRD {} (served: {})",
+                gvk.version,
+                crd.name,
+                served.join(", ")
+            ));
+        }
+        if self.core_kinds.contains_key(gvk) {
+            return VersionCheck::Schema;
+        }
+        // A built-in kind at a version Kubernetes no longer (or not yet) serves, e.g. batch/v1beta1.
+        let mut known: Vec<&str> = self
+            .core_kinds
+            .keys()
+            .filter(|k| k.group == gvk.group && k.kind == gvk.kind)
+            .map(|k| k.version.as_str())
+            .collect();
+        if known.is_empty() {
+            return VersionCheck::NoSchema;
+        }
+        known.sort();
+        VersionCheck::NotServed(format!(
+            "{} {} is not a built-in API version (served: {})",
+            gvk.api_version(),
+            gvk.kind,
+            known.join(", ")
+        ))
     }
 
     fn compiled(&self, gvk: &Gvk) -> Compiled {
@@ -529,22 +367,6 @@ pub fn identity(obj: &Value) -> (String, String, Option<String>) {
     )
 }
 
-/// Find `_core/<version>/local-strict/_definitions.json` under a CRD dir (newest version first).
-pub fn find_core_definitions(dir: &Path) -> Option<PathBuf> {
-    let mut versions: Vec<PathBuf> = std::fs::read_dir(dir.join("_core"))
-        .ok()?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    versions.sort();
-    versions
-        .into_iter()
-        .rev()
-        .map(|v| v.join("local-strict").join("_definitions.json"))
-        .find(|p| p.is_file())
-}
-
 /// Object fields whose value is null are dropped, as the API server does before validation.
 fn strip_nulls(v: &Value) -> Value {
     match v {
@@ -574,165 +396,11 @@ fn strip_keyword(v: &mut Value, kw: &str) {
     }
 }
 
-/// A JSON pointer (`/spec/rules/0/x`) as a dotted path (`spec.rules[0].x`).
-pub fn pointer_to_path(pointer: &str) -> String {
-    let mut out = String::new();
-    for seg in pointer.split('/').skip(1) {
-        let seg = seg.replace("~1", "/").replace("~0", "~");
-        if !seg.is_empty() && seg.chars().all(|c| c.is_ascii_digit()) {
-            out.push_str(&format!("[{seg}]"));
-        } else {
-            out = convert::join_field(&out, &seg);
-        }
-    }
-    out
-}
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
-fn short(v: &Value) -> String {
-    let s = v.to_string();
-    if s.len() > 80 {
-        format!(
-            "{}...",
-            &s[..s
-                .char_indices()
-                .take_while(|(i, _)| *i < 77)
-                .last()
-                .map(|(i, c)| i + c.len_utf8())
-                .unwrap_or(0)]
-        )
-    } else {
-        s
-    }
-}
-
-/// Turn one jsonschema error into (path, message) pairs in Kubernetes terms.
-fn describe(err: &ValidationError<'_>) -> Vec<(String, String)> {
-    let path = pointer_to_path(err.instance_path().as_str());
-    let instance: &Value = err.instance().as_ref();
-    match err.kind() {
-        ValidationErrorKind::AdditionalProperties { unexpected }
-        | ValidationErrorKind::UnevaluatedProperties { unexpected } => unexpected
-            .iter()
-            .map(|f| (convert::join_field(&path, f), "unknown field".to_string()))
-            .collect(),
-        ValidationErrorKind::Type { kind } => {
-            let expected = match kind {
-                jsonschema::error::TypeKind::Single(t) => t.to_string(),
-                jsonschema::error::TypeKind::Multiple(ts) => ts
-                    .iter()
-                    .filter(|t| t.to_string() != "null")
-                    .map(|t| t.to_string())
-                    .collect::<Vec<_>>()
-                    .join(" or "),
-            };
-            vec![(path, format!("expected {expected}, got {}", type_name(instance)))]
-        }
-        ValidationErrorKind::Required { property } => {
-            let p = property
-                .as_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| property.to_string());
-            vec![(convert::join_field(&path, &p), "required field is missing".to_string())]
-        }
-        ValidationErrorKind::Enum { options } => {
-            vec![(path, format!("{} is not one of {}", short(instance), short(options)))]
-        }
-        ValidationErrorKind::Constant { expected_value } => {
-            vec![(path, format!("{} is not {}", short(instance), short(expected_value)))]
-        }
-        ValidationErrorKind::Pattern { pattern } => {
-            vec![(path, format!("{} does not match pattern {pattern}", short(instance)))]
-        }
-        ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
-            // int-or-string and friends: every branch is a type mismatch here.
-            let types: Option<Vec<String>> = context
-                .iter()
-                .map(|branch| match branch.as_slice() {
-                    [e] if e.instance_path().as_str() == err.instance_path().as_str() => match e.kind() {
-                        ValidationErrorKind::Type {
-                            kind: jsonschema::error::TypeKind::Single(t),
-                        } => Some(t.to_string()),
-                        _ => None,
-                    },
-                    _ => None,
-                })
-                .collect();
-            match types {
-                Some(ts) if !ts.is_empty() => {
-                    let ts: Vec<String> = ts.into_iter().filter(|t| t != "null").collect();
-                    vec![(
-                        path,
-                        format!("expected {}, got {}", ts.join(" or "), type_name(instance)),
-                    )]
-                }
-                _ => {
-                    let best = context.iter().filter(|b| !b.is_empty()).min_by_key(|b| b.len());
-                    let hint = best
-                        .and_then(|b| describe(&b[0]).into_iter().next())
-                        .map(|(p, m)| {
-                            if p.is_empty() {
-                                format!(" (closest: {m})")
-                            } else {
-                                format!(" (closest: {p}: {m})")
-                            }
-                        })
-                        .unwrap_or_default();
-                    vec![(path, format!("matches none of the allowed forms{hint}"))]
-                }
-            }
-        }
-        ValidationErrorKind::OneOfMultipleValid { .. } => {
-            vec![(path, "matches more than one of the exclusive forms".into())]
-        }
-        ValidationErrorKind::Not { .. } => {
-            vec![(path, format!("{} is not allowed here", short(instance)))]
-        }
-        _ => {
-            let msg = err.to_string();
-            let msg = if msg.len() > 200 {
-                format!(
-                    "{}...",
-                    &msg[..msg
-                        .char_indices()
-                        .take_while(|(i, _)| *i < 197)
-                        .last()
-                        .map(|(i, c)| i + c.len_utf8())
-                        .unwrap_or(0)]
-                )
-            } else {
-                msg
-            };
-            vec![(path, msg)]
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
     fn schema_set_is_shareable_across_threads() {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<super::SchemaSet>();
-    }
-
-    #[test]
-    fn pointer_to_dotted_path() {
-        assert_eq!(super::pointer_to_path("/spec/rules/0/x"), "spec.rules[0].x");
-        assert_eq!(
-            super::pointer_to_path("/metadata/annotations/a.b~1c"),
-            r#"metadata.annotations["a.b/c"]"#
-        );
     }
 }

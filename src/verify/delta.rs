@@ -1,5 +1,5 @@
-//! `overlay-delta`: the overlays of one shared app may differ only in `spec.parentRefs` and
-//! `spec.hostnames`, plus the paths listed in `apps-shared/<app>/overlay-delta.yaml`:
+//! The comparison behind the `overlay-delta` rule (and phase 3's criterion): the overlays of one shared app
+//! may differ only in `spec.parentRefs` and `spec.hostnames`, plus the paths listed in `apps-shared/<app>/overlay-delta.yaml`:
 //!
 //! ```yaml
 //! allow:
@@ -13,12 +13,9 @@
 //! `path: "."` with a `kind` (and usually a `name`) allows that whole object, including its existing in
 //! only some overlays (e.g. an OpenShift-only SCC RoleBinding).
 
-use super::roots::RootKind;
-use super::rules::Ctx;
-use super::{Finding, RenderedObject};
 use crate::schema::convert::join_field;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// Paths every overlay may change.
 pub const ALWAYS_ALLOWED: &[&str] = &["spec.parentRefs", "spec.hostnames"];
@@ -78,7 +75,8 @@ pub fn parse_path(p: &str) -> Vec<Seg> {
     out
 }
 
-fn matches(pattern: &[Seg], path: &[Seg]) -> bool {
+/// Whether `path` is at or below `pattern`.
+pub fn matches(pattern: &[Seg], path: &[Seg]) -> bool {
     pattern.len() <= path.len()
         && pattern.iter().zip(path).all(|(p, s)| match (p, s) {
             (Seg::Field(a), Seg::Field(b)) => a == "*" || a == b,
@@ -138,135 +136,6 @@ pub fn diff_paths(a: Option<&Value>, b: Option<&Value>, path: &str, out: &mut Ve
         (x, y) if x == y => {}
         _ => out.push(path.to_string()),
     }
-}
-
-fn to_yaml(v: &Value) -> String {
-    serde_yaml::to_string(v).unwrap_or_default()
-}
-
-/// Compare the rendered overlays of every shared app.
-pub fn overlay_delta(ctx: &Ctx, objects: &[RenderedObject]) -> Vec<Finding> {
-    // app -> overlay cluster -> (kind, name) -> object
-    type Objs<'a> = BTreeMap<(String, String), &'a RenderedObject>;
-    let mut apps: BTreeMap<String, BTreeMap<String, (String, Objs)>> = BTreeMap::new();
-    // An app with an overlay that did not render is not compared: its `render` finding says why, and a
-    // comparison against nothing would blame every file of the base.
-    let broken: BTreeSet<&str> = ctx
-        .failed
-        .iter()
-        .filter_map(|&i| match &ctx.roots[i].kind {
-            RootKind::Overlay { app, .. } => Some(app.as_str()),
-            _ => None,
-        })
-        .collect();
-    for (i, r) in ctx.roots.iter().enumerate() {
-        if let RootKind::Overlay { app, cluster } = &r.kind {
-            if broken.contains(app.as_str()) {
-                continue;
-            }
-            apps.entry(app.clone())
-                .or_default()
-                .insert(cluster.clone(), (r.rel.clone(), BTreeMap::new()));
-            let entry = apps.get_mut(app).unwrap().get_mut(cluster).unwrap();
-            for o in objects.iter().filter(|o| o.root == i) {
-                let (kind, name, _) = crate::schema::identity(&o.value);
-                entry.1.insert((kind, name), o);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    for (app, overlays) in apps {
-        if overlays.len() < 2 {
-            continue;
-        }
-        let allow = match load_allow(ctx.repo, &app) {
-            Ok(a) => a,
-            Err(e) => {
-                out.push(Finding::new(
-                    "overlay-delta",
-                    format!("apps-shared/{app}/overlay-delta.yaml"),
-                    "",
-                    e,
-                ));
-                continue;
-            }
-        };
-        let always: Vec<Vec<Seg>> = ALWAYS_ALLOWED.iter().map(|p| parse_path(p)).collect();
-        let whole = |key: &(String, String)| {
-            allow.iter().any(|a| {
-                a.path.is_empty()
-                    && a.kind.as_ref().is_some_and(|k| *k == key.0)
-                    && a.name.as_ref().is_none_or(|n| *n == key.1)
-            })
-        };
-        let mut it = overlays.iter();
-        let (ref_cluster, (ref_root, ref_objs)) = it.next().unwrap();
-        for (cluster, (root, objs)) in it {
-            for (key, o) in objs {
-                let Some(r) = ref_objs.get(key) else {
-                    if whole(key) {
-                        continue;
-                    }
-                    let mut f = Finding::new(
-                        "overlay-delta",
-                        &o.file,
-                        o.label(),
-                        format!("only in overlays/{cluster}, not in overlays/{ref_cluster}"),
-                    );
-                    f.root = Some(root.clone());
-                    out.push(f);
-                    continue;
-                };
-                let mut paths = Vec::new();
-                diff_paths(Some(&r.value), Some(&o.value), "", &mut paths);
-                let bad: Vec<String> = paths
-                    .into_iter()
-                    .filter(|p| {
-                        let segs = parse_path(p);
-                        !always.iter().any(|a| matches(a, &segs))
-                            && !allow.iter().any(|a| {
-                                a.kind.as_ref().is_none_or(|k| *k == key.0)
-                                    && a.name.as_ref().is_none_or(|n| *n == key.1)
-                                    && matches(&a.path, &segs)
-                            })
-                    })
-                    .collect();
-                if bad.is_empty() {
-                    continue;
-                }
-                let detail = similar::TextDiff::from_lines(to_yaml(&r.value).as_str(), to_yaml(&o.value).as_str())
-                    .unified_diff()
-                    .context_radius(2)
-                    .header(ref_root, root)
-                    .to_string();
-                let mut f = Finding::new(
-                    "overlay-delta",
-                    o.file_for(&bad[0]),
-                    o.label(),
-                    format!(
-                        "overlays/{cluster} differs from overlays/{ref_cluster} beyond parentRefs/hostnames at {} (allow it in apps-shared/{app}/overlay-delta.yaml if intended)",
-                        bad.join(", ")
-                    ),
-                );
-                f.root = Some(root.clone());
-                f.detail = Some(detail);
-                out.push(f);
-            }
-            for (key, r) in ref_objs {
-                if !objs.contains_key(key) && !whole(key) {
-                    let mut f = Finding::new(
-                        "overlay-delta",
-                        &r.file,
-                        r.label(),
-                        format!("only in overlays/{ref_cluster}, not in overlays/{cluster}"),
-                    );
-                    f.root = Some(ref_root.clone());
-                    out.push(f);
-                }
-            }
-        }
-    }
-    out
 }
 
 /// One shared app's overlays compared with each other: what phase 3's `p3.overlay-delta` criterion reads.

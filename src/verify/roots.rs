@@ -299,7 +299,6 @@ fn visit_dir(dir: &Path, c: &mut Closure, seen: &mut HashSet<PathBuf>) {
         return;
     };
     let k = read_kustomization(&kf);
-    let mut refs: Vec<String> = Vec::new();
     let mut patch_refs: Vec<String> = strs(k.get("patchesStrategicMerge"));
     for field in ["patches", "patchesJson6902"] {
         if let Some(a) = k.get(field).and_then(|v| v.as_array()) {
@@ -316,6 +315,26 @@ fn visit_dir(dir: &Path, c: &mut Closure, seen: &mut HashSet<PathBuf>) {
     }
     // What each patch sets, in the order kustomize applies them (recorded after the resources'
     // own patches, which apply first).
+    let own = own_patch_sources(&canon, &kf, &k);
+    for r in referenced_paths(&k) {
+        // Inline patches and generator options are not paths.
+        if r.contains('\n') {
+            continue;
+        }
+        let p = canon.join(&r);
+        if p.is_dir() {
+            visit_dir(&p, c, seen);
+        } else if p.is_file() {
+            c.files.insert(p.canonicalize().unwrap_or(p));
+        } else {
+            c.other.insert(format!("{}: {r}", canon.display()));
+        }
+    }
+    c.patch_sources.extend(own);
+}
+
+/// The patches a kustomization applies itself (files and inline), in kustomize's order.
+fn own_patch_sources(dir: &Path, kf: &Path, k: &serde_json::Value) -> Vec<PatchSource> {
     let mut own: Vec<PatchSource> = Vec::new();
     let mut entries: Vec<serde_json::Value> = strs(k.get("patchesStrategicMerge"))
         .into_iter()
@@ -326,7 +345,7 @@ fn visit_dir(dir: &Path, c: &mut Closure, seen: &mut HashSet<PathBuf>) {
     }
     for p in &entries {
         if let Some(path) = p.get("path").and_then(|v| v.as_str()) {
-            let f = canon.join(path);
+            let f = dir.join(path);
             let Ok(t) = std::fs::read_to_string(&f) else {
                 continue;
             };
@@ -335,10 +354,16 @@ fn visit_dir(dir: &Path, c: &mut Closure, seen: &mut HashSet<PathBuf>) {
             }
         } else if let Some(inline) = p.get("patch").and_then(|v| v.as_str()) {
             if let Ok(docs) = crate::fleet::render::parse_multi_doc(inline) {
-                own.extend(patch_sources(&kf, p, docs));
+                own.extend(patch_sources(kf, p, docs));
             }
         }
     }
+    own
+}
+
+/// Every path a kustomization names: resources, components, bases, patches, generators' files, ...
+fn referenced_paths(k: &serde_json::Value) -> Vec<String> {
+    let mut refs: Vec<String> = Vec::new();
     for field in [
         "resources",
         "components",
@@ -375,21 +400,7 @@ fn visit_dir(dir: &Path, c: &mut Closure, seen: &mut HashSet<PathBuf>) {
     if let Some(p) = k.pointer("/openapi/path").and_then(|v| v.as_str()) {
         refs.push(p.to_string());
     }
-    for r in refs {
-        // Inline patches and generator options are not paths.
-        if r.contains('\n') {
-            continue;
-        }
-        let p = canon.join(&r);
-        if p.is_dir() {
-            visit_dir(&p, c, seen);
-        } else if p.is_file() {
-            c.files.insert(p.canonicalize().unwrap_or(p));
-        } else {
-            c.other.insert(format!("{}: {r}", canon.display()));
-        }
-    }
-    c.patch_sources.extend(own);
+    refs
 }
 
 /// The cache key of a root: sha256 over the kustomize version, the root path and every input file

@@ -14,9 +14,9 @@
 //! Helm chart are not seen (verify renders kustomizations only); `admin` is approximated by the built-in
 //! workload groups.
 
-use super::rules::{in_bootstrap, Ctx};
-use super::{Finding, RenderedObject};
+use super::{in_bootstrap, Ctx};
 use crate::schema::Gvk;
+use crate::verify::{Finding, RenderedObject};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -107,40 +107,22 @@ struct Instance {
 }
 
 /// Run the rule over every cluster directory.
-pub fn argocd_rbac(ctx: &Ctx, objects: &[RenderedObject]) -> Vec<Finding> {
+pub(super) fn check(ctx: &Ctx, objects: &[RenderedObject], out: &mut Vec<Finding>) {
     let mut by_cluster: BTreeMap<&str, Vec<&RenderedObject>> = BTreeMap::new();
     for o in objects {
-        if let Some(c) = ctx.roots[o.root].kind.cluster() {
+        if let Some(c) = ctx.root_of(o).kind.cluster() {
             by_cluster.entry(c).or_default().push(o);
         }
     }
-    let mut out = Vec::new();
     for (cluster, objs) in by_cluster {
         let (boot, synced): (Vec<&RenderedObject>, Vec<&RenderedObject>) =
-            objs.iter().partition(|o| in_bootstrap(&ctx.roots[o.root].rel));
+            objs.iter().partition(|o| in_bootstrap(&ctx.root_of(o).rel));
         let Some(inst) = operator_instance(&boot) else {
             continue;
         };
         let (grants, role_file) = grants(&inst, &objs);
         let plurals = rendered_crd_plurals(&objs);
-        // (group, resource) -> (verbs lacking, the objects of that kind)
-        let mut missing: BTreeMap<(String, String), Missing> = BTreeMap::new();
-        for o in &synced {
-            let Some(g) = Gvk::of(&o.value) else { continue };
-            let resource = resource_name(ctx, &plurals, &g);
-            let ns = o.value.pointer("/metadata/namespace").and_then(Value::as_str);
-            let lacking: Vec<&'static str> = SYNC_VERBS
-                .iter()
-                .copied()
-                .filter(|v| !grants.iter().any(|gr| gr.allows(&g.group, &resource, ns, v)))
-                .collect();
-            if !lacking.is_empty() {
-                let e = missing.entry((g.group.clone(), resource)).or_default();
-                e.0 = lacking;
-                e.1.push(o);
-            }
-        }
-        for ((group, resource), (verbs, objs)) in missing {
+        for ((group, resource), (verbs, objs)) in missing(ctx, &plurals, &grants, &synced) {
             let first = objs[0];
             let qualified = if group.is_empty() {
                 resource.clone()
@@ -167,11 +149,36 @@ pub fn argocd_rbac(ctx: &Ctx, objects: &[RenderedObject]) -> Vec<Finding> {
                     objs.len()
                 ),
             );
-            f.root = super::root_path(&ctx.roots[first.root]);
+            f.root = crate::verify::root_path(ctx.root_of(first));
             out.push(f);
         }
     }
-    out
+}
+
+/// (group, resource) -> (the sync verbs the controller lacks, the objects of that kind).
+fn missing<'o>(
+    ctx: &Ctx,
+    plurals: &BTreeMap<(String, String), String>,
+    grants: &[Grant],
+    synced: &[&'o RenderedObject],
+) -> BTreeMap<(String, String), Missing<'o>> {
+    let mut missing: BTreeMap<(String, String), Missing> = BTreeMap::new();
+    for o in synced {
+        let Some(g) = Gvk::of(&o.value) else { continue };
+        let resource = resource_name(ctx, plurals, &g);
+        let ns = o.value.pointer("/metadata/namespace").and_then(Value::as_str);
+        let lacking: Vec<&'static str> = SYNC_VERBS
+            .iter()
+            .copied()
+            .filter(|v| !grants.iter().any(|gr| gr.allows(&g.group, &resource, ns, v)))
+            .collect();
+        if !lacking.is_empty() {
+            let e = missing.entry((g.group.clone(), resource)).or_default();
+            e.0 = lacking;
+            e.1.push(o);
+        }
+    }
+    missing
 }
 
 /// The operator-managed Argo CD instance in a cluster's bootstrap objects, if any.
@@ -227,8 +234,17 @@ fn grants(inst: &Instance, objs: &[&RenderedObject]) -> (Vec<Grant>, Option<(Str
             grants.push(Grant::new(None, &[group], resources, &["*"]));
         }
     }
-    // The repo's own roles bound to the controller.
-    let roles: BTreeMap<(Option<String>, String, String), &RenderedObject> = objs
+    let role_file = bound_role_grants(inst, objs, &mut grants);
+    (grants, role_file)
+}
+
+/// (namespace for Roles, kind, name) -> the Role or ClusterRole object.
+type Roles<'o> = BTreeMap<(Option<String>, String, String), &'o RenderedObject>;
+
+/// The repo's own Roles/ClusterRoles bound to the controller, added to `grants`; returns the first
+/// ClusterRole bound cluster-wide (name, file) to point fixes at.
+fn bound_role_grants(inst: &Instance, objs: &[&RenderedObject], grants: &mut Vec<Grant>) -> Option<(String, String)> {
+    let roles: Roles = objs
         .iter()
         .filter_map(|o| {
             let g = Gvk::of(&o.value)?;
@@ -246,18 +262,7 @@ fn grants(inst: &Instance, objs: &[&RenderedObject]) -> (Vec<Grant>, Option<(Str
         if g.group != "rbac.authorization.k8s.io" || !(g.kind == "ClusterRoleBinding" || g.kind == "RoleBinding") {
             continue;
         }
-        let binds_sa = o
-            .value
-            .get("subjects")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .any(|s| {
-                s.get("kind").and_then(Value::as_str) == Some("ServiceAccount")
-                    && s.get("name").and_then(Value::as_str) == Some(inst.controller_sa.as_str())
-                    && s.get("namespace").and_then(Value::as_str) == Some(inst.namespace.as_str())
-            });
-        if !binds_sa {
+        if !binds_controller(inst, o) {
             continue;
         }
         let binding_ns = namespace_if(o, g.kind == "RoleBinding");
@@ -278,31 +283,53 @@ fn grants(inst: &Instance, objs: &[&RenderedObject]) -> (Vec<Grant>, Option<(Str
         if ref_kind == "ClusterRole" && g.kind == "ClusterRoleBinding" && role_file.is_none() {
             role_file = Some((ref_name.to_string(), role.file.clone()));
         }
-        for rule in role.value.get("rules").and_then(Value::as_array).into_iter().flatten() {
-            if rule
-                .get("resourceNames")
-                .and_then(Value::as_array)
-                .is_some_and(|n| !n.is_empty())
-            {
-                continue; // limited to named objects: not enough to create new ones
-            }
-            let strs = |k: &str| -> Vec<String> {
-                rule.get(k)
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            };
-            grants.push(Grant {
-                namespace: binding_ns.clone(),
-                groups: strs("apiGroups"),
-                resources: strs("resources"),
-                verbs: strs("verbs"),
-            });
-        }
+        grants.extend(role_rules(role, &binding_ns));
     }
-    (grants, role_file)
+    role_file
+}
+
+/// Whether a (Cluster)RoleBinding names the controller's ServiceAccount.
+fn binds_controller(inst: &Instance, binding: &RenderedObject) -> bool {
+    binding
+        .value
+        .get("subjects")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|s| {
+            s.get("kind").and_then(Value::as_str) == Some("ServiceAccount")
+                && s.get("name").and_then(Value::as_str) == Some(inst.controller_sa.as_str())
+                && s.get("namespace").and_then(Value::as_str) == Some(inst.namespace.as_str())
+        })
+}
+
+/// The grants of a role's rules, bound in `namespace` (`None`: cluster-wide).
+fn role_rules(role: &RenderedObject, namespace: &Option<String>) -> Vec<Grant> {
+    let mut out = Vec::new();
+    for rule in role.value.get("rules").and_then(Value::as_array).into_iter().flatten() {
+        if rule
+            .get("resourceNames")
+            .and_then(Value::as_array)
+            .is_some_and(|n| !n.is_empty())
+        {
+            continue; // limited to named objects: not enough to create new ones
+        }
+        let strs = |k: &str| -> Vec<String> {
+            rule.get(k)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        };
+        out.push(Grant {
+            namespace: namespace.clone(),
+            groups: strs("apiGroups"),
+            resources: strs("resources"),
+            verbs: strs("verbs"),
+        });
+    }
+    out
 }
 
 /// The object's namespace, when it is of a namespaced kind.
