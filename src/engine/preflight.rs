@@ -104,7 +104,7 @@ pub(super) async fn run(
         paths,
         resumed,
     };
-    kind_checks(req, spec, rb, &mut ready, &mut decisions, &answering).await?;
+    kind_checks(req, spec, rb, &ready, &mut decisions, &answering).await?;
     ready.decisions = decisions;
     let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     ui.ok(&format!(
