@@ -2,17 +2,20 @@
 //!
 //! `argocd appset generate` needs a live Argo CD server. This module expands the fleet repo's
 //! ApplicationSets from the local working tree instead, with Argo CD's own semantics for the
-//! generators and templates this fleet uses (git directories, list, in-cluster `clusters`;
-//! fasttemplate and Go templates), and finds resources that two generated Applications would
-//! both own (the `FailOnSharedResource` conflict). What matches Argo CD and what does not is
+//! generators (git directories and files, list, in-cluster `clusters`, matrix, merge) and
+//! templates (fasttemplate; Go templates with Sprig and Argo CD's functions; `templatePatch`),
+//! and finds resources that two generated Applications would both own (the
+//! `FailOnSharedResource` conflict). What matches Argo CD and what does not is
 //! documented in docs/appset.md.
 //!
 //! Every `repoURL` is taken to be this repository, at the working tree's current content: the
 //! generator's `revision` and the template's `targetRevision` are reported, not resolved.
 
 mod conflicts;
+mod ctx;
 pub mod dirs;
 mod generate;
+mod generators;
 mod load;
 pub mod pathmatch;
 pub mod template;

@@ -46,6 +46,38 @@ fn rate(key: &str, v: &str) -> Result<f64, String> {
     Ok(r)
 }
 
+/// `Kind/namespace/name=STATE` or `Kind/name=STATE`; STATE may be `Cond=Status` (e.g. `Programmed=False`).
+fn parse_stall(val: &str) -> Result<Stall, String> {
+    let usage = "fault 'stall' needs Kind/namespace/name=STATE (Kind/name=STATE for cluster-scoped objects)";
+    let (obj, state) = val.split_once('=').ok_or(usage)?;
+    let parts: Vec<&str> = obj.split('/').collect();
+    let (kind, namespace, name) = match parts.as_slice() {
+        [k, ns, n] => (*k, *ns, *n),
+        [k, n] => (*k, "", *n),
+        _ => {
+            return Err(format!(
+                "fault 'stall': '{obj}' is not Kind/namespace/name or Kind/name"
+            ))
+        }
+    };
+    if kind.is_empty() || name.is_empty() || state.is_empty() {
+        return Err(format!("fault 'stall': '{val}': {usage}"));
+    }
+    if let Some((cond, status)) = state.split_once('=') {
+        if cond.is_empty() || !["True", "False", "Unknown"].contains(&status) {
+            return Err(format!(
+                "fault 'stall': '{state}' is not Cond=Status with Status True, False or Unknown (e.g. Programmed=False)"
+            ));
+        }
+    }
+    Ok(Stall {
+        kind: kind.into(),
+        namespace: namespace.into(),
+        name: name.into(),
+        state: state.into(),
+    })
+}
+
 impl std::str::FromStr for FaultSpec {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
@@ -66,26 +98,7 @@ impl std::str::FromStr for FaultSpec {
                         .map_err(|e| format!("fault 'slow': duration '{d}': {e}"))?;
                     f.slow = Some((rate(key, r)?, d));
                 }
-                "stall" => {
-                    let (obj, state) = val
-                        .rsplit_once('=')
-                        .ok_or("fault 'stall' needs Kind/namespace/name=STATE")?;
-                    let parts: Vec<&str> = obj.split('/').collect();
-                    let (kind, namespace, name) = match parts.as_slice() {
-                        [k, ns, n] => (*k, *ns, *n),
-                        [k, n] => (*k, "", *n),
-                        _ => return Err(format!("fault 'stall': '{obj}' is not Kind/namespace/name")),
-                    };
-                    if kind.is_empty() || name.is_empty() || state.is_empty() {
-                        return Err(format!("fault 'stall': '{val}' needs Kind/namespace/name=STATE"));
-                    }
-                    f.stalls.push(Stall {
-                        kind: kind.into(),
-                        namespace: namespace.into(),
-                        name: name.into(),
-                        state: state.into(),
-                    });
-                }
+                "stall" => f.stalls.push(parse_stall(val)?),
                 "old-schema" => {
                     let (crd, path) = val
                         .split_once(':')
@@ -164,10 +177,14 @@ impl FaultSpec {
         }
     }
 
-    pub fn stall_for(&self, kind: &str, namespace: &str, name: &str) -> Option<&str> {
+    /// The state a stall holds the object at; `kinds` are the names the object's kind goes by (Kind,
+    /// plural, singular, short names), compared without case.
+    pub fn stall_for(&self, kinds: &[&str], namespace: &str, name: &str) -> Option<&str> {
         self.stalls
             .iter()
-            .find(|s| s.kind.eq_ignore_ascii_case(kind) && s.namespace == namespace && s.name == name)
+            .find(|s| {
+                kinds.iter().any(|k| s.kind.eq_ignore_ascii_case(k)) && s.namespace == namespace && s.name == name
+            })
             .map(|s| s.state.as_str())
     }
 }
@@ -195,13 +212,38 @@ mod tests {
             .unwrap();
         assert_eq!(f.err500, 0.1);
         assert_eq!(f.slow, Some((0.1, Duration::from_millis(800))));
-        assert_eq!(f.stall_for("ArgoCD", "argocd", "argocd"), Some("Pending"));
-        assert_eq!(f.stall_for("ClusterPolicy", "", "gpu-cluster-policy"), Some("notReady"));
+        assert_eq!(f.stall_for(&["ArgoCD"], "argocd", "argocd"), Some("Pending"));
+        assert_eq!(
+            f.stall_for(&["ClusterPolicy"], "", "gpu-cluster-policy"),
+            Some("notReady")
+        );
         assert_eq!(f.old_schema[0].1, "spec.resourceHealthChecks");
         assert!(f.no_lb && f.gpus == Some(2));
         assert!("500=2".parse::<FaultSpec>().is_err());
         assert!("bogus=1".parse::<FaultSpec>().is_err());
         assert!("".parse::<FaultSpec>().unwrap().is_none());
+    }
+
+    #[test]
+    fn a_condition_stall_keeps_its_condition_and_bad_ones_say_why() {
+        let f: FaultSpec = "stall=Gateway/openshift-ingress/gw=Programmed=False".parse().unwrap();
+        assert_eq!(f.stalls[0].kind, "Gateway");
+        assert_eq!(f.stalls[0].namespace, "openshift-ingress");
+        assert_eq!(f.stalls[0].name, "gw");
+        assert_eq!(f.stalls[0].state, "Programmed=False");
+        let f: FaultSpec = "stall=pvc/shop/data=Pending".parse().unwrap();
+        assert_eq!(
+            f.stall_for(&["PersistentVolumeClaim", "pvc"], "shop", "data"),
+            Some("Pending")
+        );
+        for bad in [
+            "stall=Gateway/a/b/c=X",
+            "stall=Gateway/a/b",
+            "stall=Gateway/a/b=Programmed=Maybe",
+            "stall=/a/b=X",
+        ] {
+            assert!(bad.parse::<FaultSpec>().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -93,6 +93,27 @@ impl SimHandle {
     pub fn set_faults(&self, spec: FaultSpec) {
         self.shared.set_faults(spec);
     }
+    /// Waits until the controllers have handled every event and have nothing scheduled (and stay so for
+    /// a moment), up to `timeout`; false if they never settle (e.g. an Application retrying a sync).
+    /// Tests use it to check that something does *not* happen, instead of sleeping.
+    pub async fn settle(&self, timeout: std::time::Duration) -> bool {
+        let end = tokio::time::Instant::now() + timeout;
+        let mut quiet_since: Option<(tokio::time::Instant, u64)> = None;
+        while tokio::time::Instant::now() < end {
+            let rv = self.shared.world.store.current_rv();
+            if self.shared.world.quiet() {
+                match quiet_since {
+                    Some((t, r)) if r == rv && t.elapsed() >= std::time::Duration::from_millis(50) => return true,
+                    Some((_, r)) if r == rv => {}
+                    _ => quiet_since = Some((tokio::time::Instant::now(), rv)),
+                }
+            } else {
+                quiet_since = None;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        false
+    }
     pub async fn shutdown(self) {
         for t in &self.tasks {
             t.abort();

@@ -5,6 +5,7 @@ use super::faults::FaultSpec;
 use super::store::Store;
 use crate::fleet::Platform;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -18,6 +19,27 @@ pub(crate) struct World {
     pub crds_dir: Option<PathBuf>,
     /// The fleet working tree the simulated Argo CD syncs from.
     pub repo: Option<PathBuf>,
+    /// How busy the controllers are (for `SimHandle::settle`).
+    pub activity: Activity,
+}
+
+/// Controller work in flight (scheduled reconciles not yet run) and the last store event they handled.
+#[derive(Default)]
+pub struct Activity {
+    in_flight: AtomicUsize,
+    handled_rv: AtomicU64,
+}
+
+impl Activity {
+    pub fn started(&self) {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+    }
+    pub fn finished(&self) {
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+    pub fn handled(&self, rv: u64) {
+        self.handled_rv.fetch_max(rv, Ordering::SeqCst);
+    }
 }
 
 impl World {
@@ -35,7 +57,19 @@ impl World {
             speed: if speed > 0.0 { speed } else { 1.0 },
             crds_dir,
             repo,
+            activity: Activity::default(),
         }
+    }
+
+    /// Whether the controllers have handled every store event and have nothing scheduled.
+    pub fn quiet(&self) -> bool {
+        self.activity.in_flight.load(Ordering::SeqCst) == 0
+            && self.activity.handled_rv.load(Ordering::SeqCst) >= self.store.current_rv()
+    }
+
+    /// A receiver told about every change of the faults in force.
+    pub fn watch_faults(&self) -> watch::Receiver<FaultSpec> {
+        self.faults.subscribe()
     }
 
     pub fn faults(&self) -> FaultSpec {

@@ -7,7 +7,7 @@
 //! yet (an operand before its operator's CRD) are retried, as Argo CD's sync retry would. A Helm chart
 //! source is simulated for the `kopiur` chart only (its namespace, Deployments and CRDs are stored).
 
-use super::common::status::reconcile;
+use super::common::status::{reconcile, stalled};
 use super::common::{key, set_once};
 use super::{Controller, Ctx};
 use crate::sim::catalog::{crd, KOPIUR_CRDS};
@@ -45,7 +45,10 @@ fn on_event(ctx: &Arc<Ctx>, gr: &str, _: EventType, obj: &Value) {
         APPS => {
             let synced = obj.pointer("/status/sync/status").and_then(Value::as_str) == Some("Synced")
                 && obj.pointer("/status/sync/comparedTo/source") == obj.pointer("/spec/source");
-            if !synced && ctx.stall("Application", obj).is_none() {
+            if ctx.stall("Application", obj).is_some() {
+                return hold(ctx, obj);
+            }
+            if !synced {
                 let (ns, name) = (
                     meta_str(obj, "namespace").to_string(),
                     meta_str(obj, "name").to_string(),
@@ -73,6 +76,28 @@ fn application(_: &Ctx, o: &mut Value, _: &str, _: &str) {
         "comparedTo": {"source": o.pointer("/spec/source").cloned().unwrap_or(json!({})), "destination": o.pointer("/spec/destination").cloned().unwrap_or(json!({}))}});
     o["status"]["health"] = json!({"status": "Healthy"});
     set_once(o, "reconciledAt", json!(now()));
+}
+
+/// A `stall=Application/...` fault: the Application reports the held health with a message (Degraded,
+/// say), and nothing is synced until the stall is cleared.
+fn hold(ctx: &Arc<Ctx>, obj: &Value) {
+    let (ns, name) = (
+        meta_str(obj, "namespace").to_string(),
+        meta_str(obj, "name").to_string(),
+    );
+    ctx.once(format!("stall/{}", key(APPS, obj)), 800, move |ctx| {
+        let Some(state) = ctx
+            .world
+            .store
+            .get(APPS, &ns, &name)
+            .and_then(|o| ctx.stall("Application", &o))
+        else {
+            return;
+        };
+        ctx.world
+            .store
+            .mutate(APPS, &ns, &name, |o| stalled(o, "Application", &state));
+    });
 }
 
 fn set_app_status(ctx: &Ctx, ns: &str, name: &str, f: impl Fn(&mut Value)) {
