@@ -236,8 +236,6 @@ fn render_app(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn legacy_dir_params_match_argo() {
         let p = crate::appset::generators::dir_params("my-apps/media/plex", "", false);
