@@ -2,8 +2,9 @@
 //! deletecollection. Writes are in `write`, watches in `watch`.
 
 use super::errors::ApiError;
+use super::patch::patch;
 use super::selector::Selector;
-use super::write::{count_write, create, patch, update};
+use super::write::{count_write, create, update};
 use super::{all_resources, full, json_resp, Body, Req, Target};
 use super::{watch, Server};
 use crate::sim::store::kinds::ResourceInfo;

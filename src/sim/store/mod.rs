@@ -8,11 +8,10 @@
 //! This is the middle layer of the simulated cluster: it imports neither the API (wire) layer nor the
 //! controllers (docs/sim.md, "Layers").
 
-pub mod defaults;
+pub mod admit;
 pub mod error;
 pub mod kinds;
 pub mod names;
-pub mod prune;
 pub mod schema;
 
 pub use error::StoreError;
