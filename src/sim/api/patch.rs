@@ -95,7 +95,16 @@ pub(super) fn patch(shared: &Server, req: &Req, ri: &ResourceInfo, t: &Target, n
         .and_then(Value::as_str)
         .map(str::to_string);
     place(&mut new, ri, t, Some(name))?;
+    // the stored status is not the client's: a main-resource patch is decoded without it
+    let status = if ri.has_status && t.sub.is_none() {
+        new.as_object_mut().and_then(|m| m.remove("status"))
+    } else {
+        None
+    };
     let warns = adm.decode(&mut new, req.q("fieldValidation"))?;
+    if let Some(s) = status {
+        new["status"] = s;
+    }
     new["metadata"]["managedFields"] = old["metadata"]["managedFields"].clone();
     let new = scope_write(ri, t, &old, new);
     let (mgr, av) = (manager(req), ri.api_version(&t.version));
