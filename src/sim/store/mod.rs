@@ -9,11 +9,13 @@
 //! controllers (docs/sim.md, "Layers").
 
 pub mod admit;
+mod delete;
 pub mod error;
 pub mod kinds;
 pub mod names;
 pub mod schema;
 
+pub use delete::{Propagation, CRD_CLEANUP};
 pub use error::StoreError;
 use kinds::ResourceInfo;
 pub use names::{new_uid, now};
@@ -268,7 +270,14 @@ impl Store {
             }
         }
         // Server-owned metadata always comes from the stored object.
-        for k in ["uid", "creationTimestamp", "generation", "resourceVersion"] {
+        for k in [
+            "uid",
+            "creationTimestamp",
+            "generation",
+            "resourceVersion",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+        ] {
             match old["metadata"].get(k) {
                 Some(v) => obj["metadata"][k] = v.clone(),
                 None => {
@@ -281,6 +290,12 @@ impl Store {
         if comparable(&obj) == comparable(&old) {
             return Ok((old, false));
         }
+        if delete::finished(&obj) {
+            // the last finalizer is gone: the pending deletion completes
+            let gone = Self::remove_locked(&mut g, gr, &key.0, &key.1).unwrap_or(obj);
+            let gone = self.emit_deleted(&mut g, gr, gone);
+            return Ok((gone, true));
+        }
         if spec_part(&obj) != spec_part(&old) {
             let gen = old["metadata"]["generation"].as_i64().unwrap_or(1);
             obj["metadata"]["generation"] = json!(gen + 1);
@@ -290,42 +305,6 @@ impl Store {
         g.objects.entry(gr.to_string()).or_default().insert(key, obj.clone());
         self.emit_with_old(&mut g, gr, EventType::Modified, obj.clone(), Some(old));
         Ok((obj, true))
-    }
-
-    /// Deletes an object; a Namespace takes its objects with it, a CRD its custom resources.
-    pub fn delete(&self, gr: &str, ns: &str, name: &str) -> Result<Value, StoreError> {
-        let mut g = self.inner.lock().unwrap();
-        let key = (ns.to_string(), name.to_string());
-        let mut obj = g
-            .objects
-            .get_mut(gr)
-            .and_then(|m| m.remove(&key))
-            .ok_or_else(|| StoreError::not_found(gr, name))?;
-        let mut cascade: Vec<(String, Value)> = vec![];
-        if gr == "namespaces" {
-            for (r, m) in g.objects.iter_mut() {
-                let keys: Vec<_> = m.keys().filter(|(n, _)| n == name).cloned().collect();
-                for k in keys {
-                    cascade.push((r.clone(), m.remove(&k).unwrap()));
-                }
-            }
-            g.logs.retain(|(n, _), _| n != name);
-        } else if gr == "customresourcedefinitions.apiextensions.k8s.io" {
-            if let Some(ri) = ResourceInfo::from_crd(&obj) {
-                if let Some(m) = g.objects.remove(&ri.gr()) {
-                    cascade.extend(m.into_values().map(|v| (ri.gr(), v)));
-                }
-            }
-        }
-        for (r, mut o) in cascade {
-            g.rv += 1;
-            o["metadata"]["resourceVersion"] = json!(g.rv.to_string());
-            self.emit(&mut g, &r, EventType::Deleted, o);
-        }
-        g.rv += 1;
-        obj["metadata"]["resourceVersion"] = json!(g.rv.to_string());
-        self.emit(&mut g, gr, EventType::Deleted, obj.clone());
-        Ok(obj)
     }
 
     /// Read-modify-write for the scripted controllers (retries on conflict). None if absent.

@@ -166,8 +166,11 @@ fn by_kind(ri: &ResourceInfo, obj: &mut Value, create: bool) {
             or(&mut obj["spec"], "volumeMode", json!("Filesystem"));
             if create {
                 obj["status"] = json!({"phase": "Pending"});
+                // the StorageObjectInUseProtection admission plugin
+                finalizer(obj, "kubernetes.io/pvc-protection");
             }
         }
+        ("", "persistentvolumes") if create => finalizer(obj, "kubernetes.io/pv-protection"),
         ("apps", "deployments") => {
             let spec = &mut obj["spec"];
             or(spec, "replicas", json!(1));
@@ -243,6 +246,17 @@ fn by_kind(ri: &ResourceInfo, obj: &mut Value, create: bool) {
             or(s, "apiGroup", json!(group));
         }),
         _ => {}
+    }
+}
+
+fn finalizer(obj: &mut Value, f: &str) {
+    let m = &mut obj["metadata"];
+    if !m["finalizers"].is_array() {
+        m["finalizers"] = json!([]);
+    }
+    let list = m["finalizers"].as_array_mut().unwrap();
+    if !list.iter().any(|x| x == f) {
+        list.push(json!(f));
     }
 }
 

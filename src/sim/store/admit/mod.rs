@@ -75,6 +75,24 @@ impl<'a> Admit<'a> {
             }
             e
         };
+        let mut errs = errs;
+        if let Some(old) = old.filter(|o| o.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null())) {
+            let fins = |o: &Value| -> Vec<Value> {
+                o.pointer("/metadata/finalizers")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            let added: Vec<String> = fins(obj)
+                .into_iter()
+                .filter(|f| !fins(old).contains(f))
+                .map(|f| format!("{f}"))
+                .collect();
+            if !added.is_empty() {
+                let why = format!("no new finalizers can be added if the object is being deleted, found new finalizers []string{{{}}}", added.join(", "));
+                errs.push(super::error::FieldError::Forbidden("metadata.finalizers".into(), why));
+            }
+        }
         if !errs.is_empty() {
             return Err(StoreError::invalid_fields(&self.ri.kind, &self.ri.group, name, errs));
         }
