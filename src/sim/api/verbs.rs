@@ -78,6 +78,67 @@ pub fn output(shared: &Server, ri: &ResourceInfo, version: &str, mut obj: Value)
     obj
 }
 
+/// `limit` and `continue` (https://kubernetes.io/docs/reference/using-api/api-concepts/#retrieving-large-results-sets-in-chunks):
+/// items in key (namespace/name) order after the token's start; the token carries the first page's
+/// resourceVersion and the pages after it say that version too. SIMULATED: later pages read the current
+/// objects, not a snapshot at that version.
+struct Page {
+    items: Vec<Value>,
+    rv: u64,
+    next: Option<String>,
+    remaining: Option<usize>,
+}
+
+fn paginate(req: &Req, items: Vec<Value>, rv: u64) -> Result<Page, ApiError> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let key = |o: &Value| format!("{}/{}", meta_str(o, "namespace"), meta_str(o, "name"));
+    let (start, rv) = match req.q("continue").filter(|c| !c.is_empty()) {
+        None => (String::new(), rv),
+        Some(c) => {
+            if req.q("resourceVersion").is_some_and(|v| !v.is_empty()) {
+                return Err(ApiError::bad_request(
+                    "specifying resource version is not allowed when using continue",
+                ));
+            }
+            let tok: Value = b64
+                .decode(c)
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .ok_or_else(|| ApiError::bad_request("continue key is not valid: illegal base64 data"))?;
+            let start = tok["start"]
+                .as_str()
+                .unwrap_or_default()
+                .trim_end_matches('\u{0}')
+                .to_string();
+            (start, tok["rv"].as_u64().unwrap_or(rv))
+        }
+    };
+    let mut items: Vec<Value> = items
+        .into_iter()
+        .filter(|o| start.is_empty() || key(o) > start)
+        .collect();
+    let limit = req.q("limit").and_then(|l| l.parse::<usize>().ok()).filter(|l| *l > 0);
+    let Some(limit) = limit.filter(|l| items.len() > *l) else {
+        return Ok(Page {
+            items,
+            rv,
+            next: None,
+            remaining: None,
+        });
+    };
+    let remaining = items.len() - limit;
+    items.truncate(limit);
+    let last = items.last().map(key).unwrap_or_default();
+    let tok = json!({"v": "meta.k8s.io/v1", "rv": rv, "start": format!("{last}\u{0}")});
+    Ok(Page {
+        items,
+        rv,
+        next: Some(b64.encode(tok.to_string())),
+        remaining: Some(remaining),
+    })
+}
+
 fn list(shared: &Server, req: &Req, ri: &ResourceInfo, t: &Target) -> R {
     let sel = Selector::parse(req.q("labelSelector"), req.q("fieldSelector"))?;
     let (items, rv) = shared.store.list(&ri.gr(), t.ns.as_deref());
@@ -86,22 +147,29 @@ fn list(shared: &Server, req: &Req, ri: &ResourceInfo, t: &Target) -> R {
         .filter(|o| sel.matches(o))
         .map(|o| output(shared, ri, &t.version, o))
         .collect();
+    let page = paginate(req, items, rv)?;
+    let mut meta = json!({"resourceVersion": page.rv.to_string()});
+    if let Some(c) = &page.next {
+        meta["continue"] = json!(c);
+        meta["remainingItemCount"] = json!(page.remaining);
+    }
     if super::table::wanted(&req.accept) {
-        let tb = super::table::table(
+        let mut tb = super::table::table(
             shared,
             ri,
             &t.version,
-            &items,
-            Some(rv.to_string()),
+            &page.items,
+            Some(page.rv.to_string()),
             req.q("includeObject"),
             true,
         );
+        tb["metadata"] = meta;
         return Ok(json_resp(200, &tb));
     }
     Ok(json_resp(
         200,
         &json!({"kind": format!("{}List", ri.kind), "apiVersion": ri.api_version(&t.version),
-            "metadata": {"resourceVersion": rv.to_string()}, "items": items}),
+            "metadata": meta, "items": page.items}),
     ))
 }
 

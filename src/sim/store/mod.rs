@@ -171,6 +171,18 @@ impl Store {
         }
     }
 
+    /// The resourceVersion a watch's bookmark may carry: the current one when the watcher has received
+    /// every event (checked under the store lock, which every event is sent under), else only the last
+    /// event it was given (`delivered`): a bookmark never runs ahead of an event still queued for it.
+    pub fn bookmark_rv(&self, rx: &broadcast::Receiver<Arc<Event>>, delivered: u64) -> u64 {
+        let g = self.inner.lock().unwrap();
+        if rx.is_empty() {
+            g.rv
+        } else {
+            delivered
+        }
+    }
+
     pub fn set_log(&self, ns: &str, pod: &str, log: String) {
         self.inner.lock().unwrap().logs.insert((ns.into(), pod.into()), log);
     }
@@ -336,6 +348,26 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bookmark_never_runs_ahead_of_an_event_still_queued() {
+        let s = Store::new();
+        let cm = |n: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": n, "namespace": "d"}});
+        let (_, _, mut rx, rv0) = s.watch_start("configmaps", None, None).unwrap();
+        assert_eq!(
+            s.bookmark_rv(&rx, rv0),
+            rv0,
+            "nothing queued: the current resourceVersion"
+        );
+        s.create("configmaps", cm("a")).unwrap();
+        s.create("configmaps", cm("b")).unwrap();
+        // two events queued, none delivered: the bookmark stays at what the watcher has seen
+        assert_eq!(s.bookmark_rv(&rx, rv0), rv0);
+        let first = rx.try_recv().unwrap();
+        assert_eq!(s.bookmark_rv(&rx, first.rv), first.rv);
+        let second = rx.try_recv().unwrap();
+        assert_eq!(s.bookmark_rv(&rx, second.rv), s.current_rv());
+    }
 
     #[test]
     fn too_old_resource_version_is_refused_and_noop_keeps_rv() {
