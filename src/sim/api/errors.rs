@@ -78,13 +78,13 @@ impl From<StoreError> for ApiError {
             Reason::TooLarge => (413, "RequestEntityTooLarge"),
         };
         let mut details = (!e.gr.is_empty()).then(|| details(&e.gr, &e.name)).flatten();
-        if e.reason == Reason::Invalid {
-            let causes: Vec<Value> = e
-                .causes
+        if let Some(inv) = &e.invalid {
+            let (kind, errs) = inv.as_ref();
+            let causes: Vec<Value> = errs
                 .iter()
                 .map(|c| json!({"reason": c.reason(), "message": c.detail(), "field": c.field()}))
                 .collect();
-            details = Some(json!({"name": e.name, "group": e.gr, "kind": e.kind, "causes": causes}));
+            details = Some(json!({"name": e.name, "group": e.gr, "kind": kind, "causes": causes}));
         }
         ApiError {
             code,

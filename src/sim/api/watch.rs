@@ -153,14 +153,10 @@ impl Stream {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn run(
-    mut st: Stream,
-    o: Opts,
-    keep: impl Fn(&Value) -> bool,
-    start: (Vec<Value>, Vec<Arc<Event>>, Receiver<Arc<Event>>, u64),
-    tx: mpsc::Sender<Bytes>,
-) {
+/// What a watch starts from: the initial objects, the events to replay, the live receiver, the list rv.
+type Start = (Vec<Value>, Vec<Arc<Event>>, Receiver<Arc<Event>>, u64);
+
+async fn run(mut st: Stream, o: Opts, keep: impl Fn(&Value) -> bool, start: Start, tx: mpsc::Sender<Bytes>) {
     let (initial, replay, mut brx, list_rv) = start;
     let gr = st.ri.gr();
     for obj in initial.iter().filter(|x| keep(x)) {

@@ -59,17 +59,17 @@ fn on_event(ctx: &Arc<Ctx>, gr: &str, etype: EventType, obj: &Value) {
                 requeue_owner(ctx, &owner);
             }
         }
-        _ if has_finalizer(obj, "foregroundDeletion") || has_finalizer(obj, "orphan") => {
-            if obj.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null()) {
-                let (gr, ns, name) = (
-                    gr.to_string(),
-                    meta_str(obj, "namespace").to_string(),
-                    meta_str(obj, "name").to_string(),
-                );
-                ctx.once(format!("gc/{gr}/{ns}/{name}"), 100, move |ctx| {
-                    propagate(ctx, &gr, &ns, &name)
-                });
-            }
+        _ if (has_finalizer(obj, "foregroundDeletion") || has_finalizer(obj, "orphan"))
+            && obj.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null()) =>
+        {
+            let (gr, ns, name) = (
+                gr.to_string(),
+                meta_str(obj, "namespace").to_string(),
+                meta_str(obj, "name").to_string(),
+            );
+            ctx.once(format!("gc/{gr}/{ns}/{name}"), 100, move |ctx| {
+                propagate(ctx, &gr, &ns, &name)
+            });
         }
         _ => {}
     }

@@ -100,8 +100,7 @@ pub struct StoreError {
     /// The full sentence, as a real API server words it.
     pub message: String,
     /// For Invalid: the Kind (Status details name the kind, not the resource) and the field errors.
-    pub kind: String,
-    pub causes: Vec<FieldError>,
+    pub invalid: Option<Box<(String, Vec<FieldError>)>>,
 }
 
 impl StoreError {
@@ -111,8 +110,7 @@ impl StoreError {
             gr: gr.to_string(),
             name: name.to_string(),
             message,
-            kind: String::new(),
-            causes: vec![],
+            invalid: None,
         }
     }
     pub fn not_found(gr: &str, name: &str) -> Self {
@@ -156,8 +154,7 @@ impl StoreError {
             name,
             format!("{qualified} \"{name}\" is invalid: {body}"),
         );
-        e.kind = kind.to_string();
-        e.causes = errs;
+        e.invalid = Some(Box::new((kind.to_string(), errs)));
         e
     }
     pub fn forbidden(gr: &str, name: &str, why: &str) -> Self {

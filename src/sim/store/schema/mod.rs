@@ -239,7 +239,7 @@ impl<'a> Node<'a> {
     }
 }
 
-fn resolve_static<'a>(v: &'a Value) -> &'a Value {
+fn resolve_static(v: &Value) -> &Value {
     let mut cur = v;
     for _ in 0..8 {
         let r = cur
