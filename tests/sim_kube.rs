@@ -93,10 +93,14 @@ async fn discovery_and_a_crd_created_at_run_time() {
     .unwrap();
     assert_eq!(api.get("w1").await.unwrap().data["status"]["phase"], "Ready");
 
-    // deleting the CRD removes the group and its objects
+    // deleting the CRD removes its objects, then the CRD and its group (asynchronously, as the
+    // apiextensions finalizer does)
     crds.delete("widgets.example.sim", &Default::default()).await.unwrap();
-    let d = Discovery::new(client.clone()).run().await.unwrap();
-    assert!(!d.has_group("example.sim"));
+    sim_support::eventually(10, "the example.sim group to leave discovery", || async {
+        let d = Discovery::new(client.clone()).run().await.ok()?;
+        (!d.has_group("example.sim")).then_some(())
+    })
+    .await;
     h.shutdown().await;
 }
 

@@ -11,7 +11,9 @@ use super::common::status::{reconcile, stalled};
 use super::common::{key, set_once};
 use super::{Controller, Ctx};
 use crate::sim::catalog::{crd, KOPIUR_CRDS};
+use crate::sim::store::admit::Admit;
 use crate::sim::store::kinds::{builtins, ResourceInfo};
+use crate::sim::store::StoreError;
 use crate::sim::store::{meta_str, now, EventType};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -147,6 +149,7 @@ fn sync_app(ctx: &Arc<Ctx>, ns: &str, name: &str, repo: PathBuf) {
         );
     }
     let mut missing = Vec::new();
+    let mut failed = Vec::new();
     for mut o in objects {
         let av = o
             .get("apiVersion")
@@ -166,31 +169,20 @@ fn sync_app(ctx: &Arc<Ctx>, ns: &str, name: &str, repo: PathBuf) {
                 m.remove("namespace");
             }
         }
-        let gr = ri.gr();
-        match ctx
-            .world
-            .store
-            .get(&gr, meta_str(&o, "namespace"), meta_str(&o, "name"))
-        {
-            None => {
-                let _ = ctx.world.store.create(&gr, o);
-            }
-            Some(live) => {
-                let mut merged = live.clone();
-                let mut desired = o.clone();
-                if let Some(d) = desired.as_object_mut() {
-                    d.remove("status");
-                }
-                json_patch::merge(&mut merged, &desired);
-                if merged != live {
-                    let rv = meta_str(&live, "resourceVersion").to_string();
-                    let _ = ctx.world.store.replace(&gr, merged, Some(&rv));
-                }
-            }
+        if let Err(e) = apply_object(ctx, &ri, &av, o) {
+            failed.push(e);
         }
     }
     let revision = "0000000000000000000000000000000000000000";
-    if missing.is_empty() {
+    if !failed.is_empty() {
+        let msg = format!("one or more objects failed to apply, reason: {}", failed.join("; "));
+        set_app_status(ctx, ns, name, |o| {
+            o["status"]["sync"] =
+                json!({"status": "OutOfSync", "revision": revision, "comparedTo": {"source": source.clone()}});
+            o["status"]["health"] = json!({"status": "Degraded", "message": msg.clone()});
+            o["status"]["operationState"] = json!({"phase": "Failed", "message": msg.clone()});
+        });
+    } else if missing.is_empty() {
         set_app_status(ctx, ns, name, |o| {
             o["status"]["sync"] =
                 json!({"status": "Synced", "revision": revision, "comparedTo": {"source": source.clone()}});
@@ -216,6 +208,42 @@ fn sync_app(ctx: &Arc<Ctx>, ns: &str, name: &str, repo: PathBuf) {
         ctx.once(format!("retry/{ns}/{name}"), 2000, move |ctx| {
             sync_app(ctx, &ns, &name, repo)
         });
+    }
+}
+
+/// Writes one rendered object as `kubectl apply` through the API server would: admitted like a client
+/// write (strict field validation, defaulting, validation), created or merged into the live object.
+fn apply_object(ctx: &Ctx, ri: &ResourceInfo, api_version: &str, mut o: Value) -> Result<(), String> {
+    let version = api_version.rsplit('/').next().unwrap_or(api_version);
+    let adm = Admit::new(&ctx.world.store, ri, version, &ctx.world.faults().old_schema);
+    let gr = ri.gr();
+    let what = format!("{} {}", ri.kind, meta_str(&o, "name"));
+    let fail = |e: StoreError| format!("{what}: {}", e.message);
+    adm.decode(&mut o, Some("Strict")).map_err(fail)?;
+    if let Some(d) = o.as_object_mut() {
+        d.remove("status");
+    }
+    match ctx
+        .world
+        .store
+        .get(&gr, meta_str(&o, "namespace"), meta_str(&o, "name"))
+    {
+        None => {
+            adm.default(&mut o, true);
+            adm.validate(None, &o).map_err(fail)?;
+            ctx.world.store.create(&gr, o).map(|_| ()).map_err(fail)
+        }
+        Some(live) => {
+            let mut merged = live.clone();
+            json_patch::merge(&mut merged, &o);
+            adm.default(&mut merged, false);
+            adm.validate(Some(&live), &merged).map_err(fail)?;
+            if merged != live {
+                let rv = meta_str(&live, "resourceVersion").to_string();
+                ctx.world.store.replace(&gr, merged, Some(&rv)).map_err(fail)?;
+            }
+            Ok(())
+        }
     }
 }
 

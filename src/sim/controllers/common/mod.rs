@@ -7,6 +7,7 @@ pub mod nodes;
 pub mod status;
 pub mod storage;
 
+use crate::sim::store::kinds::builtins;
 use crate::sim::store::{meta_str, names::suffix, now};
 use serde_json::{json, Value};
 
@@ -18,7 +19,13 @@ pub fn cond(t: &str, status: &str, reason: &str, msg: &str) -> Value {
 }
 
 pub fn set_cond(obj: &mut Value, mut c: Value) {
-    if let Some(g) = obj.pointer("/metadata/generation").cloned() {
+    // metav1.Condition (custom resources) carries observedGeneration; the built-in kinds' own condition
+    // types (DeploymentCondition, JobCondition, ...) have no such field.
+    if let Some(g) = obj
+        .pointer("/metadata/generation")
+        .cloned()
+        .filter(|_| !is_builtin(obj))
+    {
         c["observedGeneration"] = g;
     }
     if !obj["status"].is_object() {
@@ -37,6 +44,15 @@ pub fn set_cond(obj: &mut Value, mut c: Value) {
         }
         None => conds.push(c),
     }
+}
+
+/// Whether an object is of a built-in kind (its status follows the Go types, not metav1.Condition).
+fn is_builtin(obj: &Value) -> bool {
+    let av = obj["apiVersion"].as_str().unwrap_or_default();
+    let (group, _) = av.rsplit_once('/').unwrap_or(("", av));
+    builtins()
+        .iter()
+        .any(|r| r.group == group && obj["kind"] == r.kind.as_str())
 }
 
 pub fn has_true(obj: &Value, t: &str) -> bool {
