@@ -39,6 +39,7 @@ impl<'a> Tree<'a> {
     }
 }
 
+/// Whether a value holds anything but empty mappings, lists, strings and nulls.
 pub(crate) fn has_content(v: &Value) -> bool {
     match v {
         Value::Null => false,
