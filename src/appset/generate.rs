@@ -257,31 +257,3 @@ fn render_app(
         labels: string_map_of(r.pointer("/metadata/labels")),
     })
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn legacy_dir_params_match_argo() {
-        let p = crate::appset::generators::dir_params("my-apps/media/plex", "", false);
-        assert_eq!(p["path"], "my-apps/media/plex");
-        assert_eq!(p["path.basename"], "plex");
-        assert_eq!(p["path[0]"], "my-apps");
-        assert_eq!(p["path[2]"], "plex");
-        assert!(p.get("path.path").is_none());
-        let p = crate::appset::generators::dir_params("a/B_c", "app", false);
-        assert_eq!(p["app.path.basenameNormalized"], "b-c");
-        assert_eq!(p["app.path[1]"], "B_c");
-    }
-
-    #[test]
-    fn go_dir_params_match_argo() {
-        let p = crate::appset::generators::dir_params("apps-shared/redlib/overlays/openshift", "", true);
-        assert_eq!(p["path"]["path"], "apps-shared/redlib/overlays/openshift");
-        assert_eq!(p["path"]["basename"], "openshift");
-        assert_eq!(p["path"]["segments"][1], "redlib");
-        let p = crate::appset::generators::dir_params("x/y", "pre", true);
-        assert_eq!(p["pre"]["path"]["basename"], "y");
-    }
-}

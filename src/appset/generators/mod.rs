@@ -5,9 +5,6 @@ mod combine;
 mod git;
 mod list;
 
-#[cfg(test)]
-pub(crate) use git::dir_params;
-
 use super::ctx::{render_string, Ctx};
 use crate::error::UserError;
 use serde_json::{Map, Value};
