@@ -30,7 +30,7 @@ def main() -> None:
         fleet = Path(tmp) / "fleet"
         bench_verify.gen_fleet(fleet, a.apps)
         gen = [binary, "--repo", str(fleet), "appset", "generate", "--cluster", "talos", "--output", "json"]
-        cache = fleet / ".fleetctl" / "cache"
+        cache = fleet / ".git" / "fleetctl" / "render-cache"
         first = subprocess.run(gen, capture_output=True, text=True)
         if first.returncode not in (0, 1):
             sys.exit(f"appset generate failed ({first.returncode}): {first.stderr}")

@@ -4,7 +4,7 @@
 //! fatal: a Helm-repository chart, a Helm chart directory, a root using kustomize `helmCharts`
 //! when helm is not on PATH. A failed build keeps kustomize's whole error.
 //!
-//! Renders are cached under `.fleetctl/cache/render` (at the top of the Git work tree) by a
+//! Renders are cached in the repository's Git directory (`.git/fleetctl/render-cache`) by a
 //! hash of the kustomize version, the build options and every input file of the root, so a
 //! second run only hashes.
 
@@ -239,12 +239,24 @@ fn render_job(env: &Env, repo: &Path, job: &Job) -> Outcome {
     }
 }
 
-/// `.fleetctl/cache/render` at the top of the Git work tree holding `repo` (where `verify`
-/// keeps its renders too), or in `repo` outside Git: a fixture fleet inside another
-/// repository caches in that repository's ignored `.fleetctl/`, not among its files.
+/// Where renders are cached: inside the Git directory of the work tree holding `repo`
+/// (`.git/fleetctl/render-cache`; a linked worktree's own git dir), where they never show in
+/// `git status` (phase 4 refuses a dirty tree); outside Git in `repo/.fleetctl/cache/render`.
 fn cache_dir(repo: &Path) -> PathBuf {
-    let top = repo.ancestors().find(|d| d.join(".git").exists()).unwrap_or(repo);
-    top.join(".fleetctl").join("cache").join("render")
+    let Some(top) = repo.ancestors().find(|d| d.join(".git").exists()) else {
+        return repo.join(".fleetctl").join("cache").join("render");
+    };
+    let dot_git = top.join(".git");
+    let git_dir = if dot_git.is_dir() {
+        dot_git
+    } else {
+        // A linked worktree or submodule: `.git` is a file `gitdir: <path>`.
+        std::fs::read_to_string(&dot_git)
+            .ok()
+            .and_then(|t| t.trim().strip_prefix("gitdir:").map(|p| top.join(p.trim())))
+            .unwrap_or(dot_git)
+    };
+    git_dir.join("fleetctl").join("render-cache")
 }
 
 /// The key a source's render is found under: its path, or `repoURL chart revision` for a
