@@ -205,7 +205,10 @@ pub fn to_table(apps: &[GeneratedApp]) -> String {
                 a.name.clone(),
                 a.project.clone(),
                 a.destination.namespace.clone().unwrap_or_else(|| "-".into()),
-                a.source.path.clone(),
+                match (&a.source.chart, a.source.path.is_empty()) {
+                    (Some(c), true) => format!("chart {c}@{}", a.source.target_revision),
+                    _ => a.source.path.clone(),
+                },
                 if a.sync_policy.get("automated").is_some() {
                     a.self_heal().to_string()
                 } else {
