@@ -125,7 +125,36 @@ fn generate_one(tree: &Tree, a: &AppSetFile) -> Result<Vec<GeneratedApp>, UserEr
     Ok(apps)
 }
 
-/// Whether a value holds anything but empty mappings, lists, strings and nulls.
+fn source_of(v: &Value) -> Source {
+    Source {
+        repo_url: str_at(v, "/repoURL").unwrap_or_default(),
+        chart: str_at(v, "/chart"),
+        path: str_at(v, "/path").unwrap_or_default(),
+        target_revision: str_at(v, "/targetRevision").unwrap_or_default(),
+    }
+}
+
+/// `spec.source`, or for a multi-source Application (`spec.sources`) the first source with a
+/// path (else the first) plus all of them.
+fn sources_of(app: &Value) -> (Source, Vec<Source>) {
+    if let Some(s) = app.pointer("/spec/source") {
+        return (source_of(s), Vec::new());
+    }
+    let all: Vec<Source> = app
+        .pointer("/spec/sources")
+        .and_then(Value::as_array)
+        .map(|l| l.iter().map(source_of).collect())
+        .unwrap_or_default();
+    let primary = all
+        .iter()
+        .find(|s| !s.path.is_empty())
+        .or(all.first())
+        .cloned()
+        .unwrap_or_default();
+    (primary, all)
+}
+
+/// A non-empty string at `pointer`.
 fn str_at(v: &Value, pointer: &str) -> Option<String> {
     v.pointer(pointer)
         .and_then(Value::as_str)
@@ -202,9 +231,7 @@ fn render_app(
             Some("template:"),
         )
     })?;
-    if r.pointer("/spec/source").is_none() && r.pointer("/spec/sources").is_some() {
-        return Err(ctx.unsupported("a multi-source template (spec.sources)", "sources:"));
-    }
+    let (source, sources) = sources_of(&r);
     let a = ctx.a;
     Ok(GeneratedApp {
         appset: a.name.clone(),
@@ -223,39 +250,10 @@ fn render_app(
             name: str_at(&r, "/spec/destination/name"),
             namespace: str_at(&r, "/spec/destination/namespace"),
         },
-        source: Source {
-            repo_url: str_at(&r, "/spec/source/repoURL").unwrap_or_default(),
-            path: str_at(&r, "/spec/source/path").unwrap_or_default(),
-            target_revision: str_at(&r, "/spec/source/targetRevision").unwrap_or_default(),
-        },
+        source,
+        sources,
         sync_policy: r.pointer("/spec/syncPolicy").cloned().unwrap_or(Value::Null),
         annotations: string_map_of(r.pointer("/metadata/annotations")),
         labels: string_map_of(r.pointer("/metadata/labels")),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn legacy_dir_params_match_argo() {
-        let p = crate::appset::generators::dir_params("my-apps/media/plex", "", false);
-        assert_eq!(p["path"], "my-apps/media/plex");
-        assert_eq!(p["path.basename"], "plex");
-        assert_eq!(p["path[0]"], "my-apps");
-        assert_eq!(p["path[2]"], "plex");
-        assert!(p.get("path.path").is_none());
-        let p = crate::appset::generators::dir_params("a/B_c", "app", false);
-        assert_eq!(p["app.path.basenameNormalized"], "b-c");
-        assert_eq!(p["app.path[1]"], "B_c");
-    }
-
-    #[test]
-    fn go_dir_params_match_argo() {
-        let p = crate::appset::generators::dir_params("apps-shared/redlib/overlays/openshift", "", true);
-        assert_eq!(p["path"]["path"], "apps-shared/redlib/overlays/openshift");
-        assert_eq!(p["path"]["basename"], "openshift");
-        assert_eq!(p["path"]["segments"][1], "redlib");
-        let p = crate::appset::generators::dir_params("x/y", "pre", true);
-        assert_eq!(p["pre"]["path"]["basename"], "y");
-    }
 }

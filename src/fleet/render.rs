@@ -26,10 +26,15 @@ impl Kustomize {
             .next("install kubectl (https://kubernetes.io/docs/tasks/tools/) or kustomize, then retry"))
     }
 
-    fn command(&self, dir: &Path) -> duct::Expression {
+    fn command(&self, dir: &Path, extra: &[String]) -> duct::Expression {
+        let sub = match self {
+            Kustomize::Standalone(_) => "build",
+            Kustomize::Kubectl(_) => "kustomize",
+        };
+        let mut args: Vec<std::ffi::OsString> = vec![sub.into(), dir.as_os_str().into()];
+        args.extend(extra.iter().map(Into::into));
         let cmd = match self {
-            Kustomize::Standalone(p) => duct::cmd(p, ["build".as_ref(), dir.as_os_str()]),
-            Kustomize::Kubectl(p) => duct::cmd(p, ["kustomize".as_ref(), dir.as_os_str()]),
+            Kustomize::Standalone(p) | Kustomize::Kubectl(p) => duct::cmd(p, args),
         };
         go_runtime_tuning(|key| std::env::var_os(key).is_some())
             .into_iter()
@@ -38,8 +43,14 @@ impl Kustomize {
 
     /// Render `dir` to YAML text.
     pub fn render_text(&self, dir: &Path) -> Result<String, UserError> {
+        self.render_text_with(dir, &[])
+    }
+
+    /// Render `dir` with extra build options (Argo CD's `kustomize.buildOptions`, e.g.
+    /// `--enable-helm`). A failure carries kustomize's whole error, not only its first line.
+    pub fn render_text_with(&self, dir: &Path, options: &[String]) -> Result<String, UserError> {
         let out = self
-            .command(dir)
+            .command(dir, options)
             .stdout_capture()
             .stderr_capture()
             .unchecked()
@@ -49,15 +60,23 @@ impl Kustomize {
             })?;
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr);
-            let first = err.lines().find(|l| !l.trim().is_empty()).unwrap_or("kustomize failed");
-            return Err(
-                UserError::usage(format!("kustomize build failed: {}", strip_klog(first.trim())))
-                    .subject(dir.display().to_string())
-                    .next(format!(
-                        "run `kubectl kustomize {}` to see the full error",
-                        dir.display()
-                    )),
-            );
+            // kubectl's multi-line form is `"command failed" err=<`, the error's lines, then `>`.
+            let whole: Vec<String> = err
+                .lines()
+                .map(|l| strip_klog(l.trim()).replace("\\\"", "\""))
+                .filter(|l| !l.is_empty() && l != ">" && !l.ends_with("\"command failed\" err=<"))
+                .collect();
+            let whole = if whole.is_empty() {
+                "kustomize failed".to_string()
+            } else {
+                whole.join("\n")
+            };
+            return Err(UserError::usage(format!("kustomize build failed: {whole}"))
+                .subject(dir.display().to_string())
+                .next(format!(
+                    "run `kubectl kustomize {}` to see the full error",
+                    dir.display()
+                )));
         }
         String::from_utf8(out.stdout)
             .map_err(|_| UserError::failed("kustomize printed non-UTF-8 output").subject(dir.display().to_string()))
@@ -140,6 +159,25 @@ mod tests {
         assert_eq!(super::strip_klog(structured), "accumulating resources: x");
         let plain = "Error: accumulating resources: missing.yaml";
         assert_eq!(super::strip_klog(plain), plain);
+    }
+
+    #[test]
+    fn a_failed_build_reports_kustomizes_whole_error() {
+        let Ok(k) = super::Kustomize::find() else {
+            eprintln!("skipped: no kustomize or kubectl on PATH");
+            return;
+        };
+        let t = tempfile::tempdir().unwrap();
+        std::fs::write(
+            t.path().join("kustomization.yaml"),
+            "helmCharts:\n  - name: x\n    repo: https://127.0.0.1:1/charts\n    version: 1.0.0\n",
+        )
+        .unwrap();
+        let e = k.render_text(t.path()).unwrap_err();
+        // kubectl prints this one over several lines; all of them are kept, the klog frame is not.
+        assert!(e.cause.contains("HelmChartInflationGenerator"), "{e}");
+        assert!(e.cause.contains("must specify --enable-helm"), "{e}");
+        assert!(!e.cause.contains("command failed"), "{e}");
     }
 
     #[test]

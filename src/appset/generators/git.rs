@@ -205,7 +205,7 @@ pub(crate) fn file_params(file: &str, object: Map<String, Value>, prefix: &str, 
 }
 
 /// The parameters of one matched directory.
-pub(crate) fn dir_params(dir: &str, prefix: &str, go: bool) -> Value {
+fn dir_params(dir: &str, prefix: &str, go: bool) -> Value {
     let basename = dir.rsplit('/').next().unwrap_or(dir).to_string();
     let segments: Vec<&str> = dir.split('/').collect();
     let mut params = Map::new();
@@ -244,4 +244,32 @@ pub(crate) fn dir_params(dir: &str, prefix: &str, go: bool) -> Value {
         }
     }
     Value::Object(params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legacy_dir_params_match_argo() {
+        let p = dir_params("my-apps/media/plex", "", false);
+        assert_eq!(p["path"], "my-apps/media/plex");
+        assert_eq!(p["path.basename"], "plex");
+        assert_eq!(p["path[0]"], "my-apps");
+        assert_eq!(p["path[2]"], "plex");
+        assert!(p.get("path.path").is_none());
+        let p = dir_params("a/B_c", "app", false);
+        assert_eq!(p["app.path.basenameNormalized"], "b-c");
+        assert_eq!(p["app.path[1]"], "B_c");
+    }
+
+    #[test]
+    fn go_dir_params_match_argo() {
+        let p = dir_params("apps-shared/redlib/overlays/openshift", "", true);
+        assert_eq!(p["path"]["path"], "apps-shared/redlib/overlays/openshift");
+        assert_eq!(p["path"]["basename"], "openshift");
+        assert_eq!(p["path"]["segments"][1], "redlib");
+        let p = dir_params("x/y", "pre", true);
+        assert_eq!(p["pre"]["path"]["basename"], "y");
+    }
 }

@@ -5,9 +5,6 @@ mod combine;
 mod git;
 mod list;
 
-#[cfg(test)]
-pub(crate) use git::dir_params;
-
 use super::ctx::{render_string, Ctx};
 use crate::error::UserError;
 use serde_json::{Map, Value};
@@ -39,6 +36,7 @@ impl<'a> Tree<'a> {
     }
 }
 
+/// Whether a value holds anything but empty mappings, lists, strings and nulls.
 pub(crate) fn has_content(v: &Value) -> bool {
     match v {
         Value::Null => false,

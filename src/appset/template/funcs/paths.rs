@@ -56,8 +56,11 @@ fn ext(p: &str) -> String {
     last.rfind('.').map(|i| last[i..].to_string()).unwrap_or_default()
 }
 
+/// A path function of one string.
+type PathFn = (&'static str, fn(&str) -> String);
+
 pub(super) fn register(m: &mut FuncMap) {
-    let fns: [(&'static str, fn(&str) -> String); 8] = [
+    let fns: [PathFn; 8] = [
         ("base", base),
         ("dir", dir),
         ("ext", ext),
