@@ -16,6 +16,7 @@
 pub mod convert;
 mod describe;
 mod load;
+pub mod resource;
 
 pub use convert::unknown_fields;
 pub use describe::pointer_to_path;

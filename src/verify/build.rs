@@ -1,5 +1,6 @@
 //! Rendering every root with the real kustomize, in parallel, behind the content-hash render cache.
 
+use super::layout::Layout;
 use super::roots::{self, Root};
 use super::{CacheState, VerifyOptions};
 use crate::error::UserError;
@@ -17,6 +18,9 @@ pub(super) struct Rendered {
     pub(super) cache_note: Option<String>,
     pub(super) root_list: Vec<roots::Root>,
     pub(super) results: Vec<RenderOut>,
+    pub(super) layout: Layout,
+    /// The repo's files verify looks at ([`super::layout::repo_files`]).
+    pub(super) files: Vec<PathBuf>,
 }
 
 pub(super) fn render_all(opts: &VerifyOptions) -> Result<Rendered, UserError> {
@@ -25,7 +29,12 @@ pub(super) fn render_all(opts: &VerifyOptions) -> Result<Rendered, UserError> {
             .subject(opts.repo.display().to_string())
             .next("pass --repo DIR (the directory holding clusters/ and apps-shared/)")
     })?;
-    crate::fleet::require_fleet_repo(&repo)?;
+    let files = super::layout::repo_files(&repo);
+    let layout = Layout::of(&repo, &files).ok_or_else(|| {
+        UserError::usage("not a fleet repo: no clusters/, no apps-shared/ and no kustomization in it")
+            .subject(repo.display().to_string())
+            .next("pass --repo DIR (the directory holding clusters/ and apps-shared/, or a repo of kustomizations)")
+    })?;
     let kustomize = Kustomize::find()?;
     let kversion = roots::kustomize_version(&kustomize);
     let cache_dir = opts
@@ -37,7 +46,7 @@ pub(super) fn render_all(opts: &VerifyOptions) -> Result<Rendered, UserError> {
         .err()
         .map(|e| format!("render cache disabled: cannot create {}: {e}", cache_dir.display()));
 
-    let root_list = roots::discover(&repo);
+    let root_list = roots::discover(&repo, layout, &files);
     let jobs = if opts.jobs == 0 {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
     } else {
@@ -73,6 +82,8 @@ pub(super) fn render_all(opts: &VerifyOptions) -> Result<Rendered, UserError> {
         cache_note,
         root_list,
         results,
+        layout,
+        files,
     })
 }
 

@@ -6,6 +6,7 @@
 
 mod build;
 pub mod delta;
+pub mod layout;
 mod objects;
 mod report;
 pub mod roots;
@@ -18,9 +19,10 @@ use crate::error::UserError;
 use crate::fleet::render::parse_multi_doc;
 use crate::schema::{Outcome, SchemaSet};
 use build::{RenderOut, Rendered};
+use layout::Layout;
 use roots::{Root, RootKind};
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Environment variable naming the CRD directory when `--crds` is not given.
@@ -107,6 +109,8 @@ fn finish(rendered: Rendered, schemas: &SchemaSet) -> Result<VerifyReport, UserE
         cache_note,
         root_list,
         results,
+        layout,
+        files,
     } = rendered;
     let mut report = VerifyReport {
         kustomize: kversion,
@@ -130,15 +134,34 @@ fn finish(rendered: Rendered, schemas: &SchemaSet) -> Result<VerifyReport, UserE
     }
     // Files of objects no root renders (applied by hand or by a script): validated and linted too.
     let mut root_list = root_list;
-    let closure_refs: Vec<&roots::Closure> = closures.iter().collect();
-    add_loose_files(&repo, &closure_refs, &mut root_list, &mut objects, &mut report);
+    let input = UnreadInput {
+        repo: &repo,
+        layout,
+        files: &files,
+        closures: &closures,
+    };
+    let unrendered = unread_files(&input, &mut root_list, &mut objects, &mut report);
     report.objects = objects.len();
+    if layout == Layout::Legacy {
+        report.notes.push(format!(
+            "legacy layout (no clusters/): the top-level trees are checked as cluster {}; hostnames are not \
+             checked against an appsDomain until clusters/{0}/cluster.yaml exists (phase 4 writes it)",
+            layout::LEGACY_CLUSTER
+        ));
+    }
 
     findings.extend(validate(&objects, &root_list, schemas, &mut report));
 
     // Lint rules.
-    let mut ctx = rules::Ctx::new(&repo, &root_list, schemas);
+    let yaml: Vec<PathBuf> = files
+        .iter()
+        .filter(|f| layout.in_fleet_trees(&roots::rel(&repo, f)))
+        .cloned()
+        .collect();
+    let mut ctx = rules::Ctx::new(&repo, layout, &root_list, schemas);
     ctx.failed = failed;
+    ctx.files = &yaml;
+    ctx.unrendered = unrendered;
     findings.extend(rules::run_all(&ctx, &objects));
 
     // De-duplicate (an object shared by several roots is reported once) and sort.
@@ -170,16 +193,28 @@ fn record_root(report: &mut VerifyReport, root: &Root, out: &RenderOut) -> Optio
     Some(f)
 }
 
-/// Add the objects of files no root reads, each file as a `Loose` pseudo-root.
-fn add_loose_files(
-    repo: &Path,
-    closures: &[&roots::Closure],
+/// The YAML files no root reads: in the fleet trees each one holding objects becomes a `Loose` pseudo-root
+/// (applied by hand or by a script, so validated and linted); elsewhere they are returned, with their
+/// objects, for the plaintext-Secret scan.
+fn unread_files(
+    rendered: &UnreadInput,
     root_list: &mut Vec<Root>,
     objects: &mut Vec<RenderedObject>,
     report: &mut VerifyReport,
-) {
-    for f in roots::loose_files(repo, closures) {
-        let Ok(text) = std::fs::read_to_string(&f) else {
+) -> Vec<(String, Vec<Value>)> {
+    let UnreadInput {
+        repo,
+        layout,
+        files,
+        closures,
+    } = rendered;
+    let read: HashSet<&PathBuf> = closures.iter().flat_map(|c| c.read.iter()).collect();
+    let mut elsewhere = Vec::new();
+    for f in files.iter() {
+        if !layout::is_yaml(f) || layout::is_kustomization(f) || read.contains(f) {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(f) else {
             continue;
         };
         let Ok(docs) = parse_multi_doc(&text) else {
@@ -189,12 +224,19 @@ fn add_loose_files(
         if docs.is_empty() {
             continue;
         }
-        let file = roots::rel(repo, &f);
+        let file = roots::rel(repo, f);
+        if !layout.in_fleet_trees(&file) {
+            elsewhere.push((file, docs));
+            continue;
+        }
         let dir = file.rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_default();
-        let cluster = file
-            .strip_prefix("clusters/")
-            .and_then(|r| r.split('/').next())
-            .map(str::to_string);
+        let cluster = match layout {
+            Layout::Legacy => Some(layout::LEGACY_CLUSTER.to_string()),
+            Layout::Fleet => file
+                .strip_prefix("clusters/")
+                .and_then(|r| r.split('/').next())
+                .map(str::to_string),
+        };
         root_list.push(Root {
             rel: dir,
             kind: RootKind::Loose {
@@ -213,6 +255,15 @@ fn add_loose_files(
         }
     }
     report.loose_files.sort();
+    elsewhere
+}
+
+/// What [`unread_files`] looks at.
+struct UnreadInput<'a> {
+    repo: &'a Path,
+    layout: Layout,
+    files: &'a [PathBuf],
+    closures: &'a [roots::Closure],
 }
 
 /// Validate every object against its schema; the `schema` findings.
