@@ -480,3 +480,37 @@ fn a_secret_file_no_kustomization_reads_is_found() {
     assert_eq!(l.len(), 1, "{l:?}");
     assert!(l[0].contains("leftover.yaml"), "{l:?}");
 }
+
+/// A root inflating a local Helm chart: without helm on PATH it is said per root (its own rule, not a
+/// render failure) and everything else is still checked; with helm, its objects are rendered and validated.
+#[test]
+fn helm_roots_need_helm_and_say_so_when_it_is_missing() {
+    if !have_kustomize() || schemas().is_none() {
+        return;
+    }
+    if which::which("helm").is_ok() {
+        let fleet = fleet_with(Some("helm-unavailable"));
+        let r = verify(fleet.path(), Some(shared_cache()));
+        assert!(r.is_clean(), "{}", r.to_text());
+        let root = r.roots.iter().find(|x| x.path.ends_with("chart-app")).unwrap();
+        assert_eq!(root.objects, 1, "the chart's ConfigMap");
+        return;
+    }
+    eprintln!("helm is not on PATH: only the no-helm path is tested here");
+    let Some(l) = only("helm-unavailable", "helm-unavailable", 1) else {
+        return;
+    };
+    assert!(
+        l[0].starts_with("helm-unavailable clusters/alpha/infrastructure/chart-app: helmCharts (demo) need helm, which is not on PATH"),
+        "{l:?}"
+    );
+    let fleet = fleet_with(Some("helm-unavailable"));
+    let r = verify(fleet.path(), Some(shared_cache()));
+    assert_eq!(r.roots.len(), 9, "{}", r.to_text());
+    assert!(r.validated > 0, "the other roots are still validated");
+    assert!(
+        r.notes.iter().any(|n| n.contains("rendered with --enable-helm")),
+        "{:?}",
+        r.notes
+    );
+}

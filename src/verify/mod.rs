@@ -111,6 +111,7 @@ fn finish(rendered: Rendered, schemas: &SchemaSet) -> Result<VerifyReport, UserE
         results,
         layout,
         files,
+        build,
     } = rendered;
     let mut report = VerifyReport {
         kustomize: kversion,
@@ -120,6 +121,7 @@ fn finish(rendered: Rendered, schemas: &SchemaSet) -> Result<VerifyReport, UserE
         ..Default::default()
     };
     report.notes.extend(cache_note);
+    report.notes.extend(build_note(&build, &repo, &results));
     let mut findings = Vec::new();
     let mut objects = Vec::new();
     let mut closures = Vec::new();
@@ -172,6 +174,23 @@ fn finish(rendered: Rendered, schemas: &SchemaSet) -> Result<VerifyReport, UserE
     Ok(report)
 }
 
+/// What the report says about how helm roots were built.
+fn build_note(build: &crate::fleet::render::BuildOptions, repo: &Path, results: &[RenderOut]) -> Option<String> {
+    let helm_roots = results.iter().filter(|r| !r.closure.helm_charts.is_empty()).count();
+    match &build.source {
+        Some(src) => Some(format!(
+            "kustomize build options {:?} from the repo's Argo CD configuration ({})",
+            build.flags.join(" "),
+            src.strip_prefix(&format!("{}/", repo.display())).unwrap_or(src)
+        )),
+        None if helm_roots > 0 => Some(format!(
+            "no kustomize.buildOptions in the repo's Argo CD configuration (argocd-cm, argo-cd Helm values, ArgoCD \
+             resource): {helm_roots} root(s) with helmCharts rendered with --enable-helm"
+        )),
+        None => None,
+    }
+}
+
 /// Count one rendered root in the report; its `render` finding when kustomize failed.
 fn record_root(report: &mut VerifyReport, root: &Root, out: &RenderOut) -> Option<Finding> {
     match out.state {
@@ -187,8 +206,8 @@ fn record_root(report: &mut VerifyReport, root: &Root, out: &RenderOut) -> Optio
         objects: out.objects.len(),
         millis: out.millis,
     });
-    let err = out.error.as_ref()?;
-    let mut f = Finding::new("render", &root.rel, "", err.clone());
+    let (rule, err) = out.error.as_ref()?;
+    let mut f = Finding::new(rule, &root.rel, "", err.clone());
     f.root = Some(root.rel.clone());
     Some(f)
 }

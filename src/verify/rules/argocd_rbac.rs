@@ -10,8 +10,8 @@
 //! - whatever ClusterRoles/Roles the repo itself binds to the controller's ServiceAccount.
 //!
 //! Anything else (Gateway API, cert-manager, External Secrets, vendor CRDs, ...) fails to sync with
-//! "forbidden" on the real cluster. This rule finds those kinds offline. Objects that Argo CD renders from a
-//! Helm chart are not seen (verify renders kustomizations only); `admin` is approximated by the built-in
+//! "forbidden" on the real cluster. This rule finds those kinds offline. Objects of Applications whose source is a
+//! Helm repository are not seen (verify renders kustomizations, `helmCharts` included); `admin` is approximated by the built-in
 //! workload groups.
 
 use super::{in_bootstrap, Ctx};

@@ -36,8 +36,8 @@ use std::path::{Path, PathBuf};
 /// What a rule does with the rendered objects.
 pub type Check = fn(&Ctx, &[RenderedObject], &mut Vec<Finding>);
 
-/// One lint rule: its stable id and its check (`None` for `render` and `schema`, which verify's pipeline
-/// itself reports while rendering and validating).
+/// One lint rule: its stable id and its check (`None` for `render`, `schema` and `helm-unavailable`, which
+/// verify's pipeline itself reports while rendering and validating).
 pub struct Rule {
     pub id: &'static str,
     pub check: Option<Check>,
@@ -51,6 +51,10 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "schema",
+        check: None,
+    },
+    Rule {
+        id: "helm-unavailable",
         check: None,
     },
     Rule {
