@@ -25,6 +25,19 @@ pub(super) struct Rendered {
     pub(super) build: BuildOptions,
 }
 
+/// The render cache directory: `--cache-dir`, else `<repo>/.fleetctl/cache/render`.
+pub(super) fn cache_dir(opts: &VerifyOptions) -> Result<PathBuf, UserError> {
+    if let Some(d) = &opts.cache_dir {
+        return Ok(d.clone());
+    }
+    let repo = opts.repo.canonicalize().map_err(|e| {
+        UserError::usage(format!("cannot open the fleet repo: {e}"))
+            .subject(opts.repo.display().to_string())
+            .next("pass --repo DIR (the directory holding clusters/ and apps-shared/)")
+    })?;
+    Ok(repo.join(".fleetctl").join("cache").join("render"))
+}
+
 pub(super) fn render_all(opts: &VerifyOptions) -> Result<Rendered, UserError> {
     let repo = opts.repo.canonicalize().map_err(|e| {
         UserError::usage(format!("cannot open the fleet repo: {e}"))
@@ -38,15 +51,21 @@ pub(super) fn render_all(opts: &VerifyOptions) -> Result<Rendered, UserError> {
             .next("pass --repo DIR (the directory holding clusters/ and apps-shared/, or a repo of kustomizations)")
     })?;
     let kustomize = Kustomize::find()?;
-    let kversion = roots::kustomize_version(&kustomize);
-    let cache_dir = opts
-        .cache_dir
-        .clone()
-        .unwrap_or_else(|| repo.join(".fleetctl").join("cache").join("render"));
+    let cache_dir = cache_dir(opts)?;
     // Without a writable cache every root is simply rendered each time.
     let cache_note = std::fs::create_dir_all(&cache_dir)
         .err()
         .map(|e| format!("render cache disabled: cannot create {}: {e}", cache_dir.display()));
+    // Asking kustomize its version is a process per run: remembered for the same binary.
+    let program = match &kustomize {
+        Kustomize::Standalone(p) | Kustomize::Kubectl(p) => p,
+    };
+    let kversion = match super::memo::stat_fingerprint(program) {
+        Some(fp) => super::memo::remember(&cache_dir, "kustomize-version", &fp, || {
+            roots::kustomize_version(&kustomize)
+        }),
+        None => roots::kustomize_version(&kustomize),
+    };
 
     let root_list = roots::discover(&repo, layout, &files);
     let jobs = if opts.jobs == 0 {

@@ -7,6 +7,7 @@
 mod build;
 pub mod delta;
 pub mod layout;
+mod memo;
 mod objects;
 mod report;
 pub mod roots;
@@ -69,8 +70,9 @@ pub fn default_crds_dir() -> Option<PathBuf> {
 /// Load the schema set the options ask for.
 pub fn load_schemas(opts: &VerifyOptions) -> Result<SchemaSet, UserError> {
     let dir = opts.crds.clone().or_else(default_crds_dir);
+    let index = memo::dir(&build::cache_dir(opts)?).join("schemas");
     let mut set = match &dir {
-        Some(d) => SchemaSet::load_dir(d)?,
+        Some(d) => SchemaSet::load_dir_indexed(d, &index)?,
         None => SchemaSet::empty(),
     };
     for c in &opts.cluster_crds {

@@ -94,6 +94,10 @@ fn raw_files(ctx: &Ctx, out: &mut Vec<Finding>) {
         let Ok(text) = std::fs::read_to_string(f) else {
             continue;
         };
+        // Only Argo CD values (`configs`, `global`) or `helmCharts` can be reported: skip parsing the rest.
+        if !(text.contains("configs") || text.contains("global") || text.contains("helmCharts")) {
+            continue;
+        }
         let Ok(docs) = crate::fleet::render::parse_multi_doc(&text) else {
             continue;
         };
