@@ -155,7 +155,7 @@ fn kustomize_root(env: &Env, repo: &Path, job: &Job, dir: &Path) -> Outcome {
     });
     let text = match cached.as_ref().and_then(|f| std::fs::read_to_string(f).ok()) {
         Some(t) => t,
-        None => match k.render_text_with(dir, &options) {
+        None => match k.render_text_args(dir, &options) {
             Ok(t) => {
                 if let Some(f) = &cached {
                     store(f, &t);
