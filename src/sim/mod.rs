@@ -107,13 +107,9 @@ impl SimHandle {
 pub async fn start(cfg: SimConfig) -> anyhow::Result<SimHandle> {
     let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
     let addr = listener.local_addr()?;
-    let world = Arc::new(world::World::new(
-        cfg.platform,
-        cfg.faults,
-        cfg.speed,
-        cfg.crds_dir,
-        cfg.repo,
-    ));
+    let mut world = world::World::new(cfg.platform, cfg.faults, cfg.speed, cfg.crds_dir, cfg.repo);
+    world.webhooks = controllers::webhooks();
+    let world = Arc::new(world);
     catalog::seed(&world)?;
     let shared = Arc::new(api::Server::new(world.clone(), addr));
     let ctl = tokio::spawn(controllers::run(world));

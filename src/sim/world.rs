@@ -4,9 +4,16 @@
 use super::faults::FaultSpec;
 use super::store::Store;
 use crate::fleet::Platform;
+use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::watch;
+
+/// A validating admission webhook of a simulated operator: (group resource, the stored object for an update,
+/// the object to store) -> Ok, or the webhook's denial (`admission webhook "NAME" denied the request: ...`).
+/// The API layer runs every one before a client create or update is stored; the controllers register them
+/// (`controllers::webhooks`), so the API layer never names an operator.
+pub type Webhook = fn(&str, Option<&Value>, &Value) -> Result<(), String>;
 
 pub(crate) struct World {
     pub platform: Platform,
@@ -18,6 +25,8 @@ pub(crate) struct World {
     pub crds_dir: Option<PathBuf>,
     /// The fleet working tree the simulated Argo CD syncs from.
     pub repo: Option<PathBuf>,
+    /// The simulated operators' validating webhooks.
+    pub webhooks: Vec<Webhook>,
 }
 
 impl World {
@@ -35,7 +44,13 @@ impl World {
             speed: if speed > 0.0 { speed } else { 1.0 },
             crds_dir,
             repo,
+            webhooks: Vec::new(),
         }
+    }
+
+    /// Runs every validating webhook on a write about to be stored; the first denial wins.
+    pub fn admit(&self, gr: &str, old: Option<&Value>, new: &Value) -> Result<(), String> {
+        self.webhooks.iter().try_for_each(|w| w(gr, old, new))
     }
 
     pub fn faults(&self) -> FaultSpec {

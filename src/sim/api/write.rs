@@ -79,6 +79,14 @@ pub(super) fn count_write(shared: &Server, req: &Req, created: bool) {
     }
 }
 
+/// The simulated operators' validating webhooks (`World::admit`): a denial is 403 Forbidden, as the API
+/// server reports a webhook's refusal.
+fn admit(shared: &Server, ri: &ResourceInfo, old: Option<&Value>, new: &Value) -> Result<(), ApiError> {
+    shared
+        .admit(&ri.gr(), old, new)
+        .map_err(|m| ApiError::new(403, "Forbidden", m))
+}
+
 /// Checks name/namespace of a body against the path and fills them in.
 fn place(obj: &mut Value, ri: &ResourceInfo, t: &Target, name: Option<&str>) -> Result<(), ApiError> {
     if !obj.is_object() {
@@ -136,6 +144,7 @@ fn create_obj(shared: &Server, req: &Req, ri: &ResourceInfo, mut obj: Value) -> 
         }
     }
     defaults::on_create(ri, &mut obj)?;
+    admit(shared, ri, None, &obj)?;
     if req.dry_run() {
         obj["metadata"]["uid"] = json!(new_uid());
         obj["metadata"]["creationTimestamp"] = json!(now());
@@ -212,6 +221,8 @@ fn store_update(
     expected: Option<String>,
     warns: &[String],
 ) -> R {
+    let old = shared.store.get(&ri.gr(), meta_str(&new, "namespace"), meta_str(&new, "name"));
+    admit(shared, ri, old.as_ref(), &new)?;
     count_write(shared, req, false);
     let out = if req.dry_run() {
         new

@@ -7,6 +7,7 @@
 //! does on an event) and is listed once in `CONTROLLERS`. Controller files share helpers through
 //! `common` only; none imports another, and none imports the API layer.
 
+mod applicationset;
 mod argocd;
 mod argocd_operator;
 mod cert_manager;
@@ -56,6 +57,7 @@ const CONTROLLERS: &[&Controller] = &[
     &kopiur::CONTROLLER,
     &olm::CONTROLLER,
     &argocd::CONTROLLER,
+    &applicationset::CONTROLLER,
     &argocd_operator::CONTROLLER,
     &deployment::CONTROLLER,
     &pv::CONTROLLER,
@@ -68,6 +70,14 @@ const CONTROLLERS: &[&Controller] = &[
     &gpu::CONTROLLER,
     &nfd::CONTROLLER,
 ];
+
+/// The simulated operators' validating webhooks, which the API layer runs before storing a client write
+/// (`World::webhooks`).
+const WEBHOOKS: &[crate::sim::world::Webhook] = &[lvms::webhook];
+
+pub fn webhooks() -> Vec<crate::sim::world::Webhook> {
+    WEBHOOKS.to_vec()
+}
 
 pub struct Ctx {
     pub world: Arc<World>,
