@@ -27,6 +27,7 @@ pub async fn sim(cmd: super::SimCommand) -> Result<i32, UserError> {
         speed,
         crds,
         fleet,
+        lan_dns,
     } = cmd;
     let platform: Platform = platform.parse().map_err(UserError::usage)?;
     let faults: FaultSpec = faults
@@ -48,6 +49,7 @@ pub async fn sim(cmd: super::SimCommand) -> Result<i32, UserError> {
     cfg.speed = speed;
     cfg.crds_dir = crds;
     cfg.repo = fleet;
+    cfg.lan_dns = lan_dns.parse().map_err(UserError::usage)?;
     sim::serve_cli(cfg, out, &context)
         .await
         .map_err(|e| UserError::failed(format!("the simulated cluster stopped: {e:#}")))?;
