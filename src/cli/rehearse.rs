@@ -101,6 +101,7 @@ pub async fn rehearse(
     let mut setup = setup;
     setup.retain(|&p| clusters.iter().any(|(_, spec)| runs_on(p, spec)));
     let state = fresh_state(g)?;
+    let fleet = fleet_copy(g, &state)?;
     // SAFETY of the process environment: set once, before any task reads it.
     std::env::set_var("FLEETCTL_REHEARSAL", "1");
     g.ui.banner("REHEARSAL: every phase runs against a simulated cluster on 127.0.0.1; no real cluster is contacted");
@@ -117,6 +118,7 @@ pub async fn rehearse(
     }
     let mut r = Rehearsal {
         g,
+        fleet,
         library,
         answers,
         yes,
@@ -194,9 +196,42 @@ fn fresh_state(g: &Globals) -> Result<PathBuf, UserError> {
     Ok(state)
 }
 
+/// The fleet a rehearsal syncs and reads: a copy of the repo's `clusters/`, `apps-shared/` and `runbooks/`
+/// in the rehearsal state, so that playing the owner's layer commits never touches the working tree.
+fn fleet_copy(g: &Globals, state: &std::path::Path) -> Result<PathBuf, UserError> {
+    let dst = state.join("fleet");
+    for d in ["clusters", "apps-shared", "runbooks"] {
+        let src = g.repo.join(d);
+        if src.is_dir() {
+            copy_dir(&src, &dst.join(d)).map_err(|e| {
+                UserError::failed(format!("cannot copy the fleet for the rehearsal: {e}"))
+                    .subject(src.display().to_string())
+                    .next("check the rehearsal state dir is writable (--state-dir)")
+            })?;
+        }
+    }
+    Ok(dst)
+}
+
+fn copy_dir(src: &std::path::Path, dst: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dst)?;
+    for e in std::fs::read_dir(src)? {
+        let e = e?;
+        let to = dst.join(e.file_name());
+        if e.file_type()?.is_dir() {
+            copy_dir(&e.path(), &to)?;
+        } else {
+            std::fs::copy(e.path(), to)?;
+        }
+    }
+    Ok(())
+}
+
 /// One rehearsal in progress: its settings and the simulated clusters started so far.
 struct Rehearsal<'g> {
     g: &'g Globals,
+    /// The rehearsal's own copy of the fleet (fleet_copy).
+    fleet: PathBuf,
     library: Arc<Library>,
     answers: BTreeMap<String, String>,
     yes: bool,
@@ -206,6 +241,13 @@ struct Rehearsal<'g> {
     /// The phase being rehearsed (the first, for `all`).
     wanted: u8,
     sims: BTreeMap<String, (sim::SimHandle, PathBuf)>,
+}
+
+/// Where a simulated cluster's names lead: its node router, its Gateway listener, its LAN DNS.
+struct Ingress {
+    router: SocketAddr,
+    gateway: SocketAddr,
+    dns: SocketAddr,
 }
 
 /// How one phase on one cluster went.
@@ -219,12 +261,14 @@ enum Went {
 
 impl Rehearsal<'_> {
     /// The simulated cluster for `cname` (started on first use) and its kubeconfig.
-    async fn sim_for(&mut self, cname: &str, spec: &ClusterSpec) -> Result<(SocketAddr, PathBuf), UserError> {
+    async fn sim_for(&mut self, cname: &str, spec: &ClusterSpec) -> Result<(Ingress, PathBuf), UserError> {
         if !self.sims.contains_key(cname) {
             let mut cfg = SimConfig::new(spec.platform);
             cfg.speed = 20.0;
             cfg.crds_dir = self.crds.clone();
-            cfg.repo = Some(self.g.repo.clone());
+            cfg.repo = Some(self.fleet.clone());
+            // The owner created the DNS records phase 3's dns-check prints: one per app hostname.
+            cfg.lan_dns = sim::dns::LanDns::PerHost;
             let h = sim::start(cfg)
                 .await
                 .map_err(|e| UserError::failed(format!("cannot start the simulated cluster: {e:#}")))?;
@@ -244,19 +288,60 @@ impl Rehearsal<'_> {
             self.sims.insert(cname.to_string(), (h, kc));
         }
         let (h, kc) = &self.sims[cname];
-        Ok((h.router_addr(), kc.clone()))
+        Ok((
+            Ingress {
+                router: h.router_addr(),
+                gateway: h.gateway_addr(),
+                dns: h.dns_addr(),
+            },
+            kc.clone(),
+        ))
+    }
+
+    /// Plays the owner's commit of this phase's layer switch on the rehearsal's copy (a `git-layer` step
+    /// would otherwise stop and print it), and says so.
+    fn switch_layer(&self, spec: &ClusterSpec, p: u8) -> Result<(), UserError> {
+        let steps = self
+            .library
+            .runbooks
+            .iter()
+            .filter(|l| l.runbook.phase == p && l.runbook.platforms.contains(&spec.platform))
+            .flat_map(|l| l.runbook.steps.iter().filter(|s| s.on_platform(spec.platform)));
+        for s in steps {
+            let Some(b) = s.builtin.as_ref().filter(|b| b.name == "git-layer") else {
+                continue;
+            };
+            let (Some(cluster), Some(layer)) = (b.args["cluster"].as_str(), b.args["layer"].as_str()) else {
+                continue;
+            };
+            let now = steps::git_layer::current(&self.fleet, cluster)?;
+            let rank = |l: &str| l.trim_start_matches("phase-").parse::<u32>().unwrap_or(0);
+            if rank(&now) < rank(layer) {
+                steps::git_layer::set_switch(&self.fleet, cluster, layer)?;
+                self.g.ui.line(&format!(
+                    "rehearsal: Git's layer switch for {cluster} set to {layer} in the rehearsal's copy (on the real repo you commit that line, as phase {p} says)"
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Run phase `p` on `cname` and print its report unless it is a passing setup phase.
     async fn phase(&mut self, cname: &str, spec: &ClusterSpec, p: u8, is_setup: bool) -> Result<Went, UserError> {
-        let (router, kc) = self.sim_for(cname, spec).await?;
-        // Probes of this cluster's hosts go to its simulated HTTPS router and accept its self-signed
-        // certificate. Set per cluster, before its phase runs (phases run one at a time).
-        std::env::set_var("FLEETCTL_PROBE_RESOLVE", format!("*={router}"));
+        let (ingress, kc) = self.sim_for(cname, spec).await?;
+        self.switch_layer(spec, p)?;
+        // Names resolve through the cluster's simulated LAN DNS; probes reach what that DNS points at: the
+        // node's address leads to its simulated router, any other (a Gateway's) to its Gateway listener, and
+        // accept their self-signed certificates. Set per cluster, before its phase runs (one at a time).
+        std::env::set_var("FLEETCTL_DNS_SERVER", ingress.dns.to_string());
+        std::env::set_var(
+            "FLEETCTL_PROBE_RESOLVE",
+            format!("{}={},*={}", crate::sim::NODE_ADDRESS, ingress.router, ingress.gateway),
+        );
         std::env::set_var("FLEETCTL_PROBE_INSECURE", "1");
         let g = self.g;
         let req = PhaseRequest {
-            repo: g.repo.clone(),
+            repo: self.fleet.clone(),
             cluster: cname.to_string(),
             phase: p,
             target: Target {

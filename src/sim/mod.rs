@@ -27,6 +27,7 @@ mod store;
 mod world;
 
 pub use crate::fleet::Platform;
+pub use catalog::NODE_ADDRESS;
 pub use api::Stats;
 pub use faults::{FaultSpec, Stall};
 

@@ -226,6 +226,8 @@ pub fn package(name: &str) -> Option<&'static Package> {
 }
 
 pub const INGRESS_DOMAIN: &str = "apps.sno-ai-lab.vanillax.xyz";
+/// The simulated OpenShift node's InternalIP (a documentation address, never contacted).
+pub const NODE_ADDRESS: &str = "192.0.2.10";
 pub const OPENSHIFT_VERSION: &str = "4.22.0-rc.2";
 
 /// A CRD object: the real YAML from `crds_dir` if present, else a minimal schema-less one.
@@ -359,7 +361,7 @@ pub fn seed(shared: &World) -> anyhow::Result<()> {
                     "Red Hat Enterprise Linux CoreOS 9.6.20260801-0 (Plow)",
                     &kubelet,
                     "cri-o://1.35.1",
-                    "192.0.2.10",
+                    NODE_ADDRESS,
                     true,
                 ),
             );
