@@ -12,7 +12,9 @@
 //!   `duration * factor^n`, capped); once the retries are spent the operation is Failed and auto-sync skips that
 //!   revision ("Failed sync attempt to R", condition SyncError) even with selfHeal, until the revision changes
 //!   or someone sets `operation` (a manual sync, e.g. `argocd app sync` or fleetctl's resync step);
-//! - the `argocd.argoproj.io/refresh` annotation is consumed (a refresh alone does not retry a failed revision).
+//! - the `argocd.argoproj.io/refresh` annotation is consumed (a refresh alone does not retry a failed revision);
+//! - every Application is compared with Git again every 180 s (`timeout.reconciliation`, scaled), so a commit
+//!   (a changed working tree) is picked up without an event.
 //!
 //! Objects are written straight into the store (as Argo CD's apply would, minus pruning and hooks), after the
 //! simulated operators' webhooks (`World::admit`). A Helm chart source is simulated for the `kopiur` chart only.
@@ -53,7 +55,18 @@ fn on_event(ctx: &Arc<Ctx>, gr: &str, _: EventType, obj: &Value) {
     };
     let (ns, name) = (meta_str(obj, "namespace").to_string(), meta_str(obj, "name").to_string());
     ctx.once(key(gr, obj), 800, move |ctx| reconcile_app(ctx, &ns, &name, repo));
+    // Argo CD compares every Application with Git every `timeout.reconciliation` (180 s in this fleet's
+    // ArgoCD CR), so a commit is picked up without an event.
+    let (ns, name) = (meta_str(obj, "namespace").to_string(), meta_str(obj, "name").to_string());
+    ctx.once(format!("poll/{ns}/{name}"), RECONCILIATION_MS, move |ctx| {
+        if let Some(app) = ctx.world.store.get(APPS, &ns, &name) {
+            ctx.requeue(APPS, &app);
+        }
+    });
 }
+
+/// `timeout.reconciliation`: how often an Application is compared with Git without an event.
+const RECONCILIATION_MS: u64 = 180_000;
 
 fn application(_: &Ctx, o: &mut Value, _: &str, _: &str) {
     o["status"]["sync"] = json!({"status": "Synced", "revision": "0000000000000000000000000000000000000000",
@@ -101,19 +114,34 @@ fn live_of(ctx: &Ctx, app: &Value, o: &Value) -> Option<Value> {
     ctx.world.store.get(&ri.gr(), if ri.namespaced { &ns } else { "" }, &name)
 }
 
-/// Each desired object's health (Missing when it is not live), as status.resources lists them.
-fn observe(ctx: &Ctx, app: &Value, objects: &[Value]) -> Vec<(Health, String, Value)> {
+/// One desired object as the app sees it: live or not, its health and message, its status.resources row.
+struct Observed {
+    live: bool,
+    health: Health,
+    msg: String,
+    row: Value,
+}
+
+/// Each desired object's health (Missing when it is not live), as status.resources lists them. The
+/// Application itself, when it manages its own definition (app-of-apps self-management), counts as Healthy.
+fn observe(ctx: &Ctx, app: &Value, objects: &[Value]) -> Vec<Observed> {
     objects
         .iter()
         .map(|o| {
             let (group, kind, ns, name) = ident(app, o);
-            let (h, msg) = match live_of(ctx, app, o) {
-                Some(live) => assess(&group, &kind, &live),
+            let itself = group == "argoproj.io"
+                && kind == "Application"
+                && ns == meta_str(app, "namespace")
+                && name == meta_str(app, "name");
+            let live = live_of(ctx, app, o);
+            let (health, msg) = match &live {
+                Some(_) if itself => (Health::Healthy, String::new()),
+                Some(l) => assess(&group, &kind, l),
                 None => (Health::Missing, String::new()),
             };
             let row = json!({"group": group, "kind": kind, "namespace": ns, "name": name, "version": str_at(o, "/apiVersion").rsplit('/').next(),
-                "status": if h == Health::Missing { "OutOfSync" } else { "Synced" }, "health": {"status": h.as_str()}});
-            (h, msg, row)
+                "status": if live.is_some() { "Synced" } else { "OutOfSync" }, "health": {"status": health.as_str()}});
+            Observed { live: live.is_some(), health, msg, row }
         })
         .collect()
 }
@@ -210,16 +238,16 @@ fn set_app_condition(o: &mut Value, t: &str, msg: &str) {
 fn write_status(ctx: &Ctx, app: &Value, d: &Desired) -> bool {
     let rows = observe(ctx, app, &d.objects);
     let (phase, last_rev, _) = last_op(app);
-    let all_live = rows.iter().all(|r| r.0 != Health::Missing);
+    let all_live = rows.iter().all(|r| r.live);
     let synced = phase == "Succeeded" && last_rev == d.revision && all_live;
     let (health, msg) = rows
         .iter()
-        .max_by_key(|r| r.0)
-        .map(|r| (r.0, r.1.clone()))
+        .max_by_key(|r| r.health)
+        .map(|r| (r.health, r.msg.clone()))
         .unwrap_or((Health::Healthy, String::new()));
     let source = app.pointer("/spec/source").cloned().unwrap_or(Value::Null);
     let dest = app.pointer("/spec/destination").cloned().unwrap_or(Value::Null);
-    let resources: Vec<Value> = rows.into_iter().map(|r| r.2).collect();
+    let resources: Vec<Value> = rows.into_iter().map(|r| r.row).collect();
     ctx.world.store.mutate(APPS, meta_str(app, "namespace"), meta_str(app, "name"), |o| {
         o["status"]["sync"] = json!({"status": if synced { "Synced" } else { "OutOfSync" }, "revision": d.revision,
             "comparedTo": {"source": source, "destination": dest}});
