@@ -5,6 +5,7 @@
 
 pub mod apply;
 pub mod backup_design;
+pub mod catalog;
 pub mod check;
 pub mod command;
 pub mod decide;
@@ -48,6 +49,7 @@ pub fn registry() -> &'static Registry {
             Box::new(git_layer::GitLayer),
             Box::new(resync_failed::ResyncFailed),
             Box::new(dns_check::DnsCheck),
+            Box::new(catalog::CatalogChannels),
         ],
         criteria: criteria::NAMES
             .iter()
