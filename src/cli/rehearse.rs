@@ -197,20 +197,45 @@ fn fresh_state(g: &Globals) -> Result<PathBuf, UserError> {
 }
 
 /// The fleet a rehearsal syncs and reads: a copy of the repo's `clusters/`, `apps-shared/` and `runbooks/`
-/// in the rehearsal state, so that playing the owner's layer commits never touches the working tree.
+/// in the rehearsal state, committed to a Git repository of its own (phase 4 works on branches), so that
+/// playing the owner's layer commits never touches the working tree.
 fn fleet_copy(g: &Globals, state: &std::path::Path) -> Result<PathBuf, UserError> {
     let dst = state.join("fleet");
+    let failed = |what: String| {
+        UserError::failed(format!("cannot prepare the rehearsal's copy of the fleet: {what}"))
+            .subject(dst.display().to_string())
+            .next("check the rehearsal state dir is writable (--state-dir) and git is on PATH")
+    };
     for d in ["clusters", "apps-shared", "runbooks"] {
         let src = g.repo.join(d);
         if src.is_dir() {
-            copy_dir(&src, &dst.join(d)).map_err(|e| {
-                UserError::failed(format!("cannot copy the fleet for the rehearsal: {e}"))
-                    .subject(src.display().to_string())
-                    .next("check the rehearsal state dir is writable (--state-dir)")
-            })?;
+            copy_dir(&src, &dst.join(d)).map_err(|e| failed(e.to_string()))?;
         }
     }
+    git(&dst, &["init", "-q", "-b", "main"]).map_err(failed)?;
+    commit_all(&dst, "rehearsal copy of the fleet").map_err(failed)?;
     Ok(dst)
+}
+
+fn git(dir: &std::path::Path, args: &[&str]) -> Result<(), String> {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .map_err(|e| format!("git: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("git {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()));
+    }
+    Ok(())
+}
+
+/// Commits everything in the rehearsal's copy (as the owner's commit of a change fleetctl printed).
+fn commit_all(dir: &std::path::Path, msg: &str) -> Result<(), String> {
+    git(dir, &["add", "-A"])?;
+    git(
+        dir,
+        &["-c", "user.name=fleetctl rehearsal", "-c", "user.email=rehearsal@fleetctl.invalid", "commit", "-qm", msg],
+    )
 }
 
 fn copy_dir(src: &std::path::Path, dst: &std::path::Path) -> std::io::Result<()> {
@@ -318,6 +343,7 @@ impl Rehearsal<'_> {
             let rank = |l: &str| l.trim_start_matches("phase-").parse::<u32>().unwrap_or(0);
             if rank(&now) < rank(layer) {
                 steps::git_layer::set_switch(&self.fleet, cluster, layer)?;
+                commit_all(&self.fleet, &format!("{cluster}: turn on layer {layer}")).map_err(UserError::failed)?;
                 self.g.ui.line(&format!(
                     "rehearsal: Git's layer switch for {cluster} set to {layer} in the rehearsal's copy (on the real repo you commit that line, as phase {p} says)"
                 ));
