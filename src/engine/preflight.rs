@@ -93,6 +93,7 @@ pub(super) async fn run(
     };
     let vars = plan::vars_for(spec, &decisions, &target);
     let plan = plan::make(req, spec, rb, &decisions, &vars, &paths)?;
+    super::gate::check(req, spec, rb, &plan, &decisions, journal)?;
     crds(&cluster, rb, &plan, &decisions).await?;
     let env = plan::command_env(&target);
     let mut ready = Ready {

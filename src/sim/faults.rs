@@ -1,7 +1,8 @@
 //! Fault injection: `--faults SPEC`, a comma-separated list of
 //! `500=RATE`, `503=RATE`, `429=RATE`, `409=RATE` (writes only), `drop=RATE`, `slow=RATE@DURATION`,
 //! `stall=Kind/namespace/name=STATE` (`Kind/name=STATE` for cluster-scoped objects),
-//! `old-schema=CRDNAME:FIELD.PATH`, `no-lb`, `gpus=N`, `gpu-model=ID[+ID...]`, `no-iommu`, `seed=N`.
+//! `old-schema=CRDNAME:FIELD.PATH`, `no-lb`, `gpus=N`, `gpu-model=ID[+ID...]`, `no-iommu`, `seed=N`,
+//! `disk-signatures`, `no-channel=PACKAGE:CHANNEL`.
 
 use std::time::Duration;
 
@@ -33,6 +34,12 @@ pub struct FaultSpec {
     pub no_iommu: bool,
     /// `seed=N`: roll the rates from a seeded RNG (reproducible for a fixed request sequence).
     pub seed: Option<u64>,
+    /// `disk-signatures`: the node's disks hold old partitions / filesystem signatures, which LVMS's
+    /// vg-manager refuses to claim unless `forceWipeDevicesAndDestroyAllData` was set at creation.
+    pub disk_signatures: bool,
+    /// `no-channel=PACKAGE:CHANNEL`: the catalog's package lacks that channel (a release-candidate catalog
+    /// that does not ship `stable-4.22` yet); read when the catalog is seeded.
+    pub no_channels: Vec<(String, String)>,
 }
 
 fn rate(key: &str, v: &str) -> Result<f64, String> {
@@ -109,6 +116,14 @@ impl std::str::FromStr for FaultSpec {
                     f.old_schema.push((crd.into(), path.into()));
                 }
                 "no-lb" => f.no_lb = true,
+                "disk-signatures" => f.disk_signatures = true,
+                "no-channel" => {
+                    let (pkg, ch) = val
+                        .split_once(':')
+                        .filter(|(p, c)| !p.is_empty() && !c.is_empty())
+                        .ok_or("fault 'no-channel' needs PACKAGE:CHANNEL, e.g. no-channel=lvms-operator:stable-4.22")?;
+                    f.no_channels.push((pkg.into(), ch.into()));
+                }
                 "no-iommu" => f.no_iommu = true,
                 "gpu-model" => {
                     let ids: Vec<String> = val.split('+').map(|x| x.trim().to_ascii_lowercase()).collect();
@@ -129,7 +144,7 @@ impl std::str::FromStr for FaultSpec {
                 }
                 other => {
                     return Err(format!(
-                    "unknown fault '{other}' (expected 500, 503, 429, 409, drop, slow, stall, old-schema, no-lb, gpus, gpu-model, no-iommu, seed)"
+                    "unknown fault '{other}' (expected 500, 503, 429, 409, drop, slow, stall, old-schema, no-lb, gpus, gpu-model, no-iommu, seed, disk-signatures, no-channel)"
                 ))
                 }
             }
@@ -251,6 +266,10 @@ mod tests {
         let f: FaultSpec = "gpus=2,gpu-model=2204+1C82,no-iommu".parse().unwrap();
         assert_eq!(f.gpu_models, vec!["2204".to_string(), "1c82".to_string()]);
         assert!(f.no_iommu);
+        let d: FaultSpec = "disk-signatures,no-channel=lvms-operator:stable-4.22".parse().unwrap();
+        assert!(d.disk_signatures);
+        assert_eq!(d.no_channels, vec![("lvms-operator".to_string(), "stable-4.22".to_string())]);
+        assert!("no-channel=lvms-operator".parse::<FaultSpec>().is_err());
         assert!("gpu-model=rtx3090"
             .parse::<FaultSpec>()
             .unwrap_err()

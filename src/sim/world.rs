@@ -4,10 +4,17 @@
 use super::faults::FaultSpec;
 use super::store::Store;
 use crate::fleet::Platform;
+use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::watch;
+
+/// A validating admission webhook of a simulated operator: (group resource, the stored object for an update,
+/// the object to store) -> Ok, or the webhook's denial (`admission webhook "NAME" denied the request: ...`).
+/// The API layer runs every one before a client create or update is stored; the controllers register them
+/// (`controllers::webhooks`), so the API layer never names an operator.
+pub type Webhook = fn(&str, Option<&Value>, &Value) -> Result<(), String>;
 
 pub(crate) struct World {
     pub platform: Platform,
@@ -21,6 +28,8 @@ pub(crate) struct World {
     pub repo: Option<PathBuf>,
     /// How busy the controllers are (for `SimHandle::settle`).
     pub activity: Activity,
+    /// The simulated operators' validating webhooks.
+    pub webhooks: Vec<Webhook>,
 }
 
 /// Controller work in flight (scheduled reconciles not yet run) and the last store event they handled.
@@ -58,7 +67,13 @@ impl World {
             crds_dir,
             repo,
             activity: Activity::default(),
+            webhooks: Vec::new(),
         }
+    }
+
+    /// Runs every validating webhook on a write about to be stored; the first denial wins.
+    pub fn admit(&self, gr: &str, old: Option<&Value>, new: &Value) -> Result<(), String> {
+        self.webhooks.iter().try_for_each(|w| w(gr, old, new))
     }
 
     /// Whether the controllers have handled every store event and have nothing scheduled.

@@ -135,6 +135,14 @@ pub(super) fn count_write(shared: &Server, req: &Req, created: bool) {
     }
 }
 
+/// The simulated operators' validating webhooks (`World::admit`): a denial is 403 Forbidden, as the API
+/// server reports a webhook's refusal.
+fn admit(shared: &Server, ri: &ResourceInfo, old: Option<&Value>, new: &Value) -> Result<(), ApiError> {
+    shared
+        .admit(&ri.gr(), old, new)
+        .map_err(|m| ApiError::new(403, "Forbidden", m))
+}
+
 /// Checks name/namespace of a body against the path and fills them in.
 pub(super) fn place(obj: &mut Value, ri: &ResourceInfo, t: &Target, name: Option<&str>) -> Result<(), ApiError> {
     if !obj.is_object() {
@@ -223,6 +231,7 @@ pub(super) fn create_obj(
     }
     namespace_open(shared, ri, &obj)?;
     adm.validate(None, &obj)?;
+    admit(shared, adm.ri, None, &obj)?;
     count_write(shared, req, false);
     if req.dry_run() {
         obj["metadata"]["uid"] = json!(new_uid());
@@ -299,6 +308,7 @@ pub(super) fn store_update(shared: &Server, req: &Req, adm: &Admit, t: &Target, 
         apply::record_update(Some(old), &mut new, r);
     }
     adm.validate(Some(old), &new)?;
+    admit(shared, adm.ri, Some(old), &new)?;
     count_write(shared, req, false);
     let out = if req.dry_run() {
         new

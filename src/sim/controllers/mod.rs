@@ -7,6 +7,7 @@
 //! does on an event) and is listed once in `CONTROLLERS`. Controller files share helpers through
 //! `common` only; none imports another, and none imports the API layer.
 
+mod applicationset;
 mod argocd;
 mod argocd_operator;
 mod cert_manager;
@@ -57,6 +58,7 @@ const CONTROLLERS: &[&Controller] = &[
     &kopiur::CONTROLLER,
     &olm::CONTROLLER,
     &argocd::CONTROLLER,
+    &applicationset::CONTROLLER,
     &argocd_operator::CONTROLLER,
     &deployment::CONTROLLER,
     &pv::CONTROLLER,
@@ -69,6 +71,14 @@ const CONTROLLERS: &[&Controller] = &[
     &gpu::CONTROLLER,
     &nfd::CONTROLLER,
 ];
+
+/// The simulated operators' validating webhooks, which the API layer runs before storing a client write
+/// (`World::webhooks`).
+const WEBHOOKS: &[crate::sim::world::Webhook] = &[lvms::webhook];
+
+pub fn webhooks() -> Vec<crate::sim::world::Webhook> {
+    WEBHOOKS.to_vec()
+}
 
 pub struct Ctx {
     pub world: Arc<World>,
@@ -88,6 +98,20 @@ impl Ctx {
             ctx.pending.lock().unwrap().remove(&key);
             f(&ctx);
             ctx.world.activity.finished();
+        });
+    }
+
+    /// Like `once`, for a periodic re-check (Argo CD's reconciliation timeout): not counted as work in
+    /// flight, so a world whose only plans are such timers is quiet (`SimHandle::settle`).
+    pub fn timer(self: &Arc<Self>, key: String, base_ms: u64, f: impl FnOnce(&Arc<Ctx>) + Send + 'static) {
+        if !self.pending.lock().unwrap().insert(key.clone()) {
+            return;
+        }
+        let ctx = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(ctx.world.delay(base_ms)).await;
+            ctx.pending.lock().unwrap().remove(&key);
+            f(&ctx);
         });
     }
 

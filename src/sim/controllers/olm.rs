@@ -73,6 +73,15 @@ async fn install(ctx: Arc<Ctx>, ns: String, name: String) {
         });
         return;
     };
+    let channel = sub.pointer("/spec/channel").and_then(Value::as_str).unwrap_or("");
+    let chans = catalog::channels(&ctx.world, pkg);
+    if !channel.is_empty() && !chans.contains(&channel) {
+        let msg = format!("constraints not satisfiable: no operators found in channel {channel} of package {pkg_name} in the catalog referenced by subscription {name} (simulated catalog; it has {})", chans.join(", "));
+        update_sub(&ctx, &ns, &name, |o| {
+            set_cond(o, cond("ResolutionFailed", "True", "ConstraintsNotSatisfiable", &msg))
+        });
+        return;
+    }
     if let Some(st) = ctx.stall("Subscription", &sub) {
         hold(&ctx, &ns, &name, &st);
         return;

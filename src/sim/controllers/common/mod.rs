@@ -2,8 +2,10 @@
 //! each other (docs/sim.md, "Layers").
 
 pub mod admission;
+pub mod health;
 pub mod lb;
 pub mod nodes;
+pub mod pod_start;
 pub mod status;
 pub mod storage;
 
@@ -113,4 +115,23 @@ pub fn event(ctx: &Ctx, ns: &str, kind: &str, name: &str, reason: &str, msg: &st
             "reason": reason, "message": msg, "type": if warning { "Warning" } else { "Normal" },
             "source": {"component": "simulated"}, "count": 1, "firstTimestamp": t, "lastTimestamp": t}),
     );
+}
+
+/// Whether Service `ns/svc` exists and selects the pods of a Deployment that is Available (what a client of
+/// the Service needs for a connection to be answered).
+pub fn service_available(ctx: &Ctx, ns: &str, svc: &str) -> bool {
+    let Some(sel) = ctx
+        .world
+        .store
+        .get("services", ns, svc)
+        .and_then(|s| s.pointer("/spec/selector").and_then(Value::as_object).cloned())
+    else {
+        return false;
+    };
+    ctx.world.store.list("deployments.apps", Some(ns)).0.iter().any(|d| {
+        let labels = d.pointer("/spec/template/metadata/labels");
+        !sel.is_empty()
+            && sel.iter().all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
+            && has_true(d, "Available")
+    })
 }
