@@ -60,7 +60,7 @@ fn phase(repo: &Path, sim: &SimProc, cluster: &str, n: &str) -> Output {
         repo,
         &["phase", n, "--cluster", cluster, "--answers", &a],
         Some(&sim.kubeconfig),
-        Some(&sim),
+        Some(sim),
     )
 }
 
