@@ -72,6 +72,7 @@ fn talos_kubelet_refuses_redlibs_named_user_under_run_as_non_root_until_a_numeri
             m.contains("runAsNonRoot").then(|| m.to_string())
         })
     });
+    assert!(msg.contains("non-numeric user (redlib)"), "{msg}");
     let avail = kubectl(
         &sim,
         &[
