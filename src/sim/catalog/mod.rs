@@ -2,6 +2,7 @@
 //! objects a fresh simulated cluster starts with.
 
 mod talos_preset;
+pub use talos_preset::APP_HEALTH_KEY;
 
 use super::store::{new_uid, now};
 use super::world::World;

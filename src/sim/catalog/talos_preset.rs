@@ -9,7 +9,10 @@
 //! - what `clusters/talos/bootstrap/bootstrap-argocd.sh` pre-seeded before Argo CD (the trust anchor): the
 //!   Connect token Secret ESO's ClusterSecretStore reads (`external-secrets/1passwordconnect`), and the
 //!   live fleet's 1Password Connect server (`1passwordconnect/onepassword-connect`, Deployment + Service),
-//!   with simulated placeholder values, never a real credential.
+//!   with simulated placeholder values, never a real credential;
+//! - the `argocd-cm` key `resource.customizations.health.argoproj.io_Application` when the fleet's Git sets it
+//!   (the argo-cd chart's values write it there): only then does Argo CD assess a child Application's health
+//!   (it stopped doing so by default in v1.8), which sync waves of an app-of-apps wait on.
 
 use super::{crd, established, KOPIUR_CRDS};
 use crate::sim::world::World;
@@ -45,6 +48,14 @@ pub fn seed(shared: &World) {
                 "allowedNamespaces": {"selector": {"matchLabels": {"backups.vanillax.me/repository": "truenas"}}}}}),
     );
     seed_connect(s);
+    if let Some(lua) = shared.repo.as_deref().and_then(app_health_in_git) {
+        s.ensure(
+            "configmaps",
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "argocd-cm", "namespace": "argocd", "labels": {"app.kubernetes.io/part-of": "argocd"}},
+                "data": {APP_HEALTH_KEY: lua}}),
+        );
+    }
     s.ensure(
         "clusterexternalsecrets.external-secrets.io",
         json!({"apiVersion": "external-secrets.io/v1", "kind": "ClusterExternalSecret",
@@ -89,4 +100,33 @@ fn seed_connect(s: &crate::sim::store::Store) {
                 "template": {"metadata": {"labels": labels},
                     "spec": {"containers": [{"name": "connect-api", "image": "1password/connect-api:1.7.3"}]}}}}),
     );
+}
+
+/// The argocd-cm key that turns on Argo CD's health assessment of Applications.
+pub const APP_HEALTH_KEY: &str = "resource.customizations.health.argoproj.io_Application";
+
+/// The Application health customization, when a YAML file of the fleet (Helm values, an argocd-cm) sets it.
+fn app_health_in_git(repo: &std::path::Path) -> Option<String> {
+    fn walk(dir: &std::path::Path, depth: usize) -> Option<String> {
+        for e in std::fs::read_dir(dir).ok()?.flatten() {
+            let p = e.path();
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') || name == "target" || name == "node_modules" {
+                continue;
+            }
+            if p.is_dir() && depth < 8 {
+                if let Some(v) = walk(&p, depth + 1) {
+                    return Some(v);
+                }
+            } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+                let text = std::fs::read_to_string(&p).unwrap_or_default();
+                if text.contains(APP_HEALTH_KEY) {
+                    return Some("hs = {} -- the fleet's own script, from Git".into());
+                }
+            }
+        }
+        None
+    }
+    walk(repo, 0)
 }

@@ -23,7 +23,7 @@ use super::common::health::{assess, Health};
 use super::common::status::{reconcile, stalled};
 use super::common::{key, set_once};
 use super::{Controller, Ctx};
-use crate::sim::catalog::{crd, KOPIUR_CRDS};
+use crate::sim::catalog::{crd, APP_HEALTH_KEY, KOPIUR_CRDS};
 use crate::sim::store::admit::Admit;
 use crate::sim::store::kinds::{builtins, ResourceInfo};
 use crate::sim::store::StoreError;
@@ -137,6 +137,31 @@ struct Observed {
     row: Value,
 }
 
+/// A live object's health as this Argo CD assesses it. An Application's own health counts only when Argo CD
+/// is configured to assess it (`resource.customizations.health.argoproj.io_Application` in argocd-cm, or an
+/// ArgoCD CR's `resourceHealthChecks`): since v1.8 it is Healthy once it exists, so a wave does not wait on it.
+fn health_of(ctx: &Ctx, group: &str, kind: &str, live: &Value) -> (Health, String) {
+    if group == "argoproj.io" && kind == "Application" && !child_apps_assessed(ctx) {
+        return (Health::Healthy, String::new());
+    }
+    assess(group, kind, live)
+}
+
+fn child_apps_assessed(ctx: &Ctx) -> bool {
+    let store = &ctx.world.store;
+    let cm = store.list("configmaps", None).0.iter().any(|c| {
+        meta_str(c, "name") == "argocd-cm" && c.pointer("/data").and_then(|d| d.get(APP_HEALTH_KEY)).is_some()
+    });
+    cm || store.list("argocds.argoproj.io", None).0.iter().any(|a| {
+        a.pointer("/spec/resourceHealthChecks")
+            .and_then(Value::as_array)
+            .is_some_and(|l| {
+                l.iter()
+                    .any(|h| h["group"] == "argoproj.io" && h["kind"] == "Application")
+            })
+    })
+}
+
 /// Each desired object's health (Missing when it is not live), as status.resources lists them. The
 /// Application itself, when it manages its own definition (app-of-apps self-management), counts as Healthy.
 fn observe(ctx: &Ctx, app: &Value, objects: &[Value]) -> Vec<Observed> {
@@ -151,7 +176,7 @@ fn observe(ctx: &Ctx, app: &Value, objects: &[Value]) -> Vec<Observed> {
             let live = live_of(ctx, app, o);
             let (health, msg) = match &live {
                 Some(_) if itself => (Health::Healthy, String::new()),
-                Some(l) => assess(&group, &kind, l),
+                Some(l) => health_of(ctx, &group, &kind, l),
                 None => (Health::Missing, String::new()),
             };
             let row = json!({"group": group, "kind": kind, "namespace": ns, "name": name, "version": str_at(o, "/apiVersion").rsplit('/').next(),
@@ -440,7 +465,7 @@ async fn wait_healthy(ctx: &Arc<Ctx>, app: &Value, objs: &[&Value]) -> Result<()
         for o in objs {
             let (group, kind, ons, oname) = ident(app, o);
             let (h, msg) = match live_of(ctx, app, o) {
-                Some(live) => assess(&group, &kind, &live),
+                Some(live) => health_of(ctx, &group, &kind, &live),
                 None => (Health::Missing, String::new()),
             };
             match h {
