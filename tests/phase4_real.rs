@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::legacy::{fleetctl, gen_real, git, ARGO_CRDS};
+use common::legacy::{fleetctl, gen_real, generated, git, ARGO_CRDS};
 use common::{text, SimProc};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -198,13 +198,27 @@ fn legacy_cluster(repo: &Path, t: &Path) -> SimProc {
     let root = repo.join("infrastructure/controllers/argocd/root.yaml");
     let out = kubectl(&["apply", "-f", root.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out));
+    // What root syncs, applied directly as well: the simulated Argo CD waits for each child Application's
+    // health between waves (the app-of-apps health check), and cilium's Helm chart does not render offline,
+    // so root's wave 0 would hold the ApplicationSets back.
+    let synced = t.join("root-synced.yaml");
+    std::fs::write(
+        &synced,
+        kustomize(&repo.join("infrastructure/controllers/argocd/apps")).unwrap(),
+    )
+    .unwrap();
+    let out = kubectl(&["apply", "--server-side", "-f", synced.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let out = kubectl(&["-n", "argocd", "get", "applications.argoproj.io", "-o", "name"]);
         if String::from_utf8_lossy(&out.stdout).lines().count() > 20 {
             break;
         }
-        assert!(Instant::now() < deadline, "the legacy Applications never appeared");
+        if Instant::now() > deadline {
+            let root = kubectl(&["-n", "argocd", "get", "applications.argoproj.io", "-o", "yaml"]);
+            panic!("the legacy Applications never appeared: {}", text(&root));
+        }
         std::thread::sleep(Duration::from_millis(300));
     }
     sim
@@ -429,6 +443,9 @@ fn phase_4_on_a_real_shaped_fleet_without_runbooks_commits_a_branch_on_which_eve
     gen_real(&repo, 40, 7, "plain");
     assert!(!repo.join("runbooks").exists() && !repo.join("clusters").exists());
     let base_rev = git(&repo, &["rev-parse", "HEAD"]);
+    // `appset generate` on the legacy layout (helm roots noted, never fatal).
+    let apps_before = generated(&repo, None);
+    assert!(apps_before.len() >= 40, "{apps_before:?}");
     let sim = legacy_cluster(&repo, t.path());
 
     let out = phase4(
@@ -519,6 +536,15 @@ fn phase_4_on_a_real_shaped_fleet_without_runbooks_commits_a_branch_on_which_eve
         .map(|(n, g)| (n, map_text(&g)))
         .collect();
     assert_eq!(gens, rendered(&repo.join("clusters/talos/apps")));
+    let mapped: Vec<_> = apps_before
+        .iter()
+        .map(|(n, p, ns, path)| (n.clone(), p.clone(), ns.clone(), map(path)))
+        .collect();
+    assert_eq!(
+        mapped,
+        generated(&repo, Some("talos")),
+        "the generated Applications changed"
+    );
 }
 
 #[test]

@@ -203,6 +203,7 @@ mod tests {
             input: false,
             help: None,
             recommend_from: None,
+            governs: Vec::new(),
         }
     }
 

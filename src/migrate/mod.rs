@@ -181,6 +181,7 @@ fn settle(
                 input: false,
                 help: Some("created from the current commit; review and merge it yourself".into()),
                 recommend_from: None,
+                governs: vec![],
             },
             &answering,
         )?,
@@ -268,6 +269,7 @@ fn settle_destinations(
                         input: false,
                         help: Some("`keep` leaves it in place; an --answers file may also name another path".into()),
                         recommend_from: None,
+                        governs: vec![],
                     },
                     answering,
                 )?
