@@ -44,25 +44,25 @@ pub fn migrate(
                 "dry run (a scratch copy was moved; the repo is untouched): {}",
                 gate.summary()
             );
-            print!("{}", gate.diff);
+            print!("{}{}", gate.details(), gate.diff);
             Ok(if gate.passed { 0 } else { 1 })
         }
         Outcome::Committed {
             branch, commit, gate, ..
         } => {
             println!("{}", gate.summary());
+            print!("{}", gate.details());
             println!(
                 "committed {} on branch {branch}; review it (`git show --stat {branch}`), then merge",
                 &commit[..12]
             );
+            println!("{}", migrate::closing_step(&gate));
             Ok(0)
         }
         Outcome::GateFailed { branch, gate } => {
             println!("{}", gate.summary());
-            print!("{}", gate.diff);
-            Err(UserError::failed("refusing to commit: the migration would change generated Applications (Argo CD would delete and recreate them)")
-                .subject(format!("branch {branch} (uncommitted; HEAD unchanged)"))
-                .next("fix the destinations/renames or the ApplicationSet templates and run `fleetctl migrate` again, or `fleetctl migrate --abort`"))
+            print!("{}{}", gate.details(), gate.diff);
+            Err(gate.refusal(&branch))
         }
     }
 }

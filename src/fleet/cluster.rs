@@ -90,6 +90,10 @@ impl ClusterSpec {
     /// Load `clusters/<dir_name>/cluster.yaml` from the repo.
     pub fn load(repo: &Path, dir_name: &str) -> Result<ClusterSpec, UserError> {
         let path = Self::path(repo, dir_name);
+        // A legacy single-cluster repo has no description yet: Phase 4 writes the one read from the repo.
+        if !path.exists() && super::detect::is_legacy(repo) {
+            return Ok(super::detect::detect(repo, dir_name).spec);
+        }
         let text = std::fs::read_to_string(&path).map_err(|e| {
             UserError::usage(format!("cannot read cluster description: {e}"))
                 .subject(path.display().to_string())
@@ -114,6 +118,10 @@ impl ClusterSpec {
             }
         }
         out.sort();
+        // A legacy single-cluster repo is the Talos cluster until Phase 4 moves it under clusters/talos.
+        if out.is_empty() && super::detect::is_legacy(repo) {
+            out.push("talos".into());
+        }
         out
     }
 }

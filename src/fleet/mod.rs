@@ -1,6 +1,7 @@
 //! The fleet repository: cluster descriptions and kustomize rendering.
 
 pub mod cluster;
+pub mod detect;
 pub mod render;
 pub mod scaffold;
 

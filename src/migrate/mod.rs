@@ -7,10 +7,17 @@
 //! (a move whose source is gone and whose destination exists counts as done). Idempotent: on the
 //! migrated branch, or once no ApplicationSet lives outside `clusters/`, it says "already migrated".
 
+pub mod apply;
+mod bootstrap;
+pub mod check;
 pub mod gate;
+pub mod kustom;
 pub mod live;
+mod patterns;
 pub mod plan;
+pub mod refs;
 pub mod rewrite;
+pub mod tree;
 
 use crate::decide;
 use crate::error::UserError;
@@ -199,39 +206,97 @@ fn settle(
     };
     // A dry run moves nothing, so it previews unanswered trees at their default destinations.
     let preview_defaults = opts.dry_run && !confirm_all;
-    for m in moves.iter_mut() {
-        let answer = match opts.answers.get(&m.id) {
-            Some(a) => a.clone(),
-            None if confirm_all || preview_defaults => m.default.clone(),
-            None => decide::settle(
-                &Decision {
-                    id: m.id.clone(),
-                    question: format!("Where does {}/ go?", m.from),
-                    options: vec![m.default.clone(), "keep".into()],
-                    recommended: Some(m.default.clone()),
-                    // Moving trees is destructive to everyone else's working copies and open branches:
-                    // it needs an explicit answer, never --yes alone.
-                    destructive: true,
-                    input: false,
-                    help: Some("`keep` leaves it in place; an --answers file may also name another path".into()),
-                    recommend_from: None,
-                    governs: vec![],
-                },
-                &answering,
-            )?,
-        };
-        m.to = plan::resolve_answer(m, &answer).map_err(|e| {
-            UserError::usage(format!("answer to {}: {e}", m.id)).next("answer default, keep, or a path")
-        })?;
-        decisions.insert(m.id.clone(), m.to.clone());
-    }
+    settle_destinations(
+        opts,
+        &mut moves,
+        confirm_all || preview_defaults,
+        &answering,
+        &mut decisions,
+    )?;
     if let Some(r) = opts.answers.get("p4-renames").filter(|r| !r.trim().is_empty()) {
         let extra = plan::parse_renames(r, &moves).map_err(|e| UserError::usage(e).subject("p4-renames"))?;
         decisions.insert("p4-renames".into(), r.clone());
         moves.extend(extra);
     }
     plan::sort_moves(&mut moves);
-    // Two trees must not land on the same place, nor one inside a tree that stays.
+    check_destinations(&opts.repo, &moves)?;
+    check::roots_survive(&opts.repo, legacy, &Plan { moves: moves.clone() })?;
+    let plan = Plan { moves };
+    if preview_defaults {
+        ui.line("dry run: trees without an answer are shown at their default destinations");
+    }
+    ui.line("plan:");
+    for m in &plan.moves {
+        let slash = if m.file { "" } else { "/" };
+        if m.from == m.to {
+            ui.line(&format!("  {:<44} kept in place", format!("{}{slash}", m.from)));
+        } else {
+            ui.line(&format!("  {:<44} -> {}{slash}", format!("{}{slash}", m.from), m.to));
+        }
+    }
+    Ok((branch, plan, decisions))
+}
+
+/// Each tree's destination: its answer, or the default when confirmed as a whole, or asked. Moves sharing
+/// a decision (the bootstrap files) are asked once.
+fn settle_destinations(
+    opts: &Options,
+    moves: &mut [Move],
+    defaults: bool,
+    answering: &decide::Answering<'_>,
+    decisions: &mut BTreeMap<String, String>,
+) -> Result<(), UserError> {
+    let mut answered: BTreeMap<String, String> = BTreeMap::new();
+    for m in moves.iter_mut() {
+        let answer = match (opts.answers.get(&m.id), answered.get(&m.id)) {
+            (Some(a), _) | (None, Some(a)) => a.clone(),
+            (None, None) if defaults => "default".into(),
+            (None, None) => {
+                let shown = if m.file {
+                    m.default.rsplit_once('/').map(|x| x.0).unwrap_or(&m.default)
+                } else {
+                    &m.default
+                };
+                decide::settle(
+                    &Decision {
+                        id: m.id.clone(),
+                        question: format!("Where does {}{} go?", m.from, if m.file { "" } else { "/" }),
+                        options: vec![shown.to_string(), "keep".into()],
+                        recommended: Some(shown.to_string()),
+                        // Moving trees is destructive to everyone else's working copies and open branches:
+                        // it needs an explicit answer, never --yes alone.
+                        destructive: true,
+                        input: false,
+                        help: Some("`keep` leaves it in place; an --answers file may also name another path".into()),
+                        recommend_from: None,
+                        governs: vec![],
+                    },
+                    answering,
+                )?
+            }
+        };
+        answered.insert(m.id.clone(), answer.clone());
+        let answer =
+            if m.file && answer.trim().trim_end_matches('/') == m.default.rsplit_once('/').map(|x| x.0).unwrap_or("") {
+                "default".to_string()
+            } else {
+                answer
+            };
+        m.to = plan::resolve_answer(m, &answer).map_err(|e| {
+            UserError::usage(format!("answer to {}: {e}", m.id)).next("answer default, keep, or a path")
+        })?;
+        let shown = if m.file {
+            plan::tree_parent(&m.to).to_string()
+        } else {
+            m.to.clone()
+        };
+        decisions.entry(m.id.clone()).or_insert(shown);
+    }
+    Ok(())
+}
+
+/// Two trees must not land on the same place, nor on a path that exists.
+fn check_destinations(repo: &Path, moves: &[Move]) -> Result<(), UserError> {
     for (i, a) in moves.iter().enumerate() {
         for b in &moves[i + 1..] {
             if a.to == b.to {
@@ -241,27 +306,15 @@ fn settle(
                 );
             }
         }
-        if a.from != a.to && opts.repo.join(&a.to).exists() {
+        if a.from != a.to && repo.join(&a.to).exists() {
             return Err(
                 UserError::usage(format!("{} cannot move to {}: that path already exists", a.from, a.to))
-                    .subject(opts.repo.join(&a.to).display().to_string())
+                    .subject(repo.join(&a.to).display().to_string())
                     .next(format!("answer another destination for {}", a.id)),
             );
         }
     }
-    let plan = Plan { moves };
-    if preview_defaults {
-        ui.line("dry run: trees without an answer are shown at their default destinations");
-    }
-    ui.line("plan:");
-    for m in &plan.moves {
-        if m.from == m.to {
-            ui.line(&format!("  {:<44} kept in place", format!("{}/", m.from)));
-        } else {
-            ui.line(&format!("  {:<44} -> {}/", format!("{}/", m.from), m.to));
-        }
-    }
-    Ok((branch, plan, decisions))
+    Ok(())
 }
 
 /// The migration: plan (decisions), branch, moves, rewrites, gate, commit.
@@ -314,7 +367,8 @@ pub fn run(opts: &Options, ui: &Ui) -> Result<Outcome, UserError> {
         return Ok(Outcome::NothingToMove);
     }
     if opts.dry_run {
-        let gate = dry_run(&opts.repo, &opts.cluster, &plan)?;
+        let mut gate = apply::dry_run(&opts.repo, &opts.cluster, &plan)?;
+        gate.accept(opts.answers.get("p4-accept-refs").map(String::as_str));
         return Ok(Outcome::DryRun { plan, gate });
     }
     if !is_clean(&opts.repo)? {
@@ -446,37 +500,35 @@ fn execute(opts: &Options, mut st: State, jpath: &Path, ui: &Ui) -> Result<Outco
         st.done[i] = true;
         save_state(jpath, &st)?;
     }
+    let base_dir = apply::checkout_to_temp(repo, &st.base)?;
+    let before = tree::Tree::load(base_dir.path());
     if st.status == Status::Moving {
-        let n = rewrite_all(repo, &st.base, &st.plan, ui)?;
+        let n = apply::rewrite_into(&before, repo, &st.plan, ui)?;
         ui.ok(&format!(
-            "repointed {n} paths (root Application, ApplicationSets, bootstrap files)"
+            "repointed {n} paths (root Application, ApplicationSets, kustomizations, scripts, CI, Renovate)"
         ));
+        if let Some(notes) = apply::write_cluster_yaml(base_dir.path(), repo, &st.cluster)? {
+            ui.ok(&format!(
+                "wrote clusters/{}/cluster.yaml from what the repo shows:",
+                st.cluster
+            ));
+            for n in notes {
+                ui.detail(&format!("  {n}"));
+            }
+        }
         st.status = Status::Moved;
         save_state(jpath, &st)?;
     }
-    let gate = match &st.before {
-        Some(rows) => gate::run_recorded(rows, repo, &st.cluster, &st.plan)?,
-        None => gate_against_base(repo, &st.base, &st.cluster, &st.plan)?,
-    };
+    let mut gate = gate::run(&before, repo, &st.cluster, &st.plan, st.before.as_deref())?;
+    gate.accept(opts.answers.get("p4-accept-refs").map(String::as_str));
     if !gate.passed {
         return Ok(Outcome::GateFailed {
             branch: st.branch.clone(),
             gate,
         });
     }
-    ui.ok(&gate.summary());
     git(repo, &["add", "-A"])?;
-    let mut msg = format!(
-        "Phase 4: move the Talos fleet into clusters/{}/\n\nMoved with git mv (history follows):\n",
-        st.cluster
-    );
-    for m in st.plan.moves.iter().filter(|m| m.from != m.to) {
-        msg.push_str(&format!("  {}/ -> {}/\n", m.from, m.to));
-    }
-    msg.push_str(&format!(
-        "\nRepointed the root Application and every ApplicationSet.\nNo-churn gate: {} Applications identical before and after (fleetctl migrate).\n",
-        gate.after
-    ));
+    let msg = commit_message(&st, &gate);
     git(repo, &["commit", "-q", "-m", &msg])?;
     let commit = git(repo, &["rev-parse", "HEAD"])?;
     st.status = Status::Committed;
@@ -490,119 +542,68 @@ fn execute(opts: &Options, mut st: State, jpath: &Path, ui: &Ui) -> Result<Outco
     })
 }
 
-/// Files whose paths get rewritten: YAML with Application/ApplicationSet documents, and everything
-/// in a moved bootstrap tree. Rewritten from their base-commit content, so a rerun gives the same result.
-fn rewrite_all(repo: &Path, base: &str, plan: &Plan, ui: &Ui) -> Result<usize, UserError> {
-    let files = git(repo, &["ls-tree", "-r", "--name-only", base])?;
-    let bootstrap: Vec<&Move> = plan.moves.iter().filter(|m| m.id == "p4-dest-bootstrap").collect();
-    let mut total = 0;
-    for f in files.lines() {
-        let in_bootstrap = bootstrap.iter().any(|m| f.starts_with(&format!("{}/", m.from)));
-        let yaml = f.ends_with(".yaml") || f.ends_with(".yml");
-        if !yaml && !in_bootstrap {
-            continue;
-        }
-        if f.starts_with("tests/") && repo.join("Cargo.toml").is_file() {
-            continue;
-        }
-        let new_path = plan.map(f);
-        let target = repo.join(&new_path);
-        if !target.is_file() {
-            continue;
-        }
-        let Ok(old) = git(repo, &["show", &format!("{base}:{f}")]) else {
-            continue;
-        };
-        let mut text = old.clone();
-        let mut n = 0;
-        if yaml && (old.contains("kind: Application") || old.contains("kind: \"Application")) {
-            let r = rewrite::rewrite_manifest(&text, plan, &new_path).map_err(|m| {
-                UserError::usage(format!("cannot repoint an ApplicationSet: {m}"))
-                    .next("edit that ApplicationSet by hand on the branch, then run `fleetctl migrate` again")
-            })?;
-            n += r.changes.len() + r.shifted;
-            for c in &r.changes {
-                ui.detail(&format!("{new_path}: {c}"));
-            }
-            text = r.text;
-        }
-        if in_bootstrap {
-            let (t, k) = rewrite::rewrite_tokens(&text, plan);
-            n += k;
-            text = t;
-        }
-        // `git show` drops the final newline (trim_end in git()); keep the file's own.
-        let current = std::fs::read_to_string(&target).unwrap_or_default();
-        if current.ends_with('\n') && !text.ends_with('\n') {
-            text.push('\n');
-        }
-        if n > 0 && text != current {
-            std::fs::write(&target, &text)
-                .map_err(|e| UserError::failed(format!("cannot write {}: {e}", target.display())))?;
-            total += n;
-        }
+fn commit_message(st: &State, gate: &GateResult) -> String {
+    let mut msg = format!(
+        "Phase 4: move the Talos fleet into clusters/{}/\n\nMoved with git mv (history follows):\n",
+        st.cluster
+    );
+    for m in st.plan.moves.iter().filter(|m| m.from != m.to) {
+        let slash = if m.file { "" } else { "/" };
+        msg.push_str(&format!("  {}{slash} -> {}{slash}\n", m.from, m.to));
     }
-    Ok(total)
+    msg.push_str(&format!(
+        "\nRepointed the root Application, every ApplicationSet, kustomization, script, CI and Renovate path.\nNo-churn gate (fleetctl migrate):\n  (a) {} generated Applications identical before and after\n",
+        gate.after
+    ));
+    for l in &gate.checks.lines {
+        msg.push_str(&format!("  {l}\n"));
+    }
+    for f in &gate.accepted {
+        msg.push_str(&format!("  accepted by p4-accept-refs: {}: {}\n", f.location(), f.what));
+    }
+    msg
 }
 
-/// Extract `commit` into a fresh temp dir (`git archive`), the "before" side of the gate.
-fn checkout_to_temp(repo: &Path, commit: &str) -> Result<tempfile::TempDir, UserError> {
-    let tmp = tempfile::tempdir().map_err(|e| UserError::failed(format!("cannot make a temp dir: {e}")))?;
-    duct::cmd!("git", "archive", "--format=tar", commit)
-        .dir(repo)
-        .pipe(duct::cmd!("tar", "-xf", "-", "-C", tmp.path()))
-        .stderr_capture()
-        .run()
-        .map_err(|e| UserError::failed(format!("cannot extract {commit} with git archive | tar: {e}")))?;
-    Ok(tmp)
+/// What `phase 4` checks in preflight: the default plan's gate on a scratch copy (nothing is touched).
+/// `None` when there is nothing to check: already migrated, a migration in progress, nothing to move.
+pub fn preview(repo: &Path, cluster: &str) -> Result<Option<GateResult>, UserError> {
+    require_git(repo)?;
+    if load_state(&journal_path(repo)?)?.is_some() {
+        return Ok(None);
+    }
+    let legacy = plan::discover(repo)?;
+    if legacy.appsets.is_empty() {
+        return Ok(None);
+    }
+    let mut moves = plan::default_moves(&legacy, cluster);
+    plan::sort_moves(&mut moves);
+    let plan = Plan { moves };
+    check_destinations(repo, &plan.moves)?;
+    check::roots_survive(repo, &legacy, &plan)?;
+    apply::dry_run(repo, cluster, &plan).map(Some)
 }
 
-/// The gate against the base commit (the working tree is the "after" side).
+/// The one manual step left after the merge: re-apply each hand-applied root from its new path.
+pub fn closing_step(gate: &GateResult) -> String {
+    let files: Vec<String> = gate
+        .checks
+        .roots
+        .iter()
+        .map(|r| format!("kubectl apply -f {}", r.file))
+        .collect();
+    if files.is_empty() {
+        return "one manual step left after the merge: re-apply your root Application from its new path".into();
+    }
+    format!(
+        "one manual step left, right after the merge: re-apply the root Application from its new path ({}); until then the live root and ApplicationSets still read the old paths",
+        files.join("; ")
+    )
+}
+
+/// The gate against the base commit (the working tree is the "after" side), the user's acceptance applied.
 pub fn gate_against_base(repo: &Path, base: &str, cluster: &str, plan: &Plan) -> Result<GateResult, UserError> {
-    let before = checkout_to_temp(repo, base)?;
-    gate::run(before.path(), repo, cluster, plan)
-}
-
-/// Move and rewrite in a scratch copy of HEAD and run the gate there; the repo is not touched.
-fn dry_run(repo: &Path, cluster: &str, plan: &Plan) -> Result<GateResult, UserError> {
-    let before = checkout_to_temp(repo, "HEAD")?;
-    let after = checkout_to_temp(repo, "HEAD")?;
-    for (i, m) in plan.moves.iter().enumerate() {
-        let cur = plan.map_partial(&m.from, i);
-        if cur == m.to {
-            continue;
-        }
-        let dst = after.path().join(&m.to);
-        if let Some(p) = dst.parent() {
-            std::fs::create_dir_all(p).map_err(|e| UserError::failed(format!("scratch copy: {e}")))?;
-        }
-        std::fs::rename(after.path().join(&cur), &dst)
-            .map_err(|e| UserError::failed(format!("scratch copy: cannot move {cur}: {e}")))?;
-    }
-    for f in crate::appset::dirs::list_files(before.path()) {
-        let yaml = f.ends_with(".yaml") || f.ends_with(".yml");
-        let in_bootstrap = plan
-            .moves
-            .iter()
-            .any(|m| m.id == "p4-dest-bootstrap" && f.starts_with(&format!("{}/", m.from)));
-        if !yaml && !in_bootstrap {
-            continue;
-        }
-        let Ok(mut text) = std::fs::read_to_string(before.path().join(&f)) else {
-            continue;
-        };
-        let target = after.path().join(plan.map(&f));
-        if yaml && text.contains("kind: Application") {
-            text = rewrite::rewrite_manifest(&text, plan, &f)
-                .map_err(|m| UserError::usage(format!("cannot repoint an ApplicationSet: {m}")))?
-                .text;
-        }
-        if in_bootstrap {
-            text = rewrite::rewrite_tokens(&text, plan).0;
-        }
-        std::fs::write(&target, text).map_err(|e| UserError::failed(format!("scratch copy: {e}")))?;
-    }
-    gate::run(before.path(), after.path(), cluster, plan)
+    let before = apply::checkout_to_temp(repo, base)?;
+    gate::run(&tree::Tree::load(before.path()), repo, cluster, plan, None)
 }
 
 /// Undo an unfinished migration: back to the start branch at the base commit, branch deleted.
@@ -624,6 +625,9 @@ pub fn abort(repo: &Path, ui: &Ui) -> Result<String, UserError> {
     }
     if current_branch(repo) == st.branch {
         git(repo, &["reset", "-q", "--hard", &st.base])?;
+        // The cluster description the move wrote is untracked; nothing else is (the tree was clean).
+        let written = format!("clusters/{}/cluster.yaml", st.cluster);
+        git(repo, &["clean", "-q", "-f", "--", &written])?;
         git(repo, &["switch", "-q", &st.start_branch])?;
     }
     git(repo, &["branch", "-q", "-D", &st.branch])?;

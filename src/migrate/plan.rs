@@ -5,6 +5,7 @@
 //! controller's apps folder, which the root Application syncs), and `bootstrap/`. Each has a default
 //! destination under `clusters/<cluster>/`; a decision may keep it in place or name another path.
 
+use super::tree::Tree;
 use crate::appset::{self, AppSetFile};
 use crate::error::UserError;
 use serde::{Deserialize, Serialize};
@@ -25,6 +26,9 @@ pub struct Move {
     pub to: String,
     /// The default destination, for display.
     pub default: String,
+    /// A single file (a bootstrap script or its values), not a tree.
+    #[serde(default)]
+    pub file: bool,
 }
 
 /// The moves, parents before children, all in legacy (base commit) coordinates.
@@ -35,6 +39,16 @@ pub struct Plan {
 
 fn is_prefix(parent: &str, p: &str) -> bool {
     p == parent || (p.starts_with(parent) && p.as_bytes().get(parent.len()) == Some(&b'/'))
+}
+
+/// Whether repo path `p` is `parent` or inside it.
+pub fn under(parent: &str, p: &str) -> bool {
+    !parent.is_empty() && is_prefix(parent, p)
+}
+
+/// The folder of a repo path (`""` at the top).
+pub fn tree_parent(p: &str) -> &str {
+    p.rsplit_once('/').map(|x| x.0).unwrap_or("")
 }
 
 pub fn depth(p: &str) -> usize {
@@ -65,6 +79,30 @@ impl Plan {
             Some(m) => format!("{}{}", m.to, &p[m.from.len()..]),
             None => p.to_string(),
         }
+    }
+
+    /// Moves of paths strictly inside `p` that do not land where `p`'s own move puts them.
+    pub fn sub_moves(&self, p: &str) -> Vec<&Move> {
+        self.moves
+            .iter()
+            .filter(|m| m.from != p && (p.is_empty() || is_prefix(p, &m.from)))
+            .filter(|m| {
+                let outer = self
+                    .moves
+                    .iter()
+                    .filter(|o| o.from != m.from && is_prefix(&o.from, &m.from));
+                let by_parent = match outer.max_by_key(|o| o.from.len()) {
+                    Some(o) => format!("{}{}", o.to, &m.from[o.from.len()..]),
+                    None => m.from.clone(),
+                };
+                by_parent != m.to
+            })
+            .collect()
+    }
+
+    /// Whether everything under `p` lands under `map(p)` (no part of it moves elsewhere).
+    pub fn moves_whole(&self, p: &str) -> bool {
+        self.sub_moves(p).is_empty()
     }
 
     /// Whether any tree actually moves.
@@ -112,6 +150,9 @@ pub struct Legacy {
     /// Folders holding the legacy ApplicationSets (the argocd apps folder).
     pub apps_folders: Vec<String>,
     pub bootstrap: Option<String>,
+    /// Bootstrap files outside `bootstrap/`: scripts that install Argo CD or apply the root Application by
+    /// hand, and the Helm values files only they read (values a kustomization also reads stay beside it).
+    pub bootstrap_files: Vec<String>,
 }
 
 /// The literal directory paths an AppSet's git generators name (`directories[].path`, `files[].path`).
@@ -135,12 +176,31 @@ pub fn generator_paths(set: &Value) -> Vec<String> {
     out
 }
 
+/// The git directory generators' paths with their `exclude` flag.
+pub fn generator_dirs(set: &Value) -> Vec<(String, bool)> {
+    let gens = set
+        .pointer("/spec/generators")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten();
+    gens.filter_map(|g| g.pointer("/git/directories").and_then(Value::as_array))
+        .flatten()
+        .filter_map(|d| {
+            let p = d.get("path").and_then(Value::as_str)?;
+            Some((
+                p.to_string(),
+                d.get("exclude").and_then(Value::as_bool).unwrap_or(false),
+            ))
+        })
+        .collect()
+}
+
 /// Find the legacy layout: ApplicationSets outside `clusters/`, the trees they read, their folder.
 pub fn discover(repo: &Path) -> Result<Legacy, UserError> {
     let all = appset::load_appsets(repo, None)?;
     let appsets: Vec<AppSetFile> = all.into_iter().filter(|s| s.cluster().is_none()).collect();
     let mut trees = BTreeSet::new();
-    let mut folders = BTreeSet::new();
+    let mut folders: BTreeSet<String> = BTreeSet::new();
     for s in &appsets {
         let dir = s
             .path
@@ -160,6 +220,29 @@ pub fn discover(repo: &Path) -> Result<Legacy, UserError> {
             }
         }
     }
+    // The folder a hand-applied root Application syncs is the apps folder when the ApplicationSets live
+    // inside it (`<argocd>/apps/appsets/*.yaml` listed by `<argocd>/apps/kustomization.yaml`): it moves
+    // whole, so the root keeps building.
+    let t = Tree::load(repo);
+    let roots: Vec<String> = super::check::hand_applied(&t)
+        .iter()
+        .filter_map(|(_, _, v)| {
+            v.pointer("/spec/source/path")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .collect();
+    let folders: BTreeSet<String> = folders
+        .into_iter()
+        .map(|f| {
+            roots
+                .iter()
+                .filter(|r| under(r, &f) && !r.is_empty())
+                .min_by_key(|r| r.len())
+                .cloned()
+                .unwrap_or(f)
+        })
+        .collect();
     // An apps folder at the root level is itself a tree; inside one, it moves on its own.
     for f in &folders {
         if !f.contains('/') {
@@ -167,11 +250,14 @@ pub fn discover(repo: &Path) -> Result<Legacy, UserError> {
         }
     }
     let bootstrap = repo.join("bootstrap").is_dir().then(|| "bootstrap".to_string());
+    let tree_list: Vec<String> = trees.iter().cloned().collect();
+    let bootstrap_files = super::bootstrap::files(&t, &tree_list);
     Ok(Legacy {
         appsets,
-        trees: trees.into_iter().collect(),
+        trees: tree_list,
         apps_folders: folders.into_iter().collect(),
         bootstrap,
+        bootstrap_files,
     })
 }
 
@@ -193,6 +279,7 @@ pub fn default_moves(legacy: &Legacy, cluster: &str) -> Vec<Move> {
             from: t.clone(),
             to: format!("{base}/{t}"),
             default: format!("{base}/{t}"),
+            file: false,
         });
     }
     for (i, f) in legacy.apps_folders.iter().enumerate() {
@@ -206,6 +293,7 @@ pub fn default_moves(legacy: &Legacy, cluster: &str) -> Vec<Move> {
             from: f.clone(),
             to: to.clone(),
             default: to,
+            file: false,
         });
     }
     if let Some(b) = &legacy.bootstrap {
@@ -214,6 +302,17 @@ pub fn default_moves(legacy: &Legacy, cluster: &str) -> Vec<Move> {
             from: b.clone(),
             to: format!("{base}/bootstrap"),
             default: format!("{base}/bootstrap"),
+            file: false,
+        });
+    }
+    for f in &legacy.bootstrap_files {
+        let to = format!("{base}/bootstrap/{}", f.rsplit('/').next().unwrap_or(f));
+        moves.push(Move {
+            id: "p4-dest-bootstrap".into(),
+            from: f.clone(),
+            to: to.clone(),
+            default: to,
+            file: true,
         });
     }
     sort_moves(&mut moves);
@@ -231,6 +330,8 @@ pub fn resolve_answer(m: &Move, answer: &str) -> Result<String, String> {
     match a {
         "" | "default" => Ok(m.default.clone()),
         "keep" => Ok(m.from.clone()),
+        // A file goes into the folder named.
+        p if m.file => check_rel(p).map(|_| format!("{p}/{}", m.from.rsplit('/').next().unwrap_or(&m.from))),
         p => check_rel(p).map(|_| p.to_string()),
     }
 }
@@ -280,6 +381,7 @@ pub fn parse_renames(s: &str, moves: &[Move]) -> Result<Vec<Move>, String> {
             from: from.to_string(),
             to: dest.clone(),
             default: dest,
+            file: false,
         });
     }
     Ok(out)
@@ -295,6 +397,7 @@ mod tests {
             from: from.into(),
             to: to.into(),
             default: to.into(),
+            file: false,
         }
     }
 

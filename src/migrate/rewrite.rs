@@ -74,6 +74,28 @@ fn shift_segments(line: &str, delta: isize) -> String {
     }
 }
 
+/// `argocd.argoproj.io/manifest-generate-paths: .;/my-apps/common`: absolute entries (from the repository
+/// root) are mapped through the plan; relative ones follow the Application's own path.
+fn map_generate_paths(line: &str, plan: &Plan) -> Option<String> {
+    let key = "argocd.argoproj.io/manifest-generate-paths:";
+    let i = line.find(key)? + key.len();
+    let (head, v) = line.split_at(i);
+    let lead = &v[..v.len() - v.trim_start().len()];
+    let v = v.trim_start();
+    let (quote, inner) = match v.chars().next() {
+        Some(q @ ('"' | '\'')) => (q.to_string(), v[1..].trim_end().strip_suffix(q)?),
+        _ => (String::new(), v.trim_end()),
+    };
+    let mapped: Vec<String> = inner
+        .split(';')
+        .map(|e| match e.trim().strip_prefix('/') {
+            Some(abs) if !abs.contains("{{") => format!("/{}", plan.map(abs.trim_end_matches('/'))),
+            _ => e.to_string(),
+        })
+        .collect();
+    Some(format!("{head}{lead}{quote}{}{quote}", mapped.join(";")))
+}
+
 /// What rewriting one file did.
 #[derive(Debug, Default, Clone)]
 pub struct Rewritten {
@@ -124,6 +146,13 @@ pub fn rewrite_manifest(text: &str, plan: &Plan, file: &str) -> Result<Rewritten
             if !relevant {
                 new_lines.push(l.to_string());
                 continue;
+            }
+            if let Some(new) = map_generate_paths(body, plan) {
+                if new != body {
+                    out.changes.push(format!("{} -> {}", body.trim(), new.trim()));
+                    new_lines.push(format!("{new}{nl}"));
+                    continue;
+                }
             }
             if let Some((pre, value, _quote, suf)) = split_path_line(body) {
                 if !value.contains("{{") {
@@ -212,6 +241,7 @@ mod tests {
             from: f.into(),
             to: t.into(),
             default: t.into(),
+            file: false,
         };
         Plan {
             moves: vec![

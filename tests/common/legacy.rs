@@ -76,3 +76,66 @@ pub fn generated(repo: &Path, cluster: Option<&str>) -> Vec<(String, String, Str
     rows.sort();
     rows
 }
+
+/// A realistic single-cluster Talos fleet from scripts/gen-real-fleet.py (`variant`: `plain` or `concat`).
+pub fn gen_real(dir: &Path, apps: usize, seed: u64, variant: &str) {
+    let out = Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/gen-real-fleet.py"))
+        .arg(dir)
+        .args([
+            "--apps",
+            &apps.to_string(),
+            "--seed",
+            &seed.to_string(),
+            "--variant",
+            variant,
+        ])
+        .output()
+        .expect("python3 runs");
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+/// The Argo CD CRDs and namespace, for a simulated cluster that runs the fleet's Applications.
+pub const ARGO_CRDS: &str = r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: applications.argoproj.io}
+spec:
+  group: argoproj.io
+  scope: Namespaced
+  names: {kind: Application, plural: applications, singular: application, listKind: ApplicationList}
+  versions:
+    - name: v1alpha1
+      served: true
+      storage: true
+      schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: applicationsets.argoproj.io}
+spec:
+  group: argoproj.io
+  scope: Namespaced
+  names: {kind: ApplicationSet, plural: applicationsets, singular: applicationset, listKind: ApplicationSetList}
+  versions:
+    - name: v1alpha1
+      served: true
+      storage: true
+      schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: appprojects.argoproj.io}
+spec:
+  group: argoproj.io
+  scope: Namespaced
+  names: {kind: AppProject, plural: appprojects, singular: appproject, listKind: AppProjectList}
+  versions:
+    - name: v1alpha1
+      served: true
+      storage: true
+      schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: argocd}
+"#;
