@@ -94,7 +94,7 @@ fn openshift_phases_1_to_3_pass_with_the_ui_and_redlib_reachable_through_the_rou
     assert_eq!(code, 0, "{r:#}");
     let ui = criterion(&r, "p1.argocd-reachable");
     assert_eq!(ui["status"], "pass", "{ui:#}");
-    assert_eq!(ui["evidence"]["httpStatus"], "200");
+    assert_eq!(ui["evidence"]["httpStatus"], 200);
     assert_eq!(ui["evidence"]["address"], sim.router.as_str());
     assert_eq!(
         ui["evidence"]["url"],
@@ -187,7 +187,7 @@ fn a_stalled_redlib_deployment_makes_the_router_answer_503_and_reachable_fail_wi
     assert_eq!(criterion(&r, "p3.redlib-synced")["status"], "pass", "{r:#}");
     let probe = criterion(&r, "p3.redlib-reachable");
     assert_eq!(probe["status"], "fail", "{probe:#}");
-    assert_eq!(probe["evidence"]["httpStatus"], "503");
+    assert_eq!(probe["evidence"]["httpStatus"], 503);
     let why = probe["details"][0].as_str().unwrap();
     assert!(
         why.contains("503") && why.contains("Deployment redlib/redlib") && why.contains("not Available"),

@@ -28,7 +28,7 @@ pub fn pins() -> BTreeMap<String, String> {
         .collect()
 }
 
-pub async fn run(p: &Probe, src: &Source<'_>) -> Result<(Status, BTreeMap<String, String>, Vec<String>), UserError> {
+pub async fn run(p: &Probe, src: &Source<'_>) -> Result<(Status, crate::report::Evidence, Vec<String>), UserError> {
     let mut ev = BTreeMap::new();
     let obj = src.get_ref(&p.host_from.object).await?;
     let path = FieldPath::parse(&p.host_from.field).map_err(UserError::usage)?;
@@ -48,7 +48,7 @@ pub async fn run(p: &Probe, src: &Source<'_>) -> Result<(Status, BTreeMap<String
             )],
         ));
     };
-    ev.insert("url".into(), format!("https://{host}{}", p.path));
+    ev.insert("url".into(), format!("https://{host}{}", p.path).into());
     let pins = pins();
     let addr = match pins.get(&host).or_else(|| pins.get("*")) {
         Some(a) => a.clone(),
@@ -64,10 +64,10 @@ pub async fn run(p: &Probe, src: &Source<'_>) -> Result<(Status, BTreeMap<String
         }
         None => format!("{host}:443"),
     };
-    ev.insert("address".into(), addr.clone());
+    ev.insert("address".into(), addr.clone().into());
     match tokio::time::timeout(Duration::from_secs(10), get_status(&host, &addr, &p.path)).await {
         Ok(Ok((code, said))) => {
-            ev.insert("httpStatus".into(), code.to_string());
+            ev.insert("httpStatus".into(), code.into());
             let ok = if p.status.is_empty() {
                 (200..400).contains(&code)
             } else {
