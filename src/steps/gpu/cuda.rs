@@ -209,7 +209,7 @@ impl Run<'_> {
     /// The evidence ConfigMap already records a pass for this node, count and image.
     async fn already_verified(&self) -> Result<Option<String>, UserError> {
         let (ns, node, capacity, image) = (self.ns, self.node, self.capacity, self.image);
-        let cm = self.cluster.get("v1", "ConfigMap", Some(&ns), JOB_NAME).await?;
+        let cm = self.cluster.get("v1", "ConfigMap", Some(ns), JOB_NAME).await?;
         let data = |k: &str| {
             cm.as_ref()
                 .and_then(|c| c.pointer(&format!("/data/{k}")))
