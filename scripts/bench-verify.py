@@ -49,6 +49,17 @@ def timed(cmd, outputs=None) -> float:
     return dt
 
 
+def tools(binary):
+    """The fleetctl binary (built in release mode unless given) and kubectl, or exit."""
+    if binary is None:
+        subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "fleetctl"], cwd=ROOT, check=True)
+        binary = str(ROOT / "target" / "release" / "fleetctl")
+    kubectl = shutil.which("kubectl")
+    if not kubectl:
+        sys.exit("kubectl not found on PATH")
+    return binary, kubectl
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--apps", type=int, default=200)
@@ -56,13 +67,7 @@ def main() -> None:
     ap.add_argument("--crds", default=os.environ.get("FLEETCTL_CRDS", str(ROOT.parent / "shared" / "crds")))
     ap.add_argument("--bin", default=None)
     a = ap.parse_args()
-    binary = a.bin
-    if binary is None:
-        subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "fleetctl"], cwd=ROOT, check=True)
-        binary = str(ROOT / "target" / "release" / "fleetctl")
-    kubectl = shutil.which("kubectl")
-    if not kubectl:
-        sys.exit("kubectl not found on PATH")
+    binary, kubectl = tools(a.bin)
     with tempfile.TemporaryDirectory() as tmp:
         fleet = Path(tmp) / "fleet"
         gen_fleet(fleet, a.apps)

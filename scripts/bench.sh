@@ -10,7 +10,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 APPS="${APPS:-200}"
 RUNS="${RUNS:-7}"
-ALL=(phase4)
+ALL=(phase4 appset)
 
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
@@ -20,6 +20,12 @@ trap 'rm -rf "$WORK"' EXIT
 bench_phase4() {
   python3 "$ROOT/scripts/gen-legacy-fleet.py" "$WORK/phase4-fleet" --apps "$APPS" --seed 7 >&2
   (cd "$ROOT" && cargo run -q --release --example bench_phase4 -- "$WORK/phase4-fleet" --runs "$RUNS")
+}
+
+# `appset generate` (expansion + shared-resource check) on $APPS apps, cold and with a warm render cache,
+# against a serial `kubectl kustomize` loop over the same source paths. Goal: warm under 200 ms at 200 apps.
+bench_appset() {
+  python3 "$ROOT/scripts/bench-appset.py" --apps "$APPS" --runs "$RUNS"
 }
 
 wanted=("$@")

@@ -16,6 +16,20 @@ The layout mirrors the real fleet before the move (docs/phase-4.md, FACTS §10):
 
 Every app is a small kustomization that renders standalone. Standard library only; deterministic for
 a given --seed.
+
+With --real the repo takes the shape of the real single-cluster Talos repo (issue 11), everything that
+points at the top-level trees included, for phase 4 and `fleetctl verify` on the legacy layout:
+
+  infrastructure/controllers/argocd/root.yaml             the root Application (manifest-generate-paths),
+                                                          applied by scripts/bootstrap-argocd.sh; syncs:
+  infrastructure/controllers/argocd/apps/                 a kustomization listing projects.yaml,
+                                                          appsets/*.yaml and standalone/*.yaml
+  infrastructure/controllers/argocd/apps/standalone/      a standalone Application (manifest-generate-paths)
+  infrastructure/controllers/<chart-app>/                 kustomize helmCharts of a local chart (charts/)
+  bootstrap/values.yaml                                   argo-cd values: configs.cm kustomize.buildOptions
+  scripts/bootstrap-argocd.sh                             names top-level paths
+  .github/workflows/validate.yaml                         `paths:` filters on the top-level trees
+  renovate.json                                           fileMatch / matchPaths patterns on them
 """
 
 import argparse
@@ -134,7 +148,7 @@ spec:
 """
 
 
-def generate(root, n, seed, db_dir):
+def generate(root, n, seed, db_dir, real=False):
     rng = random.Random(seed)
     used = set()
 
@@ -157,13 +171,16 @@ def generate(root, n, seed, db_dir):
     counts["my"] = max(2, n - 1 - sum(counts.values()))  # -1: the argocd app itself
 
     apps_dir = "infrastructure/controllers/argocd/apps"
+    appsets_dir = f"{apps_dir}/appsets" if real else apps_dir
     app(root, "infrastructure/controllers/argocd", "argocd")
     infra_cats = ["controllers", "networking", "security"]
     for i in range(counts["infra"]):
         name = unique()
         app(root, f"infrastructure/{infra_cats[i % 3]}/{name}", name)
-    # Not in the explicit directory list: must never become an Application.
-    app(root, "infrastructure/storage/unlisted-" + unique(), "unlisted")
+    # Not in the explicit directory list: must never become an Application (with --real, a standalone
+    # Application deploys it).
+    unlisted = "infrastructure/storage/unlisted-" + unique()
+    app(root, unlisted, "unlisted")
     for i in range(counts["db"]):
         name = unique()
         app(root, f"{db_dir}/{DB_ENGINES[i % len(DB_ENGINES)]}/{name}", name)
@@ -181,13 +198,19 @@ def generate(root, n, seed, db_dir):
     write(root, "my-apps/common/security-defaults/kustomization.yaml",
           "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches: []\n")
 
-    write(root, f"{apps_dir}/root.yaml", f"""# The one Application applied by hand (bootstrap/bootstrap-argocd.sh): an app-of-apps over this folder.
+    root_file = "infrastructure/controllers/argocd/root.yaml" if real else f"{apps_dir}/root.yaml"
+    annotations = f"""  annotations:
+    argocd.argoproj.io/manifest-generate-paths: /{apps_dir}
+""" if real else ""
+    script = "scripts/bootstrap-argocd.sh" if real else "bootstrap/bootstrap-argocd.sh"
+    folder = "the apps folder" if real else "this folder"
+    write(root, root_file, f"""# The one Application applied by hand ({script}): an app-of-apps over {folder}.
 apiVersion: argoproj.io/v1alpha1
 kind: Application
 metadata:
   name: root
   namespace: argocd
-spec:
+{annotations}spec:
   project: default
   source:
     repoURL: {REPO_URL}
@@ -216,28 +239,25 @@ spec:
     - group: "*"
       kind: "*"
 """ for p in ("infrastructure", "monitoring", "my-apps")))
-    write(root, f"{apps_dir}/infrastructure-appset.yaml", legacy_appset(
+    write(root, f"{appsets_dir}/infrastructure-appset.yaml", legacy_appset(
         "infrastructure", 4, "infrastructure",
         ["infrastructure/controllers/*", "infrastructure/networking/*", "infrastructure/security/*"]))
-    write(root, f"{apps_dir}/database-appset.yaml",
+    write(root, f"{appsets_dir}/database-appset.yaml",
           "# selfHeal: false ON PURPOSE: a restore must not be healed back to Git mid-operation.\n"
           + legacy_appset("database", 4, "infrastructure", [f"{db_dir}/*/*"], self_heal=False))
-    write(root, f"{apps_dir}/monitoring-appset.yaml", go_appset("monitoring", 5, "monitoring", ["monitoring/*"]))
-    write(root, f"{apps_dir}/my-apps-appset.yaml", go_appset(
+    write(root, f"{appsets_dir}/monitoring-appset.yaml", go_appset("monitoring", 5, "monitoring", ["monitoring/*"]))
+    write(root, f"{appsets_dir}/my-apps-appset.yaml", go_appset(
         "my-apps", 6, "my-apps", ["my-apps/*/*"], ["my-apps/common/*", "my-apps/privacy/*"], prefix="my-apps-"))
     # Privacy apps are named after their category segment: <path[1]>-<basename>, e.g. privacy-redlib.
-    write(root, f"{apps_dir}/privacy-appset.yaml", legacy_appset(
+    write(root, f"{appsets_dir}/privacy-appset.yaml", legacy_appset(
         "privacy", 6, "my-apps", ["my-apps/privacy/*"], name_tmpl="{{path[1]}}-{{path.basename}}"))
-    write(root, f"{apps_dir}/kustomization.yaml", """apiVersion: kustomize.config.k8s.io/v1beta1
-kind: Kustomization
-resources:
-  - projects.yaml
-  - infrastructure-appset.yaml
-  - database-appset.yaml
-  - monitoring-appset.yaml
-  - my-apps-appset.yaml
-  - privacy-appset.yaml
-""")
+    appsets = ["infrastructure-appset", "database-appset", "monitoring-appset", "my-apps-appset", "privacy-appset"]
+    prefix = "appsets/" if real else ""
+    listed = ["projects.yaml"] + [f"{prefix}{a}.yaml" for a in appsets]
+    if real:
+        listed.append("standalone/unlisted-storage.yaml")
+    write(root, f"{apps_dir}/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+          "resources:\n" + "".join(f"  - {r}\n" for r in listed))
 
     write(root, "bootstrap/values.yaml", "# argo-cd chart values\nconfigs:\n  params:\n    server.insecure: true\n")
     write(root, "bootstrap/bootstrap-argocd.sh", f"""#!/usr/bin/env bash
@@ -249,7 +269,106 @@ kubectl apply -f {apps_dir}/root.yaml
     os.chmod(os.path.join(root, "bootstrap/bootstrap-argocd.sh"), 0o755)
     write(root, "bootstrap/README.md", f"Run bootstrap/bootstrap-argocd.sh; it applies {apps_dir}/root.yaml.\n")
     write(root, "README.md", "# homelab fleet (legacy layout)\n")
-    return sum(counts.values()) + 1
+    extra = real_shape(root, apps_dir, root_file, unlisted, unique) if real else 0
+    return sum(counts.values()) + 1 + extra
+
+
+def real_shape(root, apps_dir, root_file, unlisted, unique):
+    """What the real repo has besides the trees: a standalone Application, a kustomize helmCharts app with a
+    local chart, Argo CD's build options in its Helm values, the bootstrap script, CI and Renovate configs,
+    all naming top-level paths. Returns how many more Applications there are (the standalone one)."""
+    write(root, f"{apps_dir}/standalone/unlisted-storage.yaml", f"""# Not generated by an AppSet: a standalone Application.
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: unlisted-storage
+  namespace: argocd
+  annotations:
+    argocd.argoproj.io/manifest-generate-paths: /{unlisted}
+spec:
+  project: infrastructure
+  source:
+    repoURL: {REPO_URL}
+    targetRevision: HEAD
+    path: {unlisted}
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: storage
+  syncPolicy:
+    automated:
+      prune: true
+      selfHeal: true
+""")
+    chart_app = "infrastructure/controllers/" + unique()
+    name = chart_app.rsplit("/", 1)[1]
+    write(root, f"{chart_app}/kustomization.yaml", f"""# A local Helm chart inflated by kustomize: Argo CD needs kustomize.buildOptions --enable-helm.
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+helmCharts:
+  - name: {name}
+    releaseName: {name}
+    namespace: {name}
+    valuesFile: values.yaml
+""")
+    write(root, f"{chart_app}/values.yaml", "replicas: 1\n")
+    write(root, f"{chart_app}/charts/{name}/Chart.yaml", f"apiVersion: v2\nname: {name}\nversion: 0.1.0\n")
+    write(root, f"{chart_app}/charts/{name}/values.yaml", "replicas: 2\n")
+    write(root, f"{chart_app}/charts/{name}/templates/configmap.yaml", """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ .Release.Name }}-settings
+data:
+  REPLICAS: {{ .Values.replicas | quote }}
+""")
+    write(root, "bootstrap/values.yaml", """# argo-cd chart values (scripts/bootstrap-argocd.sh installs the chart with them).
+configs:
+  params:
+    server.insecure: true
+  cm:
+    kustomize.buildOptions: --enable-helm
+server:
+  replicas: 1
+""")
+    write(root, "scripts/bootstrap-argocd.sh", f"""#!/usr/bin/env bash
+# Install Argo CD with Helm, then hand over to Git with the root Application.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+helm upgrade --install argocd argo/argo-cd -n argocd --create-namespace -f bootstrap/values.yaml
+kubectl wait --for condition=established crd/applications.argoproj.io --timeout=120s
+kubectl apply -f {root_file}
+echo "root Application applied: Argo CD now syncs {apps_dir}"
+""")
+    os.chmod(os.path.join(root, "scripts/bootstrap-argocd.sh"), 0o755)
+    os.remove(os.path.join(root, "bootstrap/bootstrap-argocd.sh"))
+    write(root, "bootstrap/README.md", f"Run scripts/bootstrap-argocd.sh; it applies {root_file}.\n")
+    write(root, ".github/workflows/validate.yaml", """name: validate
+on:
+  pull_request:
+    paths:
+      - "infrastructure/**"
+      - "my-apps/**"
+      - "monitoring/**"
+      - "bootstrap/**"
+jobs:
+  kustomize:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: for d in infrastructure/*/* my-apps/*/* monitoring/*; do kubectl kustomize "$d" > /dev/null; done
+""")
+    write(root, "renovate.json", """{
+  "$schema": "https://docs.renovatebot.com/renovate-schema.json",
+  "extends": ["config:recommended"],
+  "kubernetes": {
+    "fileMatch": ["^infrastructure/.+\\.ya?ml$", "^my-apps/.+\\.ya?ml$", "^monitoring/.+\\.ya?ml$"]
+  },
+  "packageRules": [
+    {"matchPaths": ["my-apps/**"], "groupName": "apps"},
+    {"matchPaths": ["infrastructure/**", "monitoring/**"], "groupName": "platform"}
+  ]
+}
+""")
+    return 1
 
 
 def git(root, *args):
@@ -264,11 +383,14 @@ def main():
     ap.add_argument("--database-dir", default="database",
                     help="where database/<engine>/<app> lives: database (root level) or infrastructure/database")
     ap.add_argument("--no-git", action="store_true", help="do not git init/commit")
+    ap.add_argument("--real", action="store_true",
+                    help="the real repo's shape: appsets/ folder, standalone Application, helmCharts, bootstrap "
+                         "script in scripts/, CI and Renovate configs, manifest-generate-paths")
     a = ap.parse_args()
     if os.path.exists(a.dir) and os.listdir(a.dir):
         sys.exit(f"error: {a.dir} exists and is not empty; pick a new directory")
     os.makedirs(a.dir, exist_ok=True)
-    total = generate(a.dir, a.apps, a.seed, a.database_dir.strip("/"))
+    total = generate(a.dir, a.apps, a.seed, a.database_dir.strip("/"), a.real)
     if not a.no_git:
         git(a.dir, "init", "-q", "-b", "main")
         git(a.dir, "config", "user.name", "fleet generator")

@@ -124,10 +124,12 @@ fn a_signal_during_a_command_step_kills_the_command_and_resume_runs_it_again() {
     let sim = SimProc::start("openshift", "sim-lab", "", 20.0);
     let fleet = Fleet::copy("sample-fleet");
     let marker = fleet.path().join("MARKER");
+    let pidfile = fleet.path().join("PID");
     std::fs::write(
         fleet.path().join("runbooks/phase-7.yaml"),
         format!(
-            "phase: 7\ntitle: Slow command\nplatforms: [openshift]\nsteps:\n  - id: slow\n    command:\n      run: [sh, -c, \"sleep 2 && touch {}\"]\nacceptance: []\n",
+            "phase: 7\ntitle: Slow command\nplatforms: [openshift]\nsteps:\n  - id: slow\n    command:\n      run: [sh, -c, \"echo $$ > {} && sleep 3 && touch {}\"]\nacceptance: []\n",
+            pidfile.display(),
             marker.display()
         ),
     )
@@ -140,11 +142,19 @@ fn a_signal_during_a_command_step_kills_the_command_and_resume_runs_it_again() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Signal once the command is running: the step is journaled as running and its shell wrote its pid.
     let deadline = Instant::now() + Duration::from_secs(15);
-    while running_step(&fleet).as_deref() != Some("slow") {
+    let pid = loop {
+        let pid = std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|t| t.trim().parse::<u32>().ok());
+        match pid {
+            Some(p) if running_step(&fleet).as_deref() == Some("slow") => break p,
+            _ => {}
+        }
         assert!(Instant::now() < deadline, "the run never reached the command");
         std::thread::sleep(Duration::from_millis(20));
-    }
+    };
     let sent = Instant::now();
     std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -158,8 +168,23 @@ fn a_signal_during_a_command_step_kills_the_command_and_resume_runs_it_again() {
     );
     assert_eq!(out.status.code(), Some(130), "{}", text(&out));
     assert!(text(&out).contains("interrupted at step slow"), "{}", text(&out));
-    // The command was killed with the run: it never gets to its write.
-    std::thread::sleep(Duration::from_millis(2500));
+    // The command was killed with the run: its shell is gone (waited for, with a deadline), and it never
+    // got to its write.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    // gone, or a zombie nobody reaped yet (state Z in /proc/PID/stat)
+    let alive = |pid: u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|st| st.rsplit_once(") ").map(|(_, rest)| !rest.starts_with('Z')))
+            .unwrap_or(false)
+    };
+    while alive(pid) {
+        assert!(
+            Instant::now() < deadline,
+            "the command (pid {pid}) kept running after the signal"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert!(!marker.exists(), "the command kept running after the signal");
 
     let out = fleet.run(&[

@@ -128,8 +128,11 @@ async fn stalled_objects_stay_in_their_state() {
     )
     .await;
     assert_eq!(lvm["status"]["state"], "");
-    // well past the whole install time at speed 50 (< 0.2 s): still held
-    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    // once the controllers have settled (nothing scheduled, every event handled): still held
+    assert!(
+        h.settle(std::time::Duration::from_secs(10)).await,
+        "the controllers settle"
+    );
     let sub = get_json(
         &c,
         "operators.coreos.com/v1alpha1",
@@ -208,7 +211,10 @@ async fn stalled_objects_stay_in_their_state() {
         .and_then(|cs| cs.iter().find(|c| c["type"] == "Programmed"))
         .unwrap();
     assert_eq!(programmed["reason"], "AddressNotAssigned");
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        h.settle(std::time::Duration::from_secs(10)).await,
+        "the controllers settle"
+    );
     let argo = get_json(&c, "argoproj.io/v1beta1", "ArgoCD", Some("argocd"), "argocd")
         .await
         .unwrap();

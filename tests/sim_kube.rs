@@ -93,10 +93,14 @@ async fn discovery_and_a_crd_created_at_run_time() {
     .unwrap();
     assert_eq!(api.get("w1").await.unwrap().data["status"]["phase"], "Ready");
 
-    // deleting the CRD removes the group and its objects
+    // deleting the CRD removes its objects, then the CRD and its group (asynchronously, as the
+    // apiextensions finalizer does)
     crds.delete("widgets.example.sim", &Default::default()).await.unwrap();
-    let d = Discovery::new(client.clone()).run().await.unwrap();
-    assert!(!d.has_group("example.sim"));
+    sim_support::eventually(10, "the example.sim group to leave discovery", || async {
+        let d = Discovery::new(client.clone()).run().await.ok()?;
+        (!d.has_group("example.sim")).then_some(())
+    })
+    .await;
     h.shutdown().await;
 }
 
@@ -210,8 +214,13 @@ async fn watch_resumes_from_a_resource_version_and_runtime_watcher_works() {
     // kube-runtime watcher: list + watch, then sees a later object
     let nss: Api<Namespace> = Api::all(client.clone());
     let mut w = kube::runtime::watcher(nss.clone(), Default::default()).boxed();
-    let creator = async {
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let found = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        // the initial list first; the watch resumes from its resourceVersion, so a later create is seen
+        while let Some(ev) = w.try_next().await.unwrap() {
+            if matches!(ev, kube::runtime::watcher::Event::InitDone) {
+                break;
+            }
+        }
         let ns = Namespace {
             metadata: kube::api::ObjectMeta {
                 name: Some("late".into()),
@@ -220,8 +229,6 @@ async fn watch_resumes_from_a_resource_version_and_runtime_watcher_works() {
             ..Default::default()
         };
         nss.create(&PostParams::default(), &ns).await.unwrap();
-    };
-    let finder = async {
         while let Some(ev) = w.try_next().await.unwrap() {
             if let kube::runtime::watcher::Event::Apply(ns) = ev {
                 if ns.metadata.name.as_deref() == Some("late") {
@@ -230,12 +237,9 @@ async fn watch_resumes_from_a_resource_version_and_runtime_watcher_works() {
             }
         }
         panic!("watcher ended");
-    };
-    let (_, ns) = tokio::time::timeout(std::time::Duration::from_secs(10), async {
-        tokio::join!(creator, finder)
     })
-    .await
-    .unwrap();
+    .await;
+    let ns = found.expect("the watcher saw the namespace created after its list");
     assert_eq!(ns.status.unwrap().phase.as_deref(), Some("Active"));
     h.shutdown().await;
 }

@@ -128,7 +128,24 @@ async fn kubectl_works_unchanged_against_the_sim() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    // read what it prints as it comes; wait until its watch request has reached the sim
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let mut out = watch.stdout.take().unwrap();
+    let sink = seen.clone();
+    let reader = std::thread::spawn(move || {
+        use std::io::Read;
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = out.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    sim_support::eventually(20, "kubectl get -w to open its watch", || async {
+        h.stats().requests.contains_key("WATCH configmaps").then_some(())
+    })
+    .await;
 
     let mf = dir.path().join("m.yaml");
     std::fs::write(&mf, MANIFEST).unwrap();
@@ -136,14 +153,13 @@ async fn kubectl_works_unchanged_against_the_sim() {
     assert!(applied.contains("configmap/settings serverside-applied"), "{applied}");
     assert!(applied.contains("deployment.apps/web serverside-applied"));
 
-    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    sim_support::eventually(20, "kubectl get -w to print configmap/settings", || async {
+        seen.lock().unwrap().contains("configmap/settings").then_some(())
+    })
+    .await;
     watch.kill().unwrap();
-    let wout = watch.wait_with_output().unwrap();
-    let seen = String::from_utf8_lossy(&wout.stdout);
-    assert!(
-        seen.contains("configmap/settings"),
-        "get -w did not see the new ConfigMap: {seen:?}"
-    );
+    let _ = watch.wait();
+    let _ = reader.join();
 
     let by_label = ok(
         &kc,

@@ -195,7 +195,10 @@ async fn unknown_package_fails_resolution_and_default_instance_can_be_disabled()
         10,
     )
     .await;
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        h.settle(std::time::Duration::from_secs(10)).await,
+        "the controllers settle"
+    );
     assert!(get_json(
         &c,
         "argoproj.io/v1beta1",
@@ -354,7 +357,10 @@ async fn operands_report_ready_and_create_their_objects() {
     apply_yaml(&c, "apiVersion: v1\nkind: Service\nmetadata: {name: lb, namespace: openshift-ingress}\nspec: {type: LoadBalancer, ports: [{port: 443}]}\n").await.unwrap();
     // ...a pool for another namespace does not help...
     apply_yaml(&c, "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: other, namespace: metallb-system}\nspec: {addresses: [10.9.9.9/32], serviceAllocation: {namespaces: [elsewhere]}}\n").await.unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        h.settle(std::time::Duration::from_secs(10)).await,
+        "the controllers settle"
+    );
     let gw = get_json(
         &c,
         "gateway.networking.k8s.io/v1",
@@ -399,7 +405,10 @@ async fn claims_bind_on_first_consumer_and_gpu_pods_wait_for_gpus() {
     let h = sim_support::start(Platform::Talos, 50.0, "", false).await;
     let c = sim_support::kube_client(&h).await;
     apply_yaml(&c, "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data, namespace: default}\nspec: {storageClassName: sim-local, accessModes: [ReadWriteOnce], resources: {requests: {storage: 5Gi}}}\n").await.unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        h.settle(std::time::Duration::from_secs(10)).await,
+        "the controllers settle"
+    );
     let pvc = get_json(&c, "v1", "PersistentVolumeClaim", Some("default"), "data")
         .await
         .unwrap();

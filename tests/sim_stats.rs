@@ -151,3 +151,17 @@ async fn errors_are_status_objects_with_reasons() {
     let _ = t; // resourceVersion 1 is still in the history: no error event
     h.shutdown().await;
 }
+
+/// A create refused with 409 AlreadyExists tried to write (a write) but created nothing (no create).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_refused_as_already_existing_is_not_counted_as_a_create() {
+    let h = sim_support::start(Platform::Talos, 50.0, "", false).await;
+    let body = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "twice"}}).to_string();
+    let (first, _) = raw(h.addr(), "POST", "/api/v1/namespaces/default/configmaps", &body).await;
+    let (second, text) = raw(h.addr(), "POST", "/api/v1/namespaces/default/configmaps", &body).await;
+    assert_eq!((first, second), (201, 409), "{text}");
+    assert!(text.contains("\"reason\":\"AlreadyExists\""), "{text}");
+    let s = h.stats();
+    assert_eq!((s.writes, s.creates), (2, 1), "{s:?}");
+    h.shutdown().await;
+}

@@ -67,7 +67,10 @@ fn default_cache_lives_in_the_repo() {
     let r = verify(fleet.path(), None);
     assert_eq!(r.cache_misses, r.roots.len());
     let dir = fleet.path().join(".fleetctl/cache/render");
-    let n = std::fs::read_dir(&dir).unwrap().count();
+    let n = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "yaml"))
+        .count();
     assert_eq!(n, r.roots.len(), "one cached render per root in {}", dir.display());
     let again = verify(fleet.path(), None);
     assert_eq!(again.cache_hits, again.roots.len());

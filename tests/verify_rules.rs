@@ -392,3 +392,125 @@ fn hostname_domain_in_an_inline_patch_blames_the_kustomization() {
         "{l:?}"
     );
 }
+
+/// Without any CRD (a newcomer offline), a CRD kind's resource name is not known. apimachinery's rule
+/// would call a Gateway `gatewaies`; a role granting `gateways` must not be reported, and a finding that
+/// rests on a guessed name says so.
+#[test]
+fn argocd_rbac_without_crds_does_not_trust_a_guessed_plural() {
+    if !have_kustomize() {
+        return;
+    }
+    let fleet = fleet_with(None);
+    let gw = fleet.path().join("clusters/beta/infrastructure/gateway");
+    std::fs::create_dir_all(&gw).unwrap();
+    std::fs::write(
+        gw.join("kustomization.yaml"),
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - gateway.yaml\n",
+    )
+    .unwrap();
+    std::fs::write(
+        gw.join("gateway.yaml"),
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata:\n  name: apps\n  namespace: ingress\nspec:\n  gatewayClassName: shared\n  listeners:\n    - name: https\n      port: 443\n      protocol: HTTPS\n      hostname: \"*.apps.beta.example\"\n",
+    )
+    .unwrap();
+    let rbac = fleet.path().join("clusters/beta/bootstrap/argocd/rbac.yaml");
+    let granted = std::fs::read_to_string(&rbac)
+        .unwrap()
+        .replace("resources: [httproutes]", "resources: [httproutes, gateways]");
+    std::fs::write(&rbac, &granted).unwrap();
+    let empty = fleetctl::schema::SchemaSet::empty();
+    let mut opts = fleetctl::verify::VerifyOptions::new(fleet.path());
+    opts.cache_dir = Some(shared_cache());
+    let r = fleetctl::verify::run_with(&opts, &empty).unwrap();
+    assert!(r.is_clean(), "{}", r.to_text());
+
+    // Not granted under any likely name: reported, and the guess is said.
+    std::fs::write(&rbac, granted.replace("httproutes, gateways", "httproutes")).unwrap();
+    let r = fleetctl::verify::run_with(&opts, &empty).unwrap();
+    let l = lines(&r);
+    assert_eq!(l.len(), 1, "{l:?}");
+    assert!(
+        l[0].starts_with("argocd-rbac clusters/beta/infrastructure/gateway/gateway.yaml Gateway/ingress/apps:"),
+        "{l:?}"
+    );
+    assert!(
+        l[0].contains("may not create/patch/delete gateways.gateway.networking.k8s.io (no CRD for Gateway is known here, so its resource name is guessed: checked as gateways or gatewaies;"),
+        "{l:?}"
+    );
+}
+
+/// A Secret file in a kustomization's directory that the kustomization does not list is not rendered
+/// by it: it is a loose file (applied by hand, if at all), linted as such, and its Secret is found (issue
+/// 14). A Secret anywhere else in the repo is found too, unless `.fleetctlignore` names it.
+#[test]
+fn a_secret_file_no_kustomization_reads_is_found() {
+    if !have_kustomize() || schemas().is_none() {
+        return;
+    }
+    let fleet = fleet_with(None);
+    let secret = |name: &str| {
+        format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: cert-manager\nstringData:\n  token: hunter2\n")
+    };
+    let dir = fleet.path().join("clusters/alpha/infrastructure/secrets");
+    std::fs::write(dir.join("leftover.yaml"), secret("leftover")).unwrap();
+    let elsewhere = fleet.path().join("docs/examples");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::write(elsewhere.join("token.yaml"), secret("example")).unwrap();
+    let r = verify(fleet.path(), Some(shared_cache()));
+    let l = lines(&r);
+    assert_eq!(l.len(), 2, "{l:?}");
+    assert!(
+        l[0].starts_with("secret-plaintext clusters/alpha/infrastructure/secrets/leftover.yaml Secret/cert-manager/leftover: Secret with values in Git (stringData.token)"),
+        "{l:?}"
+    );
+    assert!(
+        l[1].starts_with("secret-plaintext docs/examples/token.yaml Secret/cert-manager/example: Secret with values in Git (stringData.token)"),
+        "{l:?}"
+    );
+    assert!(l[1].contains("no kustomization renders this file"), "{l:?}");
+    assert_eq!(
+        r.loose_files,
+        vec!["clusters/alpha/infrastructure/secrets/leftover.yaml"]
+    );
+
+    std::fs::write(fleet.path().join(".fleetctlignore"), "docs/examples/\n").unwrap();
+    let r = verify(fleet.path(), Some(shared_cache()));
+    let l = lines(&r);
+    assert_eq!(l.len(), 1, "{l:?}");
+    assert!(l[0].contains("leftover.yaml"), "{l:?}");
+}
+
+/// A root inflating a local Helm chart: without helm on PATH it is said per root (its own rule, not a
+/// render failure) and everything else is still checked; with helm, its objects are rendered and validated.
+#[test]
+fn helm_roots_need_helm_and_say_so_when_it_is_missing() {
+    if !have_kustomize() || schemas().is_none() {
+        return;
+    }
+    if which::which("helm").is_ok() {
+        let fleet = fleet_with(Some("helm-unavailable"));
+        let r = verify(fleet.path(), Some(shared_cache()));
+        assert!(r.is_clean(), "{}", r.to_text());
+        let root = r.roots.iter().find(|x| x.path.ends_with("chart-app")).unwrap();
+        assert_eq!(root.objects, 1, "the chart's ConfigMap");
+        return;
+    }
+    eprintln!("helm is not on PATH: only the no-helm path is tested here");
+    let Some(l) = only("helm-unavailable", "helm-unavailable", 1) else {
+        return;
+    };
+    assert!(
+        l[0].starts_with("helm-unavailable clusters/alpha/infrastructure/chart-app: helmCharts (demo) need helm, which is not on PATH"),
+        "{l:?}"
+    );
+    let fleet = fleet_with(Some("helm-unavailable"));
+    let r = verify(fleet.path(), Some(shared_cache()));
+    assert_eq!(r.roots.len(), 9, "{}", r.to_text());
+    assert!(r.validated > 0, "the other roots are still validated");
+    assert!(
+        r.notes.iter().any(|n| n.contains("rendered with --enable-helm")),
+        "{:?}",
+        r.notes
+    );
+}

@@ -271,3 +271,48 @@ fn removed_builtin_api_version_is_a_finding() {
         vec!["apiVersion: batch/v1beta1 CronJob is not a built-in API version (served: v1)".to_string()]
     );
 }
+
+/// The schema index (what `verify` loads on a warm run) gives the same answers as reading every CRD: the
+/// first load writes it, the second reads only it and each kind's schemas when one is validated.
+#[test]
+fn the_schema_index_answers_like_the_crd_files() {
+    let (Some(dir), Some(full)) = (crds_dir(), set()) else {
+        return;
+    };
+    let index = tempfile::tempdir().unwrap();
+    let first = SchemaSet::load_dir_indexed(&dir, index.path()).unwrap();
+    let second = SchemaSet::load_dir_indexed(&dir, index.path()).unwrap();
+    assert_eq!(
+        std::fs::read_dir(index.path()).unwrap().count(),
+        1,
+        "one index per CRD directory"
+    );
+    let mut route = json!({
+        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+        "metadata": {"name": "r", "namespace": "n"},
+        "spec": {"hostnames": ["a.example"], "rules": [{"matchs": []}]}
+    });
+    let mut dep = deployment();
+    dep["spec"]["replicas"] = json!("two");
+    let old_cron = json!({"apiVersion": "batch/v1beta1", "kind": "CronJob", "metadata": {"name": "c"}});
+    let unserved =
+        json!({"apiVersion": "external-secrets.io/v1beta1", "kind": "ExternalSecret", "metadata": {"name": "e"}});
+    for obj in [&route, &dep, &old_cron, &unserved, &deployment()] {
+        let want = full.validate(obj);
+        assert!(!matches!(want, Outcome::NotValidated(_)), "{obj}");
+        assert_eq!(first.validate(obj), want, "{obj}");
+        assert_eq!(second.validate(obj), want, "{obj}");
+    }
+    route["spec"]["rules"][0] = json!({});
+    assert_eq!(second.validate(&route), Outcome::Valid);
+    assert_eq!(second.counts(), full.counts());
+    let gvk = fleetctl::schema::Gvk::of(&route).unwrap();
+    assert_eq!(
+        second.crd_annotation(&gvk, "gateway.networking.k8s.io/channel"),
+        Some("standard")
+    );
+    assert_eq!(
+        second.crd_resource("gateway.networking.k8s.io", "HTTPRoute"),
+        Some("httproutes")
+    );
+}

@@ -6,15 +6,13 @@
 //! namespace lands in the Application's `destination.namespace`, as Argo CD applies it. Two
 //! Applications only conflict inside the same Argo CD instance (cluster) and destination.
 
+use super::render::{render_sources, source_key, Outcome};
 use super::GeneratedApp;
 use crate::error::UserError;
-use crate::fleet::render::{parse_multi_doc, Kustomize};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 /// One resource that several Applications would all manage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -107,95 +105,85 @@ fn group_of(obj: &Value) -> String {
     }
 }
 
-/// How Argo CD would render one application directory.
-fn render_dir(
-    repo: &Path,
-    path: &str,
-    kustomize: &dyn Fn() -> Result<Kustomize, UserError>,
-) -> Result<Vec<Value>, UserError> {
-    let dir = repo.join(path);
-    if path.is_empty() || !dir.is_dir() {
-        return Err(
-            UserError::usage("the Application's source.path is not a directory of the repository")
-                .subject(dir.display().to_string()),
-        );
-    }
-    let has = |f: &str| dir.join(f).is_file();
-    if has("kustomization.yaml") || has("kustomization.yml") || has("Kustomization") {
-        return kustomize()?.render(&dir);
-    }
-    if has("Chart.yaml") {
-        return Err(
-            UserError::usage("a Helm chart source cannot be rendered offline (helm is not available)")
-                .subject(dir.display().to_string()),
-        );
-    }
-    // A directory Application: the .yaml/.yml/.json files of the directory itself.
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .map_err(|e| UserError::failed(format!("cannot read directory: {e}")).subject(dir.display().to_string()))?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.is_file()
-                && p.extension()
-                    .and_then(|e| e.to_str())
-                    .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
-                && !p
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with('.'))
-        })
-        .collect();
-    files.sort();
-    let mut out = Vec::new();
-    for f in files {
-        let text = std::fs::read_to_string(&f)
-            .map_err(|e| UserError::failed(format!("cannot read manifest: {e}")).subject(f.display().to_string()))?;
-        out.extend(parse_multi_doc(&text).map_err(|e| e.subject(f.display().to_string()))?);
-    }
-    Ok(out)
+/// A source that was not checked for shared resources: its Applications, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unchecked {
+    /// `source.path`, or `repoURL chart revision` for a Helm-repository chart.
+    pub source: String,
+    /// The Applications using it, in generation order.
+    pub apps: Vec<String>,
+    pub reason: String,
+    /// A failed render (kustomize's error) rather than something not rendered offline.
+    pub failed: bool,
 }
 
-type Rendered = HashMap<String, Result<Vec<Value>, UserError>>;
+impl std::fmt::Display for Unchecked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = if self.failed {
+            "render failed"
+        } else {
+            "not rendered offline"
+        };
+        write!(
+            f,
+            "{what}: {} (Applications {}): {}",
+            self.source,
+            self.apps.join(", "),
+            self.reason
+        )
+    }
+}
 
-/// Render each distinct source path once, in parallel (at most 4 at a time).
-fn render_paths(repo: &Path, apps: &[GeneratedApp]) -> Rendered {
-    let mut paths: Vec<String> = apps.iter().map(|a| a.source.path.clone()).collect();
-    paths.sort();
-    paths.dedup();
-
-    let found: Mutex<Option<Result<Kustomize, UserError>>> = Mutex::new(None);
-    let kustomize = || -> Result<Kustomize, UserError> {
-        let mut g = found.lock().unwrap_or_else(|p| p.into_inner());
-        g.get_or_insert_with(Kustomize::find).clone()
-    };
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Rendered> = Mutex::new(HashMap::new());
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
-        .min(4)
-        .min(paths.len().max(1));
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(p) = paths.get(i) else { break };
-                let r = render_dir(repo, p, &kustomize);
-                results.lock().unwrap_or_else(|p| p.into_inner()).insert(p.clone(), r);
-            });
-        }
-    });
-    results.into_inner().unwrap_or_else(|p| p.into_inner())
+/// The shared-resource check of a set of Applications.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Check {
+    pub conflicts: Vec<Conflict>,
+    /// Sources not checked, in generation order of their first Application.
+    pub unchecked: Vec<Unchecked>,
 }
 
 /// Render every generated Application (in parallel) and report resources that two or more of
-/// them would manage.
-pub fn conflicts(repo: &Path, apps: &[GeneratedApp]) -> Result<Vec<Conflict>, UserError> {
-    let results = render_paths(repo, apps);
-    // Report the first failure in generation order, naming the Application.
+/// them would manage, and the sources that could not be checked (never fatal).
+pub fn check(repo: &Path, apps: &[GeneratedApp]) -> Check {
+    let results = render_sources(repo, apps);
+    let mut unchecked: Vec<Unchecked> = Vec::new();
     for app in apps {
-        if let Some(Err(e)) = results.get(&app.source.path) {
+        for key in app.rendered_sources().into_iter().map(source_key) {
+            let (reason, failed) = match results.get(&key) {
+                Some(Outcome::Skipped(r)) => (r.clone(), false),
+                Some(Outcome::Failed(e)) => (e.to_string(), true),
+                _ => continue,
+            };
+            match unchecked.iter_mut().find(|u| u.source == key) {
+                Some(u) if !u.apps.contains(&app.name) => u.apps.push(app.name.clone()),
+                Some(_) => {}
+                None => unchecked.push(Unchecked {
+                    source: key,
+                    apps: vec![app.name.clone()],
+                    reason,
+                    failed,
+                }),
+            }
+        }
+    }
+    Check {
+        conflicts: conflicts_of(apps, results),
+        unchecked,
+    }
+}
+
+/// Like [`check`], but the first failed render is an error naming its Application.
+pub fn conflicts(repo: &Path, apps: &[GeneratedApp]) -> Result<Vec<Conflict>, UserError> {
+    let results = render_sources(repo, apps);
+    for app in apps {
+        let failed = app
+            .rendered_sources()
+            .into_iter()
+            .find_map(|s| match results.get(&source_key(s)) {
+                Some(Outcome::Failed(e)) => Some(e),
+                _ => None,
+            });
+        if let Some(e) = failed {
             let mut e = e.clone();
             e.cause = format!(
                 "cannot render Application '{}' (ApplicationSet '{}'): {}",
@@ -204,9 +192,23 @@ pub fn conflicts(repo: &Path, apps: &[GeneratedApp]) -> Result<Vec<Conflict>, Us
             return Err(e);
         }
     }
+    Ok(conflicts_of(apps, results))
+}
 
-    let cluster_scoped = cluster_scoped_kinds(&results);
-    Ok(shared_resources(apps, &results, &cluster_scoped))
+/// The rendered objects of each source (by [`source_key`]).
+type Rendered = HashMap<String, Vec<Value>>;
+
+/// The shared resources among the sources that rendered.
+fn conflicts_of(apps: &[GeneratedApp], results: HashMap<String, Outcome>) -> Vec<Conflict> {
+    let rendered: Rendered = results
+        .into_iter()
+        .filter_map(|(k, o)| match o {
+            Outcome::Objects(v) => Some((k, v)),
+            _ => None,
+        })
+        .collect();
+    let cluster_scoped = cluster_scoped_kinds(&rendered);
+    shared_resources(apps, &rendered, &cluster_scoped)
 }
 
 /// The known cluster-scoped kinds plus every CRD with `scope: Cluster` in the rendered output.
@@ -215,7 +217,7 @@ fn cluster_scoped_kinds(results: &Rendered) -> BTreeSet<(String, String)> {
         .iter()
         .map(|(g, k)| (g.to_string(), k.to_string()))
         .collect();
-    for objs in results.values().flatten() {
+    for objs in results.values() {
         for o in objs {
             if o.get("kind").and_then(Value::as_str) == Some("CustomResourceDefinition")
                 && o.pointer("/spec/scope").and_then(Value::as_str) == Some("Cluster")
@@ -243,9 +245,12 @@ fn shared_resources(
     let mut owners: BTreeMap<Key, Vec<String>> = BTreeMap::new();
     let mut order: Vec<Key> = Vec::new();
     for app in apps {
-        let Some(Ok(objs)) = results.get(&app.source.path) else {
-            continue;
-        };
+        let objs: Vec<&Value> = app
+            .rendered_sources()
+            .into_iter()
+            .filter_map(|s| results.get(&source_key(s)))
+            .flatten()
+            .collect();
         let dest = match (&app.destination.server, &app.destination.name) {
             (Some(s), _) if s == "https://kubernetes.default.svc" => "in-cluster".to_string(),
             (_, Some(n)) if n == "in-cluster" => "in-cluster".to_string(),

@@ -1,24 +1,21 @@
 //! Expanding ApplicationSets into Applications: generators, then the template per parameter set.
 
-use super::pathmatch::Pattern;
-use super::template::{render_go, render_legacy, sanitize_name, GoOptions, TemplateError};
-use super::{dirs, AppSetFile, Destination, GeneratedApp, Source};
+use super::ctx::{render_string, render_value, Ctx};
+use super::generators::{generator_params, Tree};
+use super::template::GoOptions;
+use super::{AppSetFile, Destination, GeneratedApp, Source};
 use crate::error::UserError;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-/// The local cluster as Argo CD knows it without a cluster Secret.
-const IN_CLUSTER_NAME: &str = "in-cluster";
-const IN_CLUSTER_SERVER: &str = "https://kubernetes.default.svc";
-
 /// Expand every ApplicationSet, in order: ApplicationSets as given, then generators in order,
 /// then each generator's parameter sets in order (directories in repo walk order).
 pub fn generate(repo: &Path, appsets: &[AppSetFile]) -> Result<Vec<GeneratedApp>, UserError> {
-    let mut dirs_cache: Option<Vec<String>> = None;
+    let tree = Tree::new(repo);
     let mut all: Vec<GeneratedApp> = Vec::new();
     for a in appsets {
-        all.extend(generate_one(repo, a, &mut dirs_cache)?);
+        all.extend(generate_one(&tree, a)?);
     }
     // Two ApplicationSets of one Argo CD instance generating the same Application: each would
     // keep overwriting (or fail to take over) the other's Application.
@@ -45,46 +42,8 @@ pub fn generate(repo: &Path, appsets: &[AppSetFile]) -> Result<Vec<GeneratedApp>
     Ok(all)
 }
 
-struct Ctx<'a> {
-    a: &'a AppSetFile,
-    go: bool,
-    opts: GoOptions,
-}
-
-impl Ctx<'_> {
-    /// An input error about this ApplicationSet, at the line holding `needle` if found.
-    fn err(&self, cause: impl Into<String>, needle: Option<&str>) -> UserError {
-        let line = needle.map(|n| find_line(self.a, n)).unwrap_or(self.a.line);
-        UserError::usage(format!("ApplicationSet '{}': {}", self.a.name, cause.into()))
-            .subject(format!("{}:{line}", self.a.path.display()))
-    }
-
-    fn unsupported(&self, what: &str, needle: &str) -> UserError {
-        self.err(format!("{what} is not supported offline"), Some(needle)).next(
-            "expand this ApplicationSet with `argocd appset generate` against a live Argo CD, \
-             or rewrite it with git directory / list generators",
-        )
-    }
-}
-
-/// The line (1-based, in the file) of the first line of the document that contains `needle`.
-fn find_line(a: &AppSetFile, needle: &str) -> usize {
-    let n = needle.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
-    if n.is_empty() {
-        return a.line;
-    }
-    a.text
-        .lines()
-        .position(|l| l.contains(n))
-        .map(|i| a.line + i)
-        .unwrap_or(a.line)
-}
-
-fn generate_one(
-    repo: &Path,
-    a: &AppSetFile,
-    dirs_cache: &mut Option<Vec<String>>,
-) -> Result<Vec<GeneratedApp>, UserError> {
+/// The ApplicationSet's templating dialect and options, checked.
+fn appset_ctx(a: &AppSetFile) -> Result<(Ctx<'_>, &Map<String, Value>), UserError> {
     let bare = Ctx {
         a,
         go: false,
@@ -100,38 +59,37 @@ fn generate_one(
         Some(Value::Bool(b)) => *b,
         Some(_) => return Err(bare.err("spec.goTemplate must be true or false", Some("goTemplate"))),
     };
+    let bad_opts = || {
+        bare.err(
+            "spec.goTemplateOptions must be a list of strings",
+            Some("goTemplateOptions"),
+        )
+    };
     let opt_strings: Vec<String> = match spec.get("goTemplateOptions") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(v)) => v
             .iter()
             .map(|o| o.as_str().map(str::to_string))
             .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| {
-                bare.err(
-                    "spec.goTemplateOptions must be a list of strings",
-                    Some("goTemplateOptions"),
-                )
-            })?,
-        Some(_) => {
-            return Err(bare.err(
-                "spec.goTemplateOptions must be a list of strings",
-                Some("goTemplateOptions"),
-            ))
-        }
+            .ok_or_else(bad_opts)?,
+        Some(_) => return Err(bad_opts()),
     };
     let opts = if go {
         GoOptions::parse(&opt_strings).map_err(|e| bare.err(e, Some("goTemplateOptions")))?
     } else {
         GoOptions::default()
     };
-    let ctx = Ctx { a, go, opts };
-    if spec
-        .get("templatePatch")
-        .and_then(Value::as_str)
-        .is_some_and(|s| !s.trim().is_empty())
-    {
-        return Err(ctx.unsupported("spec.templatePatch", "templatePatch"));
-    }
+    Ok((Ctx { a, go, opts }, spec))
+}
+
+fn generate_one(tree: &Tree, a: &AppSetFile) -> Result<Vec<GeneratedApp>, UserError> {
+    let (ctx, spec) = appset_ctx(a)?;
+    let patch = match spec.get("templatePatch") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(p)) if p.trim().is_empty() => None,
+        Some(Value::String(p)) => Some(p.as_str()),
+        Some(_) => return Err(ctx.err("spec.templatePatch must be a string", Some("templatePatch"))),
+    };
     let template = spec
         .get("template")
         .and_then(Value::as_object)
@@ -146,8 +104,8 @@ fn generate_one(
         let gobj = g
             .as_object()
             .ok_or_else(|| ctx.err("a generator must be a mapping", Some("generators")))?;
-        for params in generator_params(&ctx, gobj, repo, dirs_cache)? {
-            apps.push(render_app(&ctx, template, &params)?);
+        for params in generator_params(&ctx, gobj, tree, 0)? {
+            apps.push(render_app(&ctx, template, patch, &params)?);
         }
     }
     let mut names: HashMap<&str, ()> = HashMap::new();
@@ -167,326 +125,36 @@ fn generate_one(
     Ok(apps)
 }
 
-/// Whether a value holds anything but empty mappings, lists, strings and nulls.
-fn has_content(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => a.iter().any(has_content),
-        Value::Object(m) => m.values().any(has_content),
-        _ => true,
+fn source_of(v: &Value) -> Source {
+    Source {
+        repo_url: str_at(v, "/repoURL").unwrap_or_default(),
+        chart: str_at(v, "/chart"),
+        path: str_at(v, "/path").unwrap_or_default(),
+        target_revision: str_at(v, "/targetRevision").unwrap_or_default(),
     }
 }
 
-fn generator_params(
-    ctx: &Ctx,
-    g: &Map<String, Value>,
-    repo: &Path,
-    dirs_cache: &mut Option<Vec<String>>,
-) -> Result<Vec<Value>, UserError> {
-    if g.get("selector").is_some_and(has_content) {
-        return Err(ctx.unsupported("a generator-level selector (post-filter)", "selector"));
+/// `spec.source`, or for a multi-source Application (`spec.sources`) the first source with a
+/// path (else the first) plus all of them.
+fn sources_of(app: &Value) -> (Source, Vec<Source>) {
+    if let Some(s) = app.pointer("/spec/source") {
+        return (source_of(s), Vec::new());
     }
-    let kinds: Vec<&String> = g.keys().filter(|k| *k != "selector").collect();
-    let [kind] = kinds.as_slice() else {
-        return Err(ctx.err(
-            format!(
-                "a generator must have exactly one type, found: {}",
-                kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
-            ),
-            Some("generators"),
-        ));
-    };
-    let body = &g[kind.as_str()];
-    if body.get("template").is_some_and(has_content) {
-        return Err(ctx.unsupported(
-            &format!("a template override inside the {kind} generator"),
-            &format!("{kind}:"),
-        ));
-    }
-    match kind.as_str() {
-        "git" => git_params(ctx, body, repo, dirs_cache),
-        "list" => list_params(ctx, body),
-        "clusters" => cluster_params(ctx, body),
-        "matrix" | "merge" => Err(ctx.unsupported(&format!("the {kind} generator"), &format!("{kind}:"))),
-        other => Err(ctx.unsupported(&format!("the {other} generator"), &format!("{other}:"))),
-    }
-}
-
-/// Generator `values`: a map of strings (the CRD says so; the API server refuses others).
-fn string_map(ctx: &Ctx, v: Option<&Value>, what: &str) -> Result<Vec<(String, String)>, UserError> {
-    let mut out = Vec::new();
-    match v {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(m)) => {
-            for (k, val) in m {
-                match val {
-                    Value::String(s) => out.push((k.clone(), s.clone())),
-                    other => {
-                        return Err(ctx
-                            .err(
-                                format!("{what}.{k} must be a string, found {other}"),
-                                Some(&format!("{k}:")),
-                            )
-                            .next("quote the value in YAML (e.g. \"4\")"))
-                    }
-                }
-            }
-        }
-        Some(_) => return Err(ctx.err(format!("{what} must be a mapping"), Some("values:"))),
-    }
-    Ok(out)
-}
-
-/// Render generator values against the parameters and add them as `values` / `values.<k>`.
-fn add_values(ctx: &Ctx, params: &mut Value, values: &[(String, String)]) -> Result<(), UserError> {
-    if values.is_empty() {
-        return Ok(());
-    }
-    let mut rendered = Map::new();
-    for (k, v) in values {
-        let r = render_string(ctx, v, params, &format!("values.{k}"))?;
-        rendered.insert(k.clone(), Value::String(r));
-    }
-    let obj = params.as_object_mut().expect("params are a mapping");
-    if ctx.go {
-        obj.insert("values".into(), Value::Object(rendered));
-    } else {
-        for (k, v) in rendered {
-            obj.insert(format!("values.{k}"), v);
-        }
-    }
-    Ok(())
-}
-
-fn git_params(
-    ctx: &Ctx,
-    git: &Value,
-    repo: &Path,
-    dirs_cache: &mut Option<Vec<String>>,
-) -> Result<Vec<Value>, UserError> {
-    if git.get("files").is_some_and(has_content) {
-        return Err(ctx.unsupported("the git files generator", "files:"));
-    }
-    let entries = git
-        .get("directories")
+    let all: Vec<Source> = app
+        .pointer("/spec/sources")
         .and_then(Value::as_array)
-        .filter(|d| !d.is_empty())
-        .ok_or_else(|| ctx.err("the git generator has no directories", Some("git:")))?;
-    let mut include = Vec::new();
-    let mut exclude = Vec::new();
-    for e in entries {
-        let path = e
-            .get("path")
-            .and_then(Value::as_str)
-            .ok_or_else(|| ctx.err("a git directories entry has no path", Some("directories:")))?;
-        let pat = Pattern::new(path).map_err(|m| {
-            ctx.err(m, Some(path))
-                .next("see https://pkg.go.dev/path#Match for the pattern syntax")
-        })?;
-        if e.get("exclude").and_then(Value::as_bool).unwrap_or(false) {
-            exclude.push(pat);
-        } else {
-            include.push(pat);
-        }
-    }
-    let values = string_map(ctx, git.get("values"), "git.values")?;
-    let prefix = git.get("pathParamPrefix").and_then(Value::as_str).unwrap_or("");
-    let all = dirs_cache.get_or_insert_with(|| dirs::list_dirs(repo));
-    let mut out = Vec::new();
-    for d in all.iter() {
-        // Exclude rules win over include rules, whatever their order.
-        if !include.iter().any(|p| p.matches(d)) || exclude.iter().any(|p| p.matches(d)) {
-            continue;
-        }
-        let mut params = dir_params(d, prefix, ctx.go);
-        add_values(ctx, &mut params, &values)?;
-        out.push(params);
-    }
-    Ok(out)
-}
-
-/// The parameters of one matched directory.
-pub(crate) fn dir_params(dir: &str, prefix: &str, go: bool) -> Value {
-    let basename = dir.rsplit('/').next().unwrap_or(dir).to_string();
-    let segments: Vec<&str> = dir.split('/').collect();
-    let mut params = Map::new();
-    if go {
-        let mut p = Map::new();
-        p.insert("path".into(), Value::String(dir.to_string()));
-        p.insert("basename".into(), Value::String(basename.clone()));
-        p.insert("basenameNormalized".into(), Value::String(sanitize_name(&basename)));
-        p.insert(
-            "segments".into(),
-            Value::Array(segments.iter().map(|s| Value::String(s.to_string())).collect()),
-        );
-        if prefix.is_empty() {
-            params.insert("path".into(), Value::Object(p));
-        } else {
-            let mut wrap = Map::new();
-            wrap.insert("path".into(), Value::Object(p));
-            params.insert(prefix.to_string(), Value::Object(wrap));
-        }
-    } else {
-        let name = if prefix.is_empty() {
-            "path".to_string()
-        } else {
-            format!("{prefix}.path")
-        };
-        params.insert(name.clone(), Value::String(dir.to_string()));
-        params.insert(format!("{name}.basename"), Value::String(basename.clone()));
-        params.insert(
-            format!("{name}.basenameNormalized"),
-            Value::String(sanitize_name(&basename)),
-        );
-        for (i, s) in segments.iter().enumerate() {
-            if !s.is_empty() {
-                params.insert(format!("{name}[{i}]"), Value::String(s.to_string()));
-            }
-        }
-    }
-    Value::Object(params)
-}
-
-fn list_params(ctx: &Ctx, list: &Value) -> Result<Vec<Value>, UserError> {
-    let elements: Vec<Value> = list
-        .get("elements")
-        .and_then(Value::as_array)
+        .map(|l| l.iter().map(source_of).collect())
+        .unwrap_or_default();
+    let primary = all
+        .iter()
+        .find(|s| !s.path.is_empty())
+        .or(all.first())
         .cloned()
         .unwrap_or_default();
-    let mut out = Vec::new();
-    for e in &elements {
-        let m = e
-            .as_object()
-            .ok_or_else(|| ctx.err("a list element must be a mapping", Some("elements:")))?;
-        if ctx.go {
-            out.push(e.clone());
-            continue;
-        }
-        let mut params = Map::new();
-        for (k, v) in m {
-            match (k.as_str(), v) {
-                ("values", Value::Object(vals)) => {
-                    for (vk, vv) in vals {
-                        let s = vv.as_str().ok_or_else(|| {
-                            ctx.err(
-                                format!("list element values.{vk} must be a string"),
-                                Some(&format!("{vk}:")),
-                            )
-                        })?;
-                        params.insert(format!("values.{vk}"), Value::String(s.to_string()));
-                    }
-                }
-                (_, Value::String(s)) => {
-                    params.insert(k.clone(), Value::String(s.clone()));
-                }
-                _ => {
-                    return Err(ctx
-                        .err(
-                            format!("list element key '{k}' must be a string without goTemplate"),
-                            Some(&format!("{k}:")),
-                        )
-                        .next("quote the value, or set goTemplate: true"))
-                }
-            }
-        }
-        out.push(Value::Object(params));
-    }
-    // elementsYaml: a YAML list appended as is.
-    if let Some(y) = list.get("elementsYaml").and_then(Value::as_str) {
-        if !y.trim().is_empty() {
-            let more: Vec<Value> = serde_yaml::from_str(y).map_err(|e| {
-                ctx.err(
-                    format!("list elementsYaml is not a YAML list: {e}"),
-                    Some("elementsYaml"),
-                )
-            })?;
-            out.extend(more);
-        }
-    }
-    Ok(out)
+    (primary, all)
 }
 
-fn cluster_params(ctx: &Ctx, clusters: &Value) -> Result<Vec<Value>, UserError> {
-    // Argo CD leaves the local cluster out whenever the selector is non-empty: it has no
-    // cluster Secret, hence no labels to match. Remote clusters need cluster Secrets, which
-    // this fleet does not have (no `argocd cluster add`, no hub-spoke).
-    let selector = clusters.get("selector");
-    let non_empty = |k: &str| selector.and_then(|s| s.get(k)).is_some_and(has_content);
-    if non_empty("matchLabels") || non_empty("matchExpressions") {
-        return Ok(Vec::new());
-    }
-    let values = string_map(ctx, clusters.get("values"), "clusters.values")?;
-    let mut m = Map::new();
-    m.insert("name".into(), Value::String(IN_CLUSTER_NAME.into()));
-    m.insert("nameNormalized".into(), Value::String(IN_CLUSTER_NAME.into()));
-    m.insert("server".into(), Value::String(IN_CLUSTER_SERVER.into()));
-    let mut params = Value::Object(m);
-    add_values(ctx, &mut params, &values)?;
-    Ok(vec![params])
-}
-
-fn template_error(ctx: &Ctx, field: &str, src: &str, e: TemplateError) -> UserError {
-    match &e.missing_key {
-        Some(key) => ctx
-            .err(
-                format!(
-                    "template field {field}: missing key {key} ({}; goTemplateOptions has missingkey=error)",
-                    e.message
-                ),
-                Some(src),
-            )
-            .next(format!(
-                "fix the key in '{}' (the generator parameters are listed in docs/appset.md)",
-                src.trim()
-            )),
-        None => ctx.err(format!("template field {field}: {}", e.message), Some(src)),
-    }
-}
-
-fn render_string(ctx: &Ctx, s: &str, params: &Value, field: &str) -> Result<String, UserError> {
-    let r = if ctx.go {
-        render_go(s, params, ctx.opts)
-    } else {
-        match params {
-            Value::Object(m) => render_legacy(s, m),
-            _ => Ok(s.to_string()),
-        }
-    };
-    r.map_err(|e| template_error(ctx, field, s, e))
-}
-
-fn render_value(ctx: &Ctx, v: &Value, params: &Value, field: &str) -> Result<Value, UserError> {
-    Ok(match v {
-        Value::String(s) => Value::String(render_string(ctx, s, params, field)?),
-        Value::Array(a) => Value::Array(
-            a.iter()
-                .enumerate()
-                .map(|(i, x)| render_value(ctx, x, params, &format!("{field}[{i}]")))
-                .collect::<Result<_, _>>()?,
-        ),
-        Value::Object(m) => {
-            let mut out = Map::new();
-            for (k, x) in m {
-                let sub = if field.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{field}.{k}")
-                };
-                // Map keys are templated too (Argo CD does it for annotation/label names).
-                let key = if k.contains("{{") {
-                    render_string(ctx, k, params, &sub)?
-                } else {
-                    k.clone()
-                };
-                out.insert(key, render_value(ctx, x, params, &sub)?);
-            }
-            Value::Object(out)
-        }
-        other => other.clone(),
-    })
-}
-
+/// A non-empty string at `pointer`.
 fn str_at(v: &Value, pointer: &str) -> Option<String> {
     v.pointer(pointer)
         .and_then(Value::as_str)
@@ -509,17 +177,61 @@ fn string_map_of(v: Option<&Value>) -> BTreeMap<String, String> {
     out
 }
 
-fn render_app(ctx: &Ctx, template: &Map<String, Value>, params: &Value) -> Result<GeneratedApp, UserError> {
-    let r = render_value(ctx, &Value::Object(template.clone()), params, "")?;
+/// RFC 7386 merge patch: what a strategic merge patch does on an Application, whose lists
+/// (sources, syncOptions, finalizers) have no merge keys and are replaced whole.
+fn merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(p) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(Map::new());
+    }
+    let t = target.as_object_mut().expect("an object");
+    for (k, v) in p {
+        if v.is_null() {
+            t.remove(k);
+        } else {
+            merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+        }
+    }
+}
+
+/// `spec.templatePatch`: rendered against the parameters like the template, read as YAML, and
+/// merged into the rendered Application (Argo CD `ApplyPatchTemplate`).
+fn apply_template_patch(ctx: &Ctx, app: &mut Value, patch: &str, params: &Value) -> Result<(), UserError> {
+    let text = render_string(ctx, patch, params, "spec.templatePatch")?;
+    let v: Value = serde_yaml::from_str(&text).map_err(|e| {
+        ctx.err(
+            format!("invalid templatePatch (after templating): {e}"),
+            Some("templatePatch"),
+        )
+        .next("render the patch by hand with these parameters and check it is a YAML mapping")
+    })?;
+    if !v.is_object() && !v.is_null() {
+        return Err(ctx.err("invalid templatePatch: not a YAML mapping", Some("templatePatch")));
+    }
+    merge_patch(app, &v);
+    Ok(())
+}
+
+fn render_app(
+    ctx: &Ctx,
+    template: &Map<String, Value>,
+    patch: Option<&str>,
+    params: &Value,
+) -> Result<GeneratedApp, UserError> {
+    let mut r = render_value(ctx, &Value::Object(template.clone()), params, "")?;
+    if let Some(p) = patch {
+        apply_template_patch(ctx, &mut r, p, params)?;
+    }
     let name = str_at(&r, "/metadata/name").ok_or_else(|| {
         ctx.err(
             "the template renders an Application without metadata.name",
             Some("template:"),
         )
     })?;
-    if r.pointer("/spec/source").is_none() && r.pointer("/spec/sources").is_some() {
-        return Err(ctx.unsupported("a multi-source template (spec.sources)", "sources:"));
-    }
+    let (source, sources) = sources_of(&r);
     let a = ctx.a;
     Ok(GeneratedApp {
         appset: a.name.clone(),
@@ -538,41 +250,10 @@ fn render_app(ctx: &Ctx, template: &Map<String, Value>, params: &Value) -> Resul
             name: str_at(&r, "/spec/destination/name"),
             namespace: str_at(&r, "/spec/destination/namespace"),
         },
-        source: Source {
-            repo_url: str_at(&r, "/spec/source/repoURL").unwrap_or_default(),
-            path: str_at(&r, "/spec/source/path").unwrap_or_default(),
-            target_revision: str_at(&r, "/spec/source/targetRevision").unwrap_or_default(),
-        },
+        source,
+        sources,
         sync_policy: r.pointer("/spec/syncPolicy").cloned().unwrap_or(Value::Null),
         annotations: string_map_of(r.pointer("/metadata/annotations")),
         labels: string_map_of(r.pointer("/metadata/labels")),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn legacy_dir_params_match_argo() {
-        let p = dir_params("my-apps/media/plex", "", false);
-        assert_eq!(p["path"], "my-apps/media/plex");
-        assert_eq!(p["path.basename"], "plex");
-        assert_eq!(p["path[0]"], "my-apps");
-        assert_eq!(p["path[2]"], "plex");
-        assert!(p.get("path.path").is_none());
-        let p = dir_params("a/B_c", "app", false);
-        assert_eq!(p["app.path.basenameNormalized"], "b-c");
-        assert_eq!(p["app.path[1]"], "B_c");
-    }
-
-    #[test]
-    fn go_dir_params_match_argo() {
-        let p = dir_params("apps-shared/redlib/overlays/openshift", "", true);
-        assert_eq!(p["path"]["path"], "apps-shared/redlib/overlays/openshift");
-        assert_eq!(p["path"]["basename"], "openshift");
-        assert_eq!(p["path"]["segments"][1], "redlib");
-        let p = dir_params("x/y", "pre", true);
-        assert_eq!(p["pre"]["path"]["basename"], "y");
-    }
 }

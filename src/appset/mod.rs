@@ -2,22 +2,27 @@
 //!
 //! `argocd appset generate` needs a live Argo CD server. This module expands the fleet repo's
 //! ApplicationSets from the local working tree instead, with Argo CD's own semantics for the
-//! generators and templates this fleet uses (git directories, list, in-cluster `clusters`;
-//! fasttemplate and Go templates), and finds resources that two generated Applications would
-//! both own (the `FailOnSharedResource` conflict). What matches Argo CD and what does not is
+//! generators (git directories and files, list, in-cluster `clusters`, matrix, merge) and
+//! templates (fasttemplate; Go templates with Sprig and Argo CD's functions; `templatePatch`),
+//! and finds resources that two generated Applications would both own (the
+//! `FailOnSharedResource` conflict). What matches Argo CD and what does not is
 //! documented in docs/appset.md.
 //!
 //! Every `repoURL` is taken to be this repository, at the working tree's current content: the
 //! generator's `revision` and the template's `targetRevision` are reported, not resolved.
 
+pub mod argocfg;
 mod conflicts;
+mod ctx;
 pub mod dirs;
 mod generate;
+mod generators;
 mod load;
 pub mod pathmatch;
+mod render;
 pub mod template;
 
-pub use conflicts::{conflicts, Conflict};
+pub use conflicts::{check, conflicts, Check, Conflict, Unchecked};
 pub use generate::generate;
 pub use load::load_appsets;
 
@@ -88,6 +93,10 @@ pub struct Destination {
 pub struct Source {
     #[serde(rename = "repoURL")]
     pub repo_url: String,
+    /// A chart of a Helm repository (`chart:` with no `path:`); such a source is listed as not
+    /// rendered offline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chart: Option<String>,
     pub path: String,
     #[serde(rename = "targetRevision")]
     pub target_revision: String,
@@ -108,7 +117,10 @@ pub struct GeneratedApp {
     /// The Application object's own namespace (the ApplicationSet's, e.g. argocd).
     pub namespace: String,
     pub destination: Destination,
+    /// `spec.source`; for a multi-source Application the first source with a path.
     pub source: Source,
+    /// Every source of a multi-source Application (`spec.sources`); empty otherwise.
+    pub sources: Vec<Source>,
     /// The rendered template `spec.syncPolicy` (Null if none). Not the ApplicationSet's own
     /// `spec.syncPolicy`, which is about the ApplicationSet.
     pub sync_policy: Value,
@@ -117,6 +129,18 @@ pub struct GeneratedApp {
 }
 
 impl GeneratedApp {
+    /// The sources Argo CD renders into resources: the source, or each source of a
+    /// multi-source Application with a path or a chart (a `ref:`-only source just lends files).
+    pub fn rendered_sources(&self) -> Vec<&Source> {
+        if self.sources.is_empty() {
+            return vec![&self.source];
+        }
+        self.sources
+            .iter()
+            .filter(|s| !s.path.is_empty() || s.chart.is_some())
+            .collect()
+    }
+
     /// `spec.syncPolicy.automated.selfHeal` (false when unset, as in Argo CD).
     pub fn self_heal(&self) -> bool {
         self.sync_policy
@@ -158,6 +182,9 @@ pub fn to_json(apps: &[GeneratedApp]) -> Value {
                 row.insert("namespace".into(), json!(a.namespace));
                 row.insert("destination".into(), json!(a.destination));
                 row.insert("source".into(), json!(a.source));
+                if !a.sources.is_empty() {
+                    row.insert("sources".into(), json!(a.sources));
+                }
                 Value::Object(row)
             })
             .collect(),
@@ -178,7 +205,10 @@ pub fn to_table(apps: &[GeneratedApp]) -> String {
                 a.name.clone(),
                 a.project.clone(),
                 a.destination.namespace.clone().unwrap_or_else(|| "-".into()),
-                a.source.path.clone(),
+                match (&a.source.chart, a.source.path.is_empty()) {
+                    (Some(c), true) => format!("chart {c}@{}", a.source.target_revision),
+                    _ => a.source.path.clone(),
+                },
                 if a.sync_policy.get("automated").is_some() {
                     a.self_heal().to_string()
                 } else {

@@ -24,9 +24,24 @@ enum Tok {
 #[derive(Debug, Clone)]
 pub struct Pattern {
     toks: Vec<Tok>,
+    /// Git pathspec semantics: `*` and `?` match `/` too, and a pattern without wildcards
+    /// also matches everything under that directory.
+    pathspec: bool,
+    literal: Option<String>,
 }
 
 impl Pattern {
+    /// A git pathspec as `git ls-files -- <pattern>` reads it (no magic): what the Argo CD git
+    /// files generator uses by default (`LsFiles` without new globbing).
+    pub fn pathspec(pattern: &str) -> Result<Pattern, String> {
+        let mut p = Pattern::new(pattern)?;
+        p.pathspec = true;
+        if !pattern.contains(['*', '?', '[', '\\']) {
+            p.literal = Some(pattern.trim_end_matches('/').to_string());
+        }
+        Ok(p)
+    }
+
     pub fn new(pattern: &str) -> Result<Pattern, String> {
         let chars: Vec<char> = pattern.chars().collect();
         let mut toks = Vec::new();
@@ -87,13 +102,20 @@ impl Pattern {
                 }
             }
         }
-        Ok(Pattern { toks })
+        Ok(Pattern {
+            toks,
+            pathspec: false,
+            literal: None,
+        })
     }
 
     /// Whether the whole of `name` matches.
     pub fn matches(&self, name: &str) -> bool {
+        if let Some(l) = &self.literal {
+            return name == l || name.strip_prefix(l.as_str()).is_some_and(|r| r.starts_with('/'));
+        }
         let s: Vec<char> = name.chars().collect();
-        match_from(&self.toks, &s)
+        match_from(&self.toks, &s, self.pathspec)
     }
 }
 
@@ -111,7 +133,7 @@ fn class_char(chars: &[char], i: usize, pattern: &str) -> Result<(char, usize), 
     }
 }
 
-fn match_from(toks: &[Tok], s: &[char]) -> bool {
+fn match_from(toks: &[Tok], s: &[char], cross: bool) -> bool {
     let Some((first, rest)) = toks.split_first() else {
         return s.is_empty();
     };
@@ -120,23 +142,23 @@ fn match_from(toks: &[Tok], s: &[char]) -> bool {
             // Try every split of a '/'-free prefix, shortest first.
             let mut k = 0;
             loop {
-                if match_from(rest, &s[k..]) {
+                if match_from(rest, &s[k..], cross) {
                     return true;
                 }
-                if k == s.len() || s[k] == '/' {
+                if k == s.len() || (s[k] == '/' && !cross) {
                     return false;
                 }
                 k += 1;
             }
         }
-        Tok::Any => !s.is_empty() && s[0] != '/' && match_from(rest, &s[1..]),
-        Tok::Lit(c) => !s.is_empty() && s[0] == *c && match_from(rest, &s[1..]),
+        Tok::Any => !s.is_empty() && (cross || s[0] != '/') && match_from(rest, &s[1..], cross),
+        Tok::Lit(c) => !s.is_empty() && s[0] == *c && match_from(rest, &s[1..], cross),
         Tok::Class { negated, ranges } => {
             if s.is_empty() {
                 return false;
             }
             let hit = ranges.iter().any(|(lo, hi)| *lo <= s[0] && s[0] <= *hi);
-            hit != *negated && match_from(rest, &s[1..])
+            hit != *negated && match_from(rest, &s[1..], cross)
         }
     }
 }
@@ -181,6 +203,18 @@ mod tests {
         assert!(!m("a?c", "a/c"));
         assert!(m("a\\*b", "a*b"));
         assert!(!m("a\\*b", "axb"));
+    }
+
+    #[test]
+    fn git_pathspecs_cross_slashes() {
+        // git ls-files -- 'apps/*/config.json' also lists apps/a/b/config.json (no :(glob) magic).
+        let p = Pattern::pathspec("apps/*/config.json").unwrap();
+        assert!(p.matches("apps/a/config.json"));
+        assert!(p.matches("apps/a/b/config.json"));
+        assert!(!p.matches("other/a/config.json"));
+        let d = Pattern::pathspec("cluster-config").unwrap();
+        assert!(d.matches("cluster-config/a.json"));
+        assert!(!d.matches("cluster-config-2/a.json"));
     }
 
     #[test]

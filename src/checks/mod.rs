@@ -2,6 +2,7 @@
 
 pub mod builtin;
 pub mod probe;
+pub mod resolve;
 
 use crate::cluster::source::Source;
 use crate::error::UserError;

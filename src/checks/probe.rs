@@ -1,8 +1,12 @@
 //! The live HTTPS probe: does `https://<host><path>` answer? The host is read from an object (a Route's
 //! `spec.host`, an HTTPRoute's hostname). `FLEETCTL_PROBE_RESOLVE=host=ADDR:PORT,...` pins hosts to
 //! addresses (like curl --resolve); tests and rehearsals pin every host to loopback, and a rehearsal never
-//! probes a host it has not pinned. `FLEETCTL_PROBE_INSECURE=1` accepts any certificate (self-signed test
-//! servers only).
+//! probes a host it has not pinned. With a given resolver (`FLEETCTL_DNS_SERVER`, loopback only: see
+//! `resolve`) the host is resolved first and a pin may name the address it resolves to
+//! (`192.0.2.10=127.0.0.1:PORT`), so a probe reaches what the LAN's DNS sends a browser to.
+//! `FLEETCTL_PROBE_INSECURE=1` accepts any certificate (self-signed test servers only). A 503 that is
+//! OpenShift's default router's own page ("Application is not available") gets its own hint: the name reaches
+//! the node's router, not the Gateway.
 
 use crate::cluster::source::Source;
 use crate::error::UserError;
@@ -50,7 +54,26 @@ pub async fn run(p: &Probe, src: &Source<'_>) -> Result<(Status, crate::report::
     };
     ev.insert("url".into(), format!("https://{host}{}", p.path).into());
     let pins = pins();
-    let addr = match pins.get(&host).or_else(|| pins.get("*")) {
+    let mut resolved = None;
+    if !pins.contains_key(&host) {
+        if let Some(server) = super::resolve::given_server().map_err(UserError::usage)? {
+            match super::resolve::query(server, &host).await {
+                Ok(ips) if ips.is_empty() => {
+                    return Ok((Status::Fail, ev, vec![format!("{host} does not resolve (DNS server {server})")]));
+                }
+                Ok(ips) => {
+                    ev.insert("resolvedTo".into(), ips[0].to_string().into());
+                    resolved = Some(ips[0].to_string());
+                }
+                Err(e) => return Ok((Status::Fail, ev, vec![e])),
+            }
+        }
+    }
+    let pin = pins
+        .get(&host)
+        .or_else(|| resolved.as_ref().and_then(|ip| pins.get(ip)))
+        .or_else(|| pins.get("*"));
+    let addr = match pin {
         Some(a) => a.clone(),
         // A simulated cluster's hosts are real names on a real LAN: never contact them unless pinned.
         None if std::env::var("FLEETCTL_REHEARSAL").is_ok() || matches!(src, Source::Live(c) if c.simulated) => {
@@ -62,11 +85,11 @@ pub async fn run(p: &Probe, src: &Source<'_>) -> Result<(Status, crate::report::
                 )],
             ));
         }
-        None => format!("{host}:443"),
+        None => format!("{}:443", resolved.as_deref().unwrap_or(&host)),
     };
     ev.insert("address".into(), addr.clone().into());
     match tokio::time::timeout(Duration::from_secs(10), get_status(&host, &addr, &p.path)).await {
-        Ok(Ok((code, said))) => {
+        Ok(Ok((code, said, router_page))) => {
             ev.insert("httpStatus".into(), code.into());
             let ok = if p.status.is_empty() {
                 (200..400).contains(&code)
@@ -78,19 +101,23 @@ pub async fn run(p: &Probe, src: &Source<'_>) -> Result<(Status, crate::report::
                 Some(line) if !ok => format!(": {line}"),
                 _ => String::new(),
             };
-            Ok((
-                if ok { Status::Pass } else { Status::Fail },
-                ev,
-                vec![format!("HTTPS GET answered {code}{why}")],
-            ))
+            let mut details = vec![format!("HTTPS GET answered {code}{why}")];
+            if router_page && !ok {
+                ev.insert("answeredBy".into(), "openshift-router".into());
+                details.push(format!(
+                    "this 503 is OpenShift's default ingress router (its own page and default certificate), not the app: {host} resolves to the node, where the router knows no Route for it; an HTTPRoute is served at the Gateway's address, so {host} needs a DNS record pointing there (phase 3's dns-check prints it)"
+                ));
+            }
+            Ok((if ok { Status::Pass } else { Status::Fail }, ev, details))
         }
         Ok(Err(e)) => Ok((Status::Fail, ev, vec![format!("HTTPS GET failed: {e}")])),
         Err(_) => Ok((Status::Fail, ev, vec!["HTTPS GET timed out after 10s".into()])),
     }
 }
 
-/// The status code and the first non-empty body line (at most 200 characters) of the first 4 KiB.
-async fn get_status(host: &str, addr: &str, path: &str) -> Result<(u16, Option<String>), String> {
+/// The status code, the first non-empty body line (at most 200 characters) of the first 4 KiB, and whether
+/// the body is OpenShift's router page.
+async fn get_status(host: &str, addr: &str, path: &str) -> Result<(u16, Option<String>, bool), String> {
     let mut roots = rustls::RootCertStore::empty();
     for c in rustls_native_certs::load_native_certs().certs {
         let _ = roots.add(c);
@@ -141,7 +168,7 @@ async fn get_status(host: &str, addr: &str, path: &str) -> Result<(u16, Option<S
         .split_once("\r\n\r\n")
         .and_then(|(_, b)| b.lines().map(str::trim).find(|l| !l.is_empty()))
         .map(|l| l.chars().take(200).collect::<String>());
-    Ok((code, body))
+    Ok((code, body, code == 503 && text.contains("Application is not available")))
 }
 
 #[derive(Debug)]

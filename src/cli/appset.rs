@@ -16,24 +16,38 @@ pub fn generate(g: &Globals, cluster: Option<String>, output: ListFormat) -> Res
         crate::fleet::require_fleet_repo(&g.repo)?;
     }
     let apps = appset::generate(&g.repo, &sets)?;
-    let conflicts = appset::conflicts(&g.repo, &apps)?;
+    let check = appset::check(&g.repo, &apps);
+    let failed = check.unchecked.iter().filter(|u| u.failed).count();
     match output {
         ListFormat::Json => {
-            let v = serde_json::json!({"applications": appset::to_json(&apps), "conflicts": conflicts});
+            let v = serde_json::json!({
+                "applications": appset::to_json(&apps),
+                "conflicts": check.conflicts,
+                "unchecked": check.unchecked,
+            });
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         }
         ListFormat::Table => {
             print!("{}", appset::to_table(&apps));
-            for c in &conflicts {
+            for c in &check.conflicts {
                 println!("conflict: {c}");
             }
+            for u in &check.unchecked {
+                println!("{u}");
+            }
             eprintln!(
-                "{} ApplicationSets, {} Applications, {} shared-resource conflicts",
+                "{} ApplicationSets, {} Applications, {} shared-resource conflicts, {} sources not checked ({} failed to render)",
                 sets.len(),
                 apps.len(),
-                conflicts.len()
+                check.conflicts.len(),
+                check.unchecked.len(),
+                failed
             );
         }
     }
-    Ok(if conflicts.is_empty() { 0 } else { 1 })
+    Ok(if check.conflicts.is_empty() && failed == 0 {
+        0
+    } else {
+        1
+    })
 }

@@ -368,6 +368,10 @@ pub enum SimCommand {
         /// Simulate Argo CD syncing Applications and ApplicationSets from this fleet working tree.
         #[arg(long, value_name = "DIR")]
         fleet: Option<PathBuf>,
+        /// What the simulated LAN DNS holds: only the apps wildcard to the node, or also one record per
+        /// HTTPRoute hostname to its Gateway's address (docs/sim.md).
+        #[arg(long, value_parser = ["wildcard-only", "per-host"], default_value = "wildcard-only")]
+        lan_dns: String,
     },
 }
 

@@ -28,6 +28,7 @@ pub async fn sim(cmd: super::SimCommand) -> Result<i32, UserError> {
         speed,
         crds,
         fleet,
+        lan_dns,
     } = cmd;
     let platform: Platform = platform.parse().map_err(UserError::usage)?;
     let faults: FaultSpec = faults
@@ -49,6 +50,7 @@ pub async fn sim(cmd: super::SimCommand) -> Result<i32, UserError> {
     cfg.speed = speed;
     cfg.crds_dir = crds;
     cfg.repo = fleet;
+    cfg.lan_dns = lan_dns.parse().map_err(UserError::usage)?;
     sim::serve_cli(cfg, out, &context)
         .await
         .map_err(|e| UserError::failed(format!("the simulated cluster stopped: {e:#}")))?;
@@ -100,6 +102,7 @@ pub async fn rehearse(
     let mut setup = setup;
     setup.retain(|&p| clusters.iter().any(|(_, spec)| runs_on(p, spec)));
     let (state, _lock) = fresh_state(g)?;
+    let fleet = fleet_copy(g, &state)?;
     // SAFETY of the process environment: set once, before any task reads it.
     std::env::set_var("FLEETCTL_REHEARSAL", "1");
     g.ui.banner("REHEARSAL: every phase runs against a simulated cluster on 127.0.0.1; no real cluster is contacted");
@@ -116,6 +119,7 @@ pub async fn rehearse(
     }
     let mut r = Rehearsal {
         g,
+        fleet,
         library,
         answers,
         yes,
@@ -203,9 +207,67 @@ fn fresh_state(g: &Globals) -> Result<(PathBuf, RunLock), UserError> {
     Ok((state, lock))
 }
 
+/// The fleet a rehearsal syncs and reads: a copy of the repo's `clusters/`, `apps-shared/` and `runbooks/`
+/// in the rehearsal state, committed to a Git repository of its own (phase 4 works on branches), so that
+/// playing the owner's layer commits never touches the working tree.
+fn fleet_copy(g: &Globals, state: &std::path::Path) -> Result<PathBuf, UserError> {
+    let dst = state.join("fleet");
+    let failed = |what: String| {
+        UserError::failed(format!("cannot prepare the rehearsal's copy of the fleet: {what}"))
+            .subject(dst.display().to_string())
+            .next("check the rehearsal state dir is writable (--state-dir) and git is on PATH")
+    };
+    for d in ["clusters", "apps-shared", "runbooks"] {
+        let src = g.repo.join(d);
+        if src.is_dir() {
+            copy_dir(&src, &dst.join(d)).map_err(|e| failed(e.to_string()))?;
+        }
+    }
+    git(&dst, &["init", "-q", "-b", "main"]).map_err(failed)?;
+    commit_all(&dst, "rehearsal copy of the fleet").map_err(failed)?;
+    Ok(dst)
+}
+
+fn git(dir: &std::path::Path, args: &[&str]) -> Result<(), String> {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .map_err(|e| format!("git: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("git {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()));
+    }
+    Ok(())
+}
+
+/// Commits everything in the rehearsal's copy (as the owner's commit of a change fleetctl printed).
+fn commit_all(dir: &std::path::Path, msg: &str) -> Result<(), String> {
+    git(dir, &["add", "-A"])?;
+    git(
+        dir,
+        &["-c", "user.name=fleetctl rehearsal", "-c", "user.email=rehearsal@fleetctl.invalid", "commit", "-qm", msg],
+    )
+}
+
+fn copy_dir(src: &std::path::Path, dst: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dst)?;
+    for e in std::fs::read_dir(src)? {
+        let e = e?;
+        let to = dst.join(e.file_name());
+        if e.file_type()?.is_dir() {
+            copy_dir(&e.path(), &to)?;
+        } else {
+            std::fs::copy(e.path(), to)?;
+        }
+    }
+    Ok(())
+}
+
 /// One rehearsal in progress: its settings and the simulated clusters started so far.
 struct Rehearsal<'g> {
     g: &'g Globals,
+    /// The rehearsal's own copy of the fleet (fleet_copy).
+    fleet: PathBuf,
     library: Arc<Library>,
     answers: BTreeMap<String, String>,
     yes: bool,
@@ -220,6 +282,13 @@ struct Rehearsal<'g> {
     reports: ReportList,
 }
 
+/// Where a simulated cluster's names lead: its node router, its Gateway listener, its LAN DNS.
+struct Ingress {
+    router: SocketAddr,
+    gateway: SocketAddr,
+    dns: SocketAddr,
+}
+
 /// How one phase on one cluster went.
 enum Went {
     On,
@@ -231,12 +300,14 @@ enum Went {
 
 impl Rehearsal<'_> {
     /// The simulated cluster for `cname` (started on first use) and its kubeconfig.
-    async fn sim_for(&mut self, cname: &str, spec: &ClusterSpec) -> Result<(SocketAddr, PathBuf), UserError> {
+    async fn sim_for(&mut self, cname: &str, spec: &ClusterSpec) -> Result<(Ingress, PathBuf), UserError> {
         if !self.sims.contains_key(cname) {
             let mut cfg = SimConfig::new(spec.platform);
             cfg.speed = 20.0;
             cfg.crds_dir = self.crds.clone();
-            cfg.repo = Some(self.g.repo.clone());
+            cfg.repo = Some(self.fleet.clone());
+            // The owner created the DNS records phase 3's dns-check prints: one per app hostname.
+            cfg.lan_dns = sim::dns::LanDns::PerHost;
             let h = sim::start(cfg)
                 .await
                 .map_err(|e| UserError::failed(format!("cannot start the simulated cluster: {e:#}")))?;
@@ -256,19 +327,61 @@ impl Rehearsal<'_> {
             self.sims.insert(cname.to_string(), (h, kc));
         }
         let (h, kc) = &self.sims[cname];
-        Ok((h.router_addr(), kc.clone()))
+        Ok((
+            Ingress {
+                router: h.router_addr(),
+                gateway: h.gateway_addr(),
+                dns: h.dns_addr(),
+            },
+            kc.clone(),
+        ))
+    }
+
+    /// Plays the owner's commit of this phase's layer switch on the rehearsal's copy (a `git-layer` step
+    /// would otherwise stop and print it), and says so.
+    fn switch_layer(&self, spec: &ClusterSpec, p: u8) -> Result<(), UserError> {
+        let steps = self
+            .library
+            .runbooks
+            .iter()
+            .filter(|l| l.runbook.phase == p && l.runbook.platforms.contains(&spec.platform))
+            .flat_map(|l| l.runbook.steps.iter().filter(|s| s.on_platform(spec.platform)));
+        for s in steps {
+            let Some(b) = s.builtin.as_ref().filter(|b| b.name == "git-layer") else {
+                continue;
+            };
+            let (Some(cluster), Some(layer)) = (b.args["cluster"].as_str(), b.args["layer"].as_str()) else {
+                continue;
+            };
+            let now = steps::git_layer::current(&self.fleet, cluster)?;
+            let rank = |l: &str| l.trim_start_matches("phase-").parse::<u32>().unwrap_or(0);
+            if rank(&now) < rank(layer) {
+                steps::git_layer::set_switch(&self.fleet, cluster, layer)?;
+                commit_all(&self.fleet, &format!("{cluster}: turn on layer {layer}")).map_err(UserError::failed)?;
+                self.g.ui.line(&format!(
+                    "rehearsal: Git's layer switch for {cluster} set to {layer} in the rehearsal's copy (on the real repo you commit that line, as phase {p} says)"
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Run phase `p` on `cname` and print its report unless it is a passing setup phase.
     async fn phase(&mut self, cname: &str, spec: &ClusterSpec, p: u8, is_setup: bool) -> Result<Went, UserError> {
-        let (router, kc) = self.sim_for(cname, spec).await?;
-        // Probes of this cluster's hosts go to its simulated HTTPS router and accept its self-signed
-        // certificate. Set per cluster, before its phase runs (phases run one at a time).
-        std::env::set_var("FLEETCTL_PROBE_RESOLVE", format!("*={router}"));
+        let (ingress, kc) = self.sim_for(cname, spec).await?;
+        self.switch_layer(spec, p)?;
+        // Names resolve through the cluster's simulated LAN DNS; probes reach what that DNS points at: the
+        // node's address leads to its simulated router, any other (a Gateway's) to its Gateway listener, and
+        // accept their self-signed certificates. Set per cluster, before its phase runs (one at a time).
+        std::env::set_var("FLEETCTL_DNS_SERVER", ingress.dns.to_string());
+        std::env::set_var(
+            "FLEETCTL_PROBE_RESOLVE",
+            format!("{}={},*={}", crate::sim::NODE_ADDRESS, ingress.router, ingress.gateway),
+        );
         std::env::set_var("FLEETCTL_PROBE_INSECURE", "1");
         let g = self.g;
         let req = PhaseRequest {
-            repo: g.repo.clone(),
+            repo: self.fleet.clone(),
             cluster: cname.to_string(),
             phase: p,
             target: Target {

@@ -61,6 +61,17 @@ impl From<(u32, String)> for Done {
 pub struct StepPlan {
     pub objects: Vec<Value>,
     pub provides: Vec<String>,
+    /// Repo directories this step makes live (an Application or ApplicationSet it applies or turns on syncs
+    /// them), each with how: preflight refuses the step until every decision governing one is answered.
+    pub live_paths: Vec<LivePath>,
+}
+
+/// A repo directory a step makes live, and the chain that syncs it (e.g. `root -> ApplicationSet
+/// infrastructure -> Application lvm-storage`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LivePath {
+    pub path: String,
+    pub via: String,
 }
 
 /// Where paths named in a runbook point: `runbooks/...` is the runbook library's own files (embedded or an

@@ -7,6 +7,7 @@
 //! SIGINT/SIGTERM stop a run at once and journal where it stopped (interrupt.rs).
 
 mod dry_run;
+mod gate;
 mod interrupt;
 pub mod kind;
 mod pin;

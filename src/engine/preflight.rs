@@ -37,6 +37,19 @@ impl Ready {
         step_id: &'a str,
         new_namespaces: &'a Mutex<HashSet<String>>,
     ) -> Cx<'a> {
+        self.cx_with(req, spec, rb, step_id, new_namespaces, &self.decisions)
+    }
+
+    /// The same, with the decisions taken so far (during preflight, before they are all settled).
+    fn cx_with<'a>(
+        &'a self,
+        req: &'a PhaseRequest,
+        spec: &'a ClusterSpec,
+        rb: &'a Loaded,
+        step_id: &'a str,
+        new_namespaces: &'a Mutex<HashSet<String>>,
+        decisions: &'a BTreeMap<String, String>,
+    ) -> Cx<'a> {
         Cx {
             cluster: &self.cluster,
             repo: &req.repo,
@@ -45,7 +58,7 @@ impl Ready {
             ui: &req.ui,
             runbook: rb,
             spec,
-            decisions: &self.decisions,
+            decisions,
             env: &self.env,
             step_id,
             dry_run: req.dry_run,
@@ -79,6 +92,10 @@ pub(super) async fn run(
     };
     let vars = plan::vars_for(spec, &decisions, &target);
     let plan = plan::make(req, spec, rb, &decisions, &vars, &paths)?;
+    // The gate reads earlier runs' decisions: not this run's own journal entry (pin.rs), which has none yet.
+    let mut earlier = progress.journal.clone();
+    earlier.runs.retain(|r| Some(&r.id) != progress.run_id.as_ref() || !r.decisions.is_empty());
+    super::gate::check(req, spec, rb, &plan, &decisions, &earlier)?;
     crds(&cluster, rb, &plan, &decisions).await?;
     let env = plan::command_env(&target);
     let mut ready = Ready {
@@ -89,7 +106,7 @@ pub(super) async fn run(
         paths,
         resumed,
     };
-    kind_checks(req, spec, rb, &mut ready, &mut decisions, &answering).await?;
+    kind_checks(req, spec, rb, &ready, &mut decisions, &answering).await?;
     ready.decisions = decisions;
     let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     ui.ok(&format!(
@@ -278,7 +295,7 @@ async fn kind_checks(
     req: &PhaseRequest,
     spec: &ClusterSpec,
     rb: &Loaded,
-    ready: &mut Ready,
+    ready: &Ready,
     decisions: &mut BTreeMap<String, String>,
     answering: &Answering<'_>,
 ) -> Result<(), UserError> {
@@ -289,13 +306,12 @@ async fn kind_checks(
         decide::settle_with(d, answering, &|p: &str| req.library.resolve(&req.repo, p))
     };
     let new_namespaces = Mutex::new(HashSet::new());
-    for i in 0..ready.plan.len() {
-        let p = &ready.plan[i];
+    for p in &ready.plan {
         if !applies(&p.step, decisions) {
             continue;
         }
-        ready.decisions = decisions.clone();
-        let mut cx = ready.cx(req, spec, rb, &p.step.id, &new_namespaces);
+        let taken = decisions.clone();
+        let mut cx = ready.cx_with(req, spec, rb, &p.step.id, &new_namespaces, &taken);
         cx.settle = Some(&settle);
         let checked = p
             .kind

@@ -1,4 +1,13 @@
-//! Rendering a kustomization with the real kustomize (`kustomize build` or `kubectl kustomize`).
+//! Rendering a kustomization with the real kustomize (`kustomize build` or `kubectl kustomize`), the way the
+//! repo's Argo CD builds it.
+//!
+//! Public API (shared by `verify` and `appset`):
+//! - [`Kustomize::find`], [`Kustomize::render_text`] / [`Kustomize::render`]: a plain build;
+//! - [`BuildOptions::from_repo`]: Argo CD's `kustomize.buildOptions` as the repo's Git holds them, and helm
+//!   found through `which`; [`Kustomize::render_text_with`] builds with them;
+//! - [`helm_charts`]: the `helmCharts` a kustomization (and what it includes) inflates, to tell up front
+//!   that a root needs helm;
+//! - [`parse_multi_doc`].
 
 use crate::error::UserError;
 use serde_json::Value;
@@ -26,11 +35,13 @@ impl Kustomize {
             .next("install kubectl (https://kubernetes.io/docs/tasks/tools/) or kustomize, then retry"))
     }
 
-    fn command(&self, dir: &Path) -> duct::Expression {
-        let cmd = match self {
-            Kustomize::Standalone(p) => duct::cmd(p, ["build".as_ref(), dir.as_os_str()]),
-            Kustomize::Kubectl(p) => duct::cmd(p, ["kustomize".as_ref(), dir.as_os_str()]),
+    fn command(&self, dir: &Path, flags: Vec<std::ffi::OsString>) -> duct::Expression {
+        let (program, verb) = match self {
+            Kustomize::Standalone(p) => (p, "build"),
+            Kustomize::Kubectl(p) => (p, "kustomize"),
         };
+        let args = [verb.into(), dir.as_os_str().to_owned()].into_iter().chain(flags);
+        let cmd = duct::cmd(program, args);
         go_runtime_tuning(|key| std::env::var_os(key).is_some())
             .into_iter()
             .fold(cmd, |cmd, (key, value)| cmd.env(key, value))
@@ -38,26 +49,48 @@ impl Kustomize {
 
     /// Render `dir` to YAML text.
     pub fn render_text(&self, dir: &Path) -> Result<String, UserError> {
-        let out = self
-            .command(dir)
-            .stdout_capture()
-            .stderr_capture()
-            .unchecked()
-            .run()
-            .map_err(|e| {
-                UserError::failed(format!("could not run kustomize: {e}")).subject(dir.display().to_string())
-            })?;
+        self.run(self.command(dir, Vec::new()), dir)
+    }
+
+    /// Render `dir` to YAML text with Argo CD's build options (e.g. `--enable-helm`, with the helm found).
+    pub fn render_text_with(&self, dir: &Path, opts: &BuildOptions) -> Result<String, UserError> {
+        let mut args: Vec<std::ffi::OsString> = opts.flags.iter().map(Into::into).collect();
+        if let Some(helm) = opts.helm.as_ref().filter(|_| opts.enables_helm()) {
+            args.push("--helm-command".into());
+            args.push(helm.into());
+        }
+        self.run(self.command(dir, args), dir)
+    }
+
+    /// Render `dir` with extra kustomize flags as given (appset: the flags of one cluster's Argo CD).
+    pub fn render_text_args(&self, dir: &Path, flags: &[String]) -> Result<String, UserError> {
+        self.run(self.command(dir, flags.iter().map(Into::into).collect()), dir)
+    }
+
+    fn run(&self, cmd: duct::Expression, dir: &Path) -> Result<String, UserError> {
+        let out = cmd.stdout_capture().stderr_capture().unchecked().run().map_err(|e| {
+            UserError::failed(format!("could not run kustomize: {e}")).subject(dir.display().to_string())
+        })?;
         if !out.status.success() {
+            // kustomize's whole error, without kubectl's log prefixes.
             let err = String::from_utf8_lossy(&out.stderr);
-            let first = err.lines().find(|l| !l.trim().is_empty()).unwrap_or("kustomize failed");
-            return Err(
-                UserError::usage(format!("kustomize build failed: {}", strip_klog(first.trim())))
-                    .subject(dir.display().to_string())
-                    .next(format!(
-                        "run `kubectl kustomize {}` to see the full error",
-                        dir.display()
-                    )),
-            );
+            // kubectl's multi-line form is `"command failed" err=<`, the error's lines, then `>`.
+            let lines: Vec<String> = err
+                .lines()
+                .map(|l| strip_klog(l.trim()).replace("\\\"", "\""))
+                .filter(|l| !l.is_empty() && l != ">" && !l.ends_with("\"command failed\" err=<"))
+                .collect();
+            let msg = if lines.is_empty() {
+                "kustomize failed".to_string()
+            } else {
+                lines.join("; ")
+            };
+            return Err(UserError::usage(format!("kustomize build failed: {msg}"))
+                .subject(dir.display().to_string())
+                .next(format!(
+                    "run `kubectl kustomize {}` to see the full error",
+                    dir.display()
+                )));
         }
         String::from_utf8(out.stdout)
             .map_err(|_| UserError::failed("kustomize printed non-UTF-8 output").subject(dir.display().to_string()))
@@ -68,6 +101,123 @@ impl Kustomize {
         let text = self.render_text(dir)?;
         parse_multi_doc(&text).map_err(|e| e.subject(dir.display().to_string()))
     }
+}
+
+/// How the repo's Argo CD builds kustomizations: `kustomize.buildOptions` from the Argo CD configuration in
+/// Git, and the helm binary on PATH.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildOptions {
+    /// kustomize flags (`--enable-helm`, `--load-restrictor LoadRestrictionsNone`, ...).
+    pub flags: Vec<String>,
+    /// Where the flags were found (`file: field`); `None` when the repo holds no Argo CD configuration.
+    pub source: Option<String>,
+    /// helm, found through `which`.
+    pub helm: Option<PathBuf>,
+}
+
+impl BuildOptions {
+    /// Read the build options from the repo's YAML files (`files`; an `argocd-cm` ConfigMap, the argo-cd
+    /// Helm chart's values or `valuesInline` in a kustomization's `helmCharts`, or an `ArgoCD` resource's
+    /// `spec.kustomizeBuildOptions`), and find helm.
+    pub fn from_repo(files: &[PathBuf]) -> BuildOptions {
+        let mut opts = BuildOptions {
+            helm: which::which("helm").ok(),
+            ..Default::default()
+        };
+        for f in files {
+            let Ok(text) = std::fs::read_to_string(f) else {
+                continue;
+            };
+            if !(text.contains("kustomize.buildOptions") || text.contains("kustomizeBuildOptions")) {
+                continue;
+            }
+            let Ok(docs) = parse_multi_doc(&text) else {
+                continue;
+            };
+            if let Some((field, value)) = docs.iter().find_map(build_options_in) {
+                opts.flags = value.split_whitespace().map(str::to_string).collect();
+                opts.source = Some(format!("{}: {field}", f.display()));
+                break;
+            }
+        }
+        opts
+    }
+
+    /// Whether kustomize may inflate `helmCharts` (`--enable-helm`).
+    pub fn enables_helm(&self) -> bool {
+        self.flags
+            .iter()
+            .any(|f| f == "--enable-helm" || f == "--enable-helm=true")
+    }
+
+    /// The same options with `--enable-helm` added (for a repo whose Argo CD configuration is not in Git).
+    pub fn with_helm(&self) -> BuildOptions {
+        let mut o = self.clone();
+        if !o.enables_helm() {
+            o.flags.push("--enable-helm".into());
+        }
+        o
+    }
+}
+
+/// `(field, buildOptions)` of one YAML document, if it configures Argo CD's kustomize build.
+fn build_options_in(d: &Value) -> Option<(&'static str, &str)> {
+    let s = |p: &str| d.pointer(p).and_then(Value::as_str);
+    let kind = s("/kind");
+    if kind == Some("ConfigMap") && s("/metadata/name") == Some("argocd-cm") {
+        return s("/data/kustomize.buildOptions").map(|v| ("data[kustomize.buildOptions]", v));
+    }
+    if kind == Some("ArgoCD") {
+        return s("/spec/kustomizeBuildOptions").map(|v| ("spec.kustomizeBuildOptions", v));
+    }
+    if d.get("kind").is_none() {
+        if let Some(v) = s("/configs/cm/kustomize.buildOptions") {
+            return Some(("configs.cm[kustomize.buildOptions] (argo-cd Helm values)", v));
+        }
+    }
+    d.get("helmCharts")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find_map(|c| {
+            c.pointer("/valuesInline/configs/cm/kustomize.buildOptions")
+                .and_then(Value::as_str)
+        })
+        .map(|v| ("helmCharts[].valuesInline.configs.cm[kustomize.buildOptions]", v))
+}
+
+/// The names of the `helmCharts` the kustomization in `dir` inflates, its resources' and components'
+/// included (empty when it needs no helm).
+pub fn helm_charts(dir: &Path) -> Vec<String> {
+    fn visit(dir: &Path, seen: &mut std::collections::HashSet<PathBuf>, out: &mut Vec<String>) {
+        let canon = dir.canonicalize().unwrap_or(dir.to_path_buf());
+        if !seen.insert(canon.clone()) {
+            return;
+        }
+        let Some(k) = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+            .iter()
+            .map(|f| canon.join(f))
+            .find(|p| p.is_file())
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .and_then(|t| serde_yaml::from_str::<Value>(&t).ok())
+        else {
+            return;
+        };
+        for c in k.get("helmCharts").and_then(Value::as_array).into_iter().flatten() {
+            out.push(c.get("name").and_then(Value::as_str).unwrap_or_default().to_string());
+        }
+        for field in ["resources", "components", "bases"] {
+            for r in k.get(field).and_then(Value::as_array).into_iter().flatten() {
+                let p = canon.join(r.as_str().unwrap_or_default());
+                if p.is_dir() {
+                    visit(&p, seen, out);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    visit(dir, &mut Default::default(), &mut out);
+    out
 }
 
 /// kubectl logs errors through klog: `E1124 10:43:17.248509   18098 run.go:72] error: ...`. Keep the message.
@@ -140,6 +290,25 @@ mod tests {
         assert_eq!(super::strip_klog(structured), "accumulating resources: x");
         let plain = "Error: accumulating resources: missing.yaml";
         assert_eq!(super::strip_klog(plain), plain);
+    }
+
+    #[test]
+    fn a_failed_build_reports_kustomizes_whole_error() {
+        let Ok(k) = super::Kustomize::find() else {
+            eprintln!("skipped: no kustomize or kubectl on PATH");
+            return;
+        };
+        let t = tempfile::tempdir().unwrap();
+        std::fs::write(
+            t.path().join("kustomization.yaml"),
+            "helmCharts:\n  - name: x\n    repo: https://127.0.0.1:1/charts\n    version: 1.0.0\n",
+        )
+        .unwrap();
+        let e = k.render_text(t.path()).unwrap_err();
+        // kubectl prints this one over several lines; all of them are kept, the klog frame is not.
+        assert!(e.cause.contains("HelmChartInflationGenerator"), "{e}");
+        assert!(e.cause.contains("must specify --enable-helm"), "{e}");
+        assert!(!e.cause.contains("command failed"), "{e}");
     }
 
     #[test]

@@ -90,6 +90,12 @@ pub struct Decision {
     /// `detect-backup-design`; its evidence is added to the help.
     #[serde(default)]
     pub recommend_from: Option<BuiltinStep>,
+    /// What the decision governs in Git: directories (relative to the repo) whose objects carry its
+    /// consequence (the path its `repo-matches` reads). A step that would make one of them live (an `apply`
+    /// of Applications, a `git-layer`) refuses to run until the decision is answered, in that run or in an
+    /// earlier run of the decision's own phase (docs/runbooks.md, "Decisions before consequences").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub governs: Vec<String>,
 }
 
 /// What a free-text answer must be (`input:` of a decision). `input: true` is `text`.

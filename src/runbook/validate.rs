@@ -74,6 +74,12 @@ fn decision(d: &Decision, vocab: &dyn Vocabulary) -> Result<(), String> {
             .check_step(&b.name, &b.args)
             .map_err(|m| format!("decision '{}': {m}", d.id))?;
     }
+    if let Some(g) = d.governs.iter().find(|g| g.is_empty() || g.starts_with('/') || g.contains("..")) {
+        return Err(format!(
+            "decision '{}' governs '{g}': name a directory relative to the repo root",
+            d.id
+        ));
+    }
     if let Some(r) = &d.recommended {
         if !d.options.is_empty() && !d.options.contains(r) {
             return Err(format!(

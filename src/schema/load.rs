@@ -6,6 +6,7 @@ use jsonschema::Resource;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 impl SchemaSet {
     /// Load every CRD file in `dir` and, when present, the core schemas under `dir/_core/*/local-strict/`.
@@ -49,6 +50,22 @@ impl SchemaSet {
         if let Some(defs) = find_core_definitions(dir) {
             set.load_core_definitions(&defs)?;
         }
+        Ok(set)
+    }
+
+    /// Like [`SchemaSet::load_dir`], through an index kept in `index_dir`: the first load of a CRD
+    /// directory writes each CRD's schemas as JSON and a small index; later loads (same files, sizes and
+    /// times) read only the index, and a kind's schemas when one of its objects is validated.
+    pub fn load_dir_indexed(dir: &Path, index_dir: &Path) -> Result<SchemaSet, UserError> {
+        let Some(fp) = dir_fingerprint(dir) else {
+            return SchemaSet::load_dir(dir);
+        };
+        let at = index_dir.join(fp);
+        if let Some(set) = read_index(dir, &at) {
+            return Ok(set);
+        }
+        let set = SchemaSet::load_dir(dir)?;
+        write_index(&set, &at);
         Ok(set)
     }
 
@@ -101,7 +118,8 @@ impl SchemaSet {
                 vn.to_string(),
                 CrdVersion {
                     served: v.get("served").and_then(Value::as_bool).unwrap_or(true),
-                    schema,
+                    has_schema: schema.is_some(),
+                    schema: OnceLock::from(schema),
                 },
             );
         }
@@ -126,6 +144,7 @@ impl SchemaSet {
                 name,
                 annotations,
                 versions,
+                file: None,
             },
         );
         Ok(())
@@ -190,4 +209,124 @@ pub fn find_core_definitions(dir: &Path) -> Option<PathBuf> {
         .rev()
         .map(|v| v.join("local-strict").join("_definitions.json"))
         .find(|p| p.is_file())
+}
+
+/// Names, sizes and times of a CRD directory's files (and its core definitions): what its index is keyed by.
+fn dir_fingerprint(dir: &Path) -> Option<String> {
+    use sha2::Digest;
+    use std::os::unix::fs::MetadataExt;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir).ok()?.flatten().map(|e| e.path()).collect();
+    files.extend(find_core_definitions(dir));
+    files.sort();
+    let mut h = sha2::Sha256::new();
+    h.update(b"fleetctl-schema-index-v1\0");
+    h.update(dir.canonicalize().ok()?.to_string_lossy().as_bytes());
+    for f in files {
+        let m = std::fs::metadata(&f).ok()?;
+        h.update(format!("\0{} {} {}.{}", f.display(), m.len(), m.mtime(), m.mtime_nsec()).as_bytes());
+    }
+    Some(hex::encode(h.finalize()))
+}
+
+/// One CRD in the index.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct IndexEntry {
+    group: String,
+    kind: String,
+    name: String,
+    annotations: BTreeMap<String, String>,
+    /// (version, served, has a schema)
+    versions: Vec<(String, bool, bool)>,
+    /// The file (in the index directory) holding `{version: schema}`.
+    file: String,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Index {
+    crds: Vec<IndexEntry>,
+    warnings: Vec<String>,
+}
+
+fn read_index(dir: &Path, at: &Path) -> Option<SchemaSet> {
+    let index: Index = serde_json::from_slice(&std::fs::read(at.join("index.json")).ok()?).ok()?;
+    let mut set = SchemaSet::empty();
+    set.source = dir.display().to_string();
+    set.load_warnings = index.warnings;
+    for e in index.crds {
+        let versions = e
+            .versions
+            .into_iter()
+            .map(|(v, served, has_schema)| {
+                let cv = CrdVersion {
+                    served,
+                    has_schema,
+                    schema: OnceLock::new(),
+                };
+                (v, cv)
+            })
+            .collect();
+        let crd = Crd {
+            name: e.name,
+            annotations: e.annotations,
+            versions,
+            file: Some(at.join(e.file)),
+        };
+        set.crds.insert((e.group, e.kind), crd);
+    }
+    if let Some(defs) = find_core_definitions(dir) {
+        set.load_core_definitions(&defs).ok()?;
+    }
+    Some(set)
+}
+
+/// Write the index (atomically: a half-written index is never read).
+fn write_index(set: &SchemaSet, at: &Path) {
+    let Some(parent) = at.parent() else { return };
+    let Ok(tmp) = std::fs::create_dir_all(parent).and_then(|_| tempfile::tempdir_in(parent)) else {
+        return;
+    };
+    let mut crds = Vec::new();
+    for (i, ((group, kind), crd)) in set.crds.iter().enumerate() {
+        let file = format!("{i}.json");
+        let schemas: BTreeMap<&String, Option<&Value>> = crd
+            .versions
+            .iter()
+            .map(|(v, cv)| (v, cv.schema.get().and_then(Option::as_ref)))
+            .collect();
+        if serde_json::to_vec(&schemas)
+            .ok()
+            .and_then(|b| std::fs::write(tmp.path().join(&file), b).ok())
+            .is_none()
+        {
+            return;
+        }
+        crds.push(IndexEntry {
+            group: group.clone(),
+            kind: kind.clone(),
+            name: crd.name.clone(),
+            annotations: crd.annotations.clone(),
+            versions: crd
+                .versions
+                .iter()
+                .map(|(v, cv)| (v.clone(), cv.served, cv.has_schema))
+                .collect(),
+            file,
+        });
+    }
+    let index = Index {
+        crds,
+        warnings: set.load_warnings.clone(),
+    };
+    let written = serde_json::to_vec(&index)
+        .ok()
+        .and_then(|b| std::fs::write(tmp.path().join("index.json"), b).ok());
+    if written.is_some() {
+        let _ = std::fs::rename(tmp.keep(), at);
+    }
+}
+
+/// A CRD version's schema from its index file.
+pub(super) fn deferred_schema(file: &Path, version: &str) -> Option<Value> {
+    let mut all: BTreeMap<String, Option<Value>> = serde_json::from_slice(&std::fs::read(file).ok()?).ok()?;
+    all.remove(version).flatten()
 }

@@ -16,6 +16,7 @@
 pub mod convert;
 mod describe;
 mod load;
+pub mod resource;
 
 pub use convert::unknown_fields;
 pub use describe::pointer_to_path;
@@ -104,7 +105,9 @@ pub enum Outcome {
 #[derive(Debug, Clone)]
 struct CrdVersion {
     served: bool,
-    schema: Option<Value>,
+    has_schema: bool,
+    /// The `openAPIV3Schema`: set when the CRD was read, or read from [`Crd::file`] on first use.
+    schema: OnceLock<Option<Value>>,
 }
 
 #[derive(Debug, Clone)]
@@ -112,6 +115,8 @@ struct Crd {
     name: String,
     annotations: BTreeMap<String, String>,
     versions: BTreeMap<String, CrdVersion>,
+    /// Where the versions' schemas wait to be read (a schema index entry), when not read yet.
+    file: Option<std::path::PathBuf>,
 }
 
 type Compiled = Arc<Result<Validator, String>>;
@@ -192,11 +197,13 @@ impl SchemaSet {
 
     /// The raw `openAPIV3Schema` of a CRD version, if known.
     pub fn crd_schema(&self, gvk: &Gvk) -> Option<&Value> {
-        self.crds
-            .get(&(gvk.group.clone(), gvk.kind.clone()))?
-            .versions
-            .get(&gvk.version)?
-            .schema
+        let crd = self.crds.get(&(gvk.group.clone(), gvk.kind.clone()))?;
+        let v = crd.versions.get(&gvk.version)?;
+        if !v.has_schema {
+            return None;
+        }
+        v.schema
+            .get_or_init(|| load::deferred_schema(crd.file.as_deref()?, &gvk.version))
             .as_ref()
     }
 
@@ -275,7 +282,7 @@ impl SchemaSet {
             let problem = match crd.versions.get(&gvk.version) {
                 None => "defined",
                 Some(v) if !v.served => "served",
-                Some(v) if v.schema.is_none() => return VersionCheck::NoSchema,
+                Some(v) if !v.has_schema => return VersionCheck::NoSchema,
                 Some(_) => return VersionCheck::Schema,
             };
             return VersionCheck::NotServed(format!(
@@ -316,12 +323,8 @@ impl SchemaSet {
     }
 
     fn compile(&self, gvk: &Gvk) -> Result<Validator, String> {
-        let schema = if let Some(crd) = self.crds.get(&(gvk.group.clone(), gvk.kind.clone())) {
-            let raw = crd
-                .versions
-                .get(&gvk.version)
-                .and_then(|v| v.schema.as_ref())
-                .ok_or("no schema")?;
+        let schema = if self.crds.contains_key(&(gvk.group.clone(), gvk.kind.clone())) {
+            let raw = self.crd_schema(gvk).ok_or("no schema")?;
             let meta = self
                 .registry
                 .as_ref()

@@ -1,7 +1,8 @@
 //! Fault injection: `--faults SPEC`, a comma-separated list of
 //! `500=RATE`, `503=RATE`, `429=RATE`, `409=RATE` (writes only), `drop=RATE`, `slow=RATE@DURATION`,
 //! `stall=Kind/namespace/name=STATE` (`Kind/name=STATE` for cluster-scoped objects),
-//! `old-schema=CRDNAME:FIELD.PATH`, `no-lb`, `gpus=N`, `gpu-model=ID[+ID...]`, `no-iommu`, `seed=N`.
+//! `old-schema=CRDNAME:FIELD.PATH`, `no-lb`, `gpus=N`, `gpu-model=ID[+ID...]`, `no-iommu`, `seed=N`,
+//! `disk-signatures`, `no-channel=PACKAGE:CHANNEL`.
 
 use std::time::Duration;
 
@@ -33,6 +34,12 @@ pub struct FaultSpec {
     pub no_iommu: bool,
     /// `seed=N`: roll the rates from a seeded RNG (reproducible for a fixed request sequence).
     pub seed: Option<u64>,
+    /// `disk-signatures`: the node's disks hold old partitions / filesystem signatures, which LVMS's
+    /// vg-manager refuses to claim unless `forceWipeDevicesAndDestroyAllData` was set at creation.
+    pub disk_signatures: bool,
+    /// `no-channel=PACKAGE:CHANNEL`: the catalog's package lacks that channel (a release-candidate catalog
+    /// that does not ship `stable-4.22` yet); read when the catalog is seeded.
+    pub no_channels: Vec<(String, String)>,
 }
 
 fn rate(key: &str, v: &str) -> Result<f64, String> {
@@ -44,6 +51,38 @@ fn rate(key: &str, v: &str) -> Result<f64, String> {
         return Err(format!("fault '{key}': rate {r} is outside 0..1"));
     }
     Ok(r)
+}
+
+/// `Kind/namespace/name=STATE` or `Kind/name=STATE`; STATE may be `Cond=Status` (e.g. `Programmed=False`).
+fn parse_stall(val: &str) -> Result<Stall, String> {
+    let usage = "fault 'stall' needs Kind/namespace/name=STATE (Kind/name=STATE for cluster-scoped objects)";
+    let (obj, state) = val.split_once('=').ok_or(usage)?;
+    let parts: Vec<&str> = obj.split('/').collect();
+    let (kind, namespace, name) = match parts.as_slice() {
+        [k, ns, n] => (*k, *ns, *n),
+        [k, n] => (*k, "", *n),
+        _ => {
+            return Err(format!(
+                "fault 'stall': '{obj}' is not Kind/namespace/name or Kind/name"
+            ))
+        }
+    };
+    if kind.is_empty() || name.is_empty() || state.is_empty() {
+        return Err(format!("fault 'stall': '{val}': {usage}"));
+    }
+    if let Some((cond, status)) = state.split_once('=') {
+        if cond.is_empty() || !["True", "False", "Unknown"].contains(&status) {
+            return Err(format!(
+                "fault 'stall': '{state}' is not Cond=Status with Status True, False or Unknown (e.g. Programmed=False)"
+            ));
+        }
+    }
+    Ok(Stall {
+        kind: kind.into(),
+        namespace: namespace.into(),
+        name: name.into(),
+        state: state.into(),
+    })
 }
 
 impl std::str::FromStr for FaultSpec {
@@ -66,26 +105,7 @@ impl std::str::FromStr for FaultSpec {
                         .map_err(|e| format!("fault 'slow': duration '{d}': {e}"))?;
                     f.slow = Some((rate(key, r)?, d));
                 }
-                "stall" => {
-                    let (obj, state) = val
-                        .rsplit_once('=')
-                        .ok_or("fault 'stall' needs Kind/namespace/name=STATE")?;
-                    let parts: Vec<&str> = obj.split('/').collect();
-                    let (kind, namespace, name) = match parts.as_slice() {
-                        [k, ns, n] => (*k, *ns, *n),
-                        [k, n] => (*k, "", *n),
-                        _ => return Err(format!("fault 'stall': '{obj}' is not Kind/namespace/name")),
-                    };
-                    if kind.is_empty() || name.is_empty() || state.is_empty() {
-                        return Err(format!("fault 'stall': '{val}' needs Kind/namespace/name=STATE"));
-                    }
-                    f.stalls.push(Stall {
-                        kind: kind.into(),
-                        namespace: namespace.into(),
-                        name: name.into(),
-                        state: state.into(),
-                    });
-                }
+                "stall" => f.stalls.push(parse_stall(val)?),
                 "old-schema" => {
                     let (crd, path) = val
                         .split_once(':')
@@ -96,6 +116,14 @@ impl std::str::FromStr for FaultSpec {
                     f.old_schema.push((crd.into(), path.into()));
                 }
                 "no-lb" => f.no_lb = true,
+                "disk-signatures" => f.disk_signatures = true,
+                "no-channel" => {
+                    let (pkg, ch) = val
+                        .split_once(':')
+                        .filter(|(p, c)| !p.is_empty() && !c.is_empty())
+                        .ok_or("fault 'no-channel' needs PACKAGE:CHANNEL, e.g. no-channel=lvms-operator:stable-4.22")?;
+                    f.no_channels.push((pkg.into(), ch.into()));
+                }
                 "no-iommu" => f.no_iommu = true,
                 "gpu-model" => {
                     let ids: Vec<String> = val.split('+').map(|x| x.trim().to_ascii_lowercase()).collect();
@@ -116,7 +144,7 @@ impl std::str::FromStr for FaultSpec {
                 }
                 other => {
                     return Err(format!(
-                    "unknown fault '{other}' (expected 500, 503, 429, 409, drop, slow, stall, old-schema, no-lb, gpus, gpu-model, no-iommu, seed)"
+                    "unknown fault '{other}' (expected 500, 503, 429, 409, drop, slow, stall, old-schema, no-lb, gpus, gpu-model, no-iommu, seed, disk-signatures, no-channel)"
                 ))
                 }
             }
@@ -164,10 +192,14 @@ impl FaultSpec {
         }
     }
 
-    pub fn stall_for(&self, kind: &str, namespace: &str, name: &str) -> Option<&str> {
+    /// The state a stall holds the object at; `kinds` are the names the object's kind goes by (Kind,
+    /// plural, singular, short names), compared without case.
+    pub fn stall_for(&self, kinds: &[&str], namespace: &str, name: &str) -> Option<&str> {
         self.stalls
             .iter()
-            .find(|s| s.kind.eq_ignore_ascii_case(kind) && s.namespace == namespace && s.name == name)
+            .find(|s| {
+                kinds.iter().any(|k| s.kind.eq_ignore_ascii_case(k)) && s.namespace == namespace && s.name == name
+            })
             .map(|s| s.state.as_str())
     }
 }
@@ -195,8 +227,11 @@ mod tests {
             .unwrap();
         assert_eq!(f.err500, 0.1);
         assert_eq!(f.slow, Some((0.1, Duration::from_millis(800))));
-        assert_eq!(f.stall_for("ArgoCD", "argocd", "argocd"), Some("Pending"));
-        assert_eq!(f.stall_for("ClusterPolicy", "", "gpu-cluster-policy"), Some("notReady"));
+        assert_eq!(f.stall_for(&["ArgoCD"], "argocd", "argocd"), Some("Pending"));
+        assert_eq!(
+            f.stall_for(&["ClusterPolicy"], "", "gpu-cluster-policy"),
+            Some("notReady")
+        );
         assert_eq!(f.old_schema[0].1, "spec.resourceHealthChecks");
         assert!(f.no_lb && f.gpus == Some(2));
         assert!("500=2".parse::<FaultSpec>().is_err());
@@ -205,10 +240,36 @@ mod tests {
     }
 
     #[test]
+    fn a_condition_stall_keeps_its_condition_and_bad_ones_say_why() {
+        let f: FaultSpec = "stall=Gateway/openshift-ingress/gw=Programmed=False".parse().unwrap();
+        assert_eq!(f.stalls[0].kind, "Gateway");
+        assert_eq!(f.stalls[0].namespace, "openshift-ingress");
+        assert_eq!(f.stalls[0].name, "gw");
+        assert_eq!(f.stalls[0].state, "Programmed=False");
+        let f: FaultSpec = "stall=pvc/shop/data=Pending".parse().unwrap();
+        assert_eq!(
+            f.stall_for(&["PersistentVolumeClaim", "pvc"], "shop", "data"),
+            Some("Pending")
+        );
+        for bad in [
+            "stall=Gateway/a/b/c=X",
+            "stall=Gateway/a/b",
+            "stall=Gateway/a/b=Programmed=Maybe",
+            "stall=/a/b=X",
+        ] {
+            assert!(bad.parse::<FaultSpec>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn gpu_models_and_iommu() {
         let f: FaultSpec = "gpus=2,gpu-model=2204+1C82,no-iommu".parse().unwrap();
         assert_eq!(f.gpu_models, vec!["2204".to_string(), "1c82".to_string()]);
         assert!(f.no_iommu);
+        let d: FaultSpec = "disk-signatures,no-channel=lvms-operator:stable-4.22".parse().unwrap();
+        assert!(d.disk_signatures);
+        assert_eq!(d.no_channels, vec![("lvms-operator".to_string(), "stable-4.22".to_string())]);
+        assert!("no-channel=lvms-operator".parse::<FaultSpec>().is_err());
         assert!("gpu-model=rtx3090"
             .parse::<FaultSpec>()
             .unwrap_err()

@@ -19,6 +19,7 @@
 mod api;
 mod catalog;
 mod controllers;
+pub mod dns;
 mod faults;
 mod kubeconfig;
 pub mod router;
@@ -26,6 +27,7 @@ mod store;
 mod world;
 
 pub use crate::fleet::Platform;
+pub use catalog::NODE_ADDRESS;
 pub use api::Stats;
 pub use faults::{FaultSpec, Stall};
 
@@ -46,6 +48,8 @@ pub struct SimConfig {
     /// A fleet repo: when set, the simulated Argo CD syncs Applications and expands ApplicationSets from
     /// this working tree (every repoURL is taken to be it). When unset, Applications just report Synced.
     pub repo: Option<PathBuf>,
+    /// What the simulated LAN DNS holds (src/sim/dns.rs).
+    pub lan_dns: dns::LanDns,
 }
 
 impl SimConfig {
@@ -57,6 +61,7 @@ impl SimConfig {
             speed: 1.0,
             crds_dir: None,
             repo: None,
+            lan_dns: dns::LanDns::default(),
         }
     }
 }
@@ -65,6 +70,8 @@ pub struct SimHandle {
     shared: Arc<api::Server>,
     tasks: Vec<JoinHandle<()>>,
     router: SocketAddr,
+    gateway: SocketAddr,
+    dns: SocketAddr,
 }
 
 impl SimHandle {
@@ -77,6 +84,14 @@ impl SimHandle {
     /// The simulated HTTPS router (src/sim/router.rs): pin probed hosts here (FLEETCTL_PROBE_RESOLVE).
     pub fn router_addr(&self) -> SocketAddr {
         self.router
+    }
+    /// The simulated Gateway listener (the address MetalLB gives the Gateway): HTTPRoutes are served here.
+    pub fn gateway_addr(&self) -> SocketAddr {
+        self.gateway
+    }
+    /// The simulated LAN DNS (UDP): give it to fleetctl as FLEETCTL_DNS_SERVER.
+    pub fn dns_addr(&self) -> SocketAddr {
+        self.dns
     }
     pub fn kubeconfig_yaml(&self, context: &str) -> String {
         kubeconfig::render(&self.url(), context)
@@ -93,6 +108,27 @@ impl SimHandle {
     pub fn set_faults(&self, spec: FaultSpec) {
         self.shared.set_faults(spec);
     }
+    /// Waits until the controllers have handled every event and have nothing scheduled (and stay so for
+    /// a moment), up to `timeout`; false if they never settle (e.g. an Application retrying a sync).
+    /// Tests use it to check that something does *not* happen, instead of sleeping.
+    pub async fn settle(&self, timeout: std::time::Duration) -> bool {
+        let end = tokio::time::Instant::now() + timeout;
+        let mut quiet_since: Option<(tokio::time::Instant, u64)> = None;
+        while tokio::time::Instant::now() < end {
+            let rv = self.shared.world.store.current_rv();
+            if self.shared.world.quiet() {
+                match quiet_since {
+                    Some((t, r)) if r == rv && t.elapsed() >= std::time::Duration::from_millis(50) => return true,
+                    Some((_, r)) if r == rv => {}
+                    _ => quiet_since = Some((tokio::time::Instant::now(), rv)),
+                }
+            } else {
+                quiet_since = None;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        false
+    }
     pub async fn shutdown(self) {
         for t in &self.tasks {
             t.abort();
@@ -107,22 +143,23 @@ impl SimHandle {
 pub async fn start(cfg: SimConfig) -> anyhow::Result<SimHandle> {
     let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
     let addr = listener.local_addr()?;
-    let world = Arc::new(world::World::new(
-        cfg.platform,
-        cfg.faults,
-        cfg.speed,
-        cfg.crds_dir,
-        cfg.repo,
-    ));
+    let mut world = world::World::new(cfg.platform, cfg.faults, cfg.speed, cfg.crds_dir, cfg.repo);
+    world.webhooks = controllers::webhooks();
+    let world = Arc::new(world);
     catalog::seed(&world)?;
     let shared = Arc::new(api::Server::new(world.clone(), addr));
     let ctl = tokio::spawn(controllers::run(world));
     let srv = tokio::spawn(api::serve(listener, shared.clone()));
-    let (router, rt) = router::start(shared.store.clone()).await?;
+    let ingress = router::start(shared.store.clone(), cfg.platform).await?;
+    let (dns, dt) = dns::start(shared.store.clone(), cfg.platform, cfg.lan_dns).await?;
+    let mut tasks = vec![srv, ctl, dt];
+    tasks.extend(ingress.tasks);
     Ok(SimHandle {
         shared,
-        tasks: vec![srv, ctl, rt],
-        router,
+        tasks,
+        router: ingress.node,
+        gateway: ingress.gateway,
+        dns,
     })
 }
 
@@ -132,6 +169,8 @@ pub async fn serve_cli(cfg: SimConfig, kubeconfig_out: Option<PathBuf>, context:
     let h = start(cfg).await?;
     println!("simulated {platform} cluster (not a real cluster) at {}", h.url());
     println!("router: https://{}", h.router_addr());
+    println!("gateway: https://{}", h.gateway_addr());
+    println!("dns: {}", h.dns_addr());
     if let Some(p) = &kubeconfig_out {
         h.write_kubeconfig(p, context)?;
         println!("kubeconfig: {}", p.display());

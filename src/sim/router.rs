@@ -1,21 +1,30 @@
-//! The SIMULATED HTTPS router: the one thing in the sim that answers the hosts the cluster's ingress
-//! objects name, so that acceptance probes (`probe:` criteria) can be tested end to end on loopback.
+//! The SIMULATED HTTPS ingress: what answers the hosts the cluster's ingress objects name, so that acceptance
+//! probes (`probe:` criteria) and the DNS check can be tested end to end on loopback. Two listeners on
+//! 127.0.0.1, each with its own self-signed certificate made at start (rcgen, ring), the two places a name
+//! can lead to on the LAN (FACTS §12):
 //!
-//! A TLS listener on 127.0.0.1 with a self-signed certificate made at start (rcgen, ring). Each request is
-//! routed by its Host header (the TLS SNI when there is none) against the store, the way an OpenShift router
-//! or a Gateway would decide whether anything serves the name:
+//! - the **node router** (`Face::Node`; OpenShift's default ingress router on the node's 443, host network):
+//!   it serves Routes only. Every other name - an HTTPRoute hostname included, since the wildcard
+//!   `*.apps.<domain>` points at the node - gets the router's own 503 page, "Application is not available",
+//!   under its default certificate (issuer `ingress-operator@sim`);
+//! - the **Gateway** (`Face::Gateway`; the address MetalLB gives the Gateway's Service): it serves HTTPRoutes
+//!   attached to a Programmed Gateway, under the listener's certificate.
 //!
-//! - 200 when a Route (`spec.host`) or an HTTPRoute hostname attached to a Programmed Gateway exists, its
+//! Talos has no node router: both listeners answer as its Cilium Gateway does. Each request is routed by its
+//! Host header (the TLS SNI when there is none) against the store:
+//!
+//! - 200 when a Route (node) or an HTTPRoute hostname attached to a Programmed Gateway (Gateway) exists, its
 //!   backend Service exists, and a Deployment matching the Service's selector is Available;
 //! - 503 when the name is known but the Gateway is not Programmed, the Service is missing or no Deployment
-//!   behind it is Available (the body says which);
-//! - 404 for a host nothing names.
+//!   behind it is Available (the body says which), or, on the node router, when no Route names it;
+//! - 404 for a host nothing names (Gateway).
 //!
 //! Nothing is proxied and no application runs: the answer only says the objects that would route the
 //! request are in place. Clients must pin hosts to this address (FLEETCTL_PROBE_RESOLVE) and accept the
 //! self-signed certificate (FLEETCTL_PROBE_INSECURE=1).
 
 use super::store::{meta_str, Store};
+use crate::fleet::Platform;
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -104,12 +113,30 @@ fn backend(store: &Store, ns: &str, svc: &str, via: &str) -> Answer {
     }
 }
 
-/// Route a request for `host` against the store.
-pub fn route(store: &Store, host: &str) -> Answer {
+/// Which listener a request reached: the node's default ingress router, or the Gateway's address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Face {
+    Node,
+    Gateway,
+}
+
+/// The first line of the OpenShift router's 503 page, which the probe recognises.
+pub const ROUTER_503: &str = "Application is not available";
+
+/// Route a request for `host` that reached `face` of a cluster of `platform`.
+pub fn route(store: &Store, face: Face, platform: Platform, host: &str) -> Answer {
     let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if face == Face::Node && platform == Platform::Openshift {
+        return node_route(store, &host);
+    }
+    gateway_route(store, &host)
+}
+
+/// OpenShift's default router: Routes, and its own 503 page for every other name.
+fn node_route(store: &Store, host: &str) -> Answer {
     // OpenShift Routes (the Argo CD UI on sno-ai-lab).
     for r in store.list(ROUTES, None).0 {
-        if r.pointer("/spec/host").and_then(Value::as_str) == Some(host.as_str()) {
+        if r.pointer("/spec/host").and_then(Value::as_str) == Some(host) {
             let ns = meta_str(&r, "namespace");
             let via = format!("Route {ns}/{}", meta_str(&r, "name"));
             let Some(svc) = r.pointer("/spec/to/name").and_then(Value::as_str) else {
@@ -118,6 +145,15 @@ pub fn route(store: &Store, host: &str) -> Answer {
             return backend(store, ns, svc, &via);
         }
     }
+    Answer::new(
+        503,
+        format!("{ROUTER_503}: the OpenShift ingress router (default certificate) has no Route for {host}; an HTTPRoute is served by the Gateway's address, not by the node"),
+    )
+}
+
+/// A Gateway: HTTPRoutes attached to it.
+fn gateway_route(store: &Store, host: &str) -> Answer {
+    let host = host.to_string();
     // Gateway API. Only parents on an HTTPS listener carry this request (a route on the `http` listener,
     // like a redirect to https, is not consulted); an exact hostname wins over a wildcard, as in the spec.
     let mut routes: Vec<(bool, Value)> = store
@@ -204,25 +240,56 @@ pub fn route(store: &Store, host: &str) -> Answer {
         let bns = b["namespace"].as_str().unwrap_or(ns).to_string();
         return backend(store, &bns, b["name"].as_str().unwrap_or_default(), &via);
     }
-    known.unwrap_or_else(|| Answer::new(404, format!("no Route or HTTPRoute names {host}")))
+    known.unwrap_or_else(|| Answer::new(404, format!("no HTTPRoute names {host}")))
 }
 
-/// Binds the router on 127.0.0.1 (a free port) and serves until the task is aborted.
-pub async fn start(store: Arc<Store>) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+/// The two listeners of a simulated cluster: the node router and the Gateway.
+pub struct Listeners {
+    pub node: SocketAddr,
+    pub gateway: SocketAddr,
+    pub tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// Binds both listeners on 127.0.0.1 (free ports) and serves until the tasks are aborted.
+pub async fn start(store: Arc<Store>, platform: Platform) -> anyhow::Result<Listeners> {
+    let (node, t1) = listen(store.clone(), platform, Face::Node).await?;
+    let (gateway, t2) = listen(store, platform, Face::Gateway).await?;
+    Ok(Listeners {
+        node,
+        gateway,
+        tasks: vec![t1, t2],
+    })
+}
+
+/// A self-signed certificate for the apps domains, issued by `issuer` (what a client sees as who answered).
+fn certificate(issuer: &str) -> anyhow::Result<rustls::ServerConfig> {
     let names = vec![
         "localhost".to_string(),
         format!("*.{}", super::catalog::INGRESS_DOMAIN),
         "*.vanillax.me".to_string(),
     ];
-    let ck = rcgen::generate_simple_self_signed(names)?;
-    let cert = ck.cert.der().clone();
-    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(ck.signing_key.serialize_der().into());
+    let mut params = rcgen::CertificateParams::new(names)?;
+    params.distinguished_name.push(rcgen::DnType::CommonName, issuer);
+    let key = rcgen::KeyPair::generate()?;
+    let cert = params.self_signed(&key)?;
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into());
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
+    Ok(rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
-        .with_single_cert(vec![cert], key)?;
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        .with_single_cert(vec![cert.der().clone()], key)?)
+}
+
+async fn listen(
+    store: Arc<Store>,
+    platform: Platform,
+    face: Face,
+) -> anyhow::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let issuer = match face {
+        Face::Node => "ingress-operator@sim (the router's default certificate)",
+        Face::Gateway => "sim Gateway listener (the wildcard certificate)",
+    };
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(certificate(issuer)?));
     let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
     let addr = listener.local_addr()?;
     let task = tokio::spawn(async move {
@@ -233,14 +300,21 @@ pub async fn start(store: Arc<Store>) -> anyhow::Result<(SocketAddr, tokio::task
             let acceptor = acceptor.clone();
             let store = store.clone();
             tokio::spawn(async move {
-                let _ = tokio::time::timeout(std::time::Duration::from_secs(10), serve_one(acceptor, tcp, store)).await;
+                let serve = serve_one(acceptor, tcp, store, platform, face);
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(10), serve).await;
             });
         }
     });
     Ok((addr, task))
 }
 
-async fn serve_one(acceptor: tokio_rustls::TlsAcceptor, tcp: tokio::net::TcpStream, store: Arc<Store>) {
+async fn serve_one(
+    acceptor: tokio_rustls::TlsAcceptor,
+    tcp: tokio::net::TcpStream,
+    store: Arc<Store>,
+    platform: Platform,
+    face: Face,
+) {
     let Ok(mut tls) = acceptor.accept(tcp).await else {
         return;
     };
@@ -269,7 +343,7 @@ async fn serve_one(acceptor: tokio_rustls::TlsAcceptor, tcp: tokio::net::TcpStre
     let answer = if method != "GET" && method != "HEAD" {
         Answer::new(405, "the simulated router answers GET and HEAD only")
     } else {
-        route(&store, &host)
+        route(&store, face, platform, &host)
     };
     let text = match answer.status {
         200 => "OK",
@@ -278,7 +352,10 @@ async fn serve_one(acceptor: tokio_rustls::TlsAcceptor, tcp: tokio::net::TcpStre
         405 => "Method Not Allowed",
         _ => "Service Unavailable",
     };
-    let body = format!("simulated router (not a real ingress): {}\n", answer.reason);
+    let body = format!("simulated {} (not a real ingress): {}\n", match face {
+        Face::Node => "router",
+        Face::Gateway => "gateway",
+    }, answer.reason);
     let resp = format!(
         "HTTP/1.1 {} {text}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nX-Fleetctl-Sim: router\r\nConnection: close\r\n\r\n{}",
         answer.status,
@@ -335,18 +412,29 @@ mod tests {
 
     #[test]
     fn unknown_host_is_404_and_a_backend_needs_an_available_deployment() {
+        let gw = |s: &Store, h: &str| route(s, Face::Gateway, Platform::Openshift, h);
         let s = seed(false, true);
-        assert_eq!(route(&s, "nothing.example").status, 404);
-        let a = route(&s, "Redlib.vanillax.me.");
+        assert_eq!(gw(&s, "nothing.example").status, 404);
+        let a = gw(&s, "Redlib.vanillax.me.");
         assert_eq!((a.status, a.reason.contains("not Available")), (503, true), "{a:?}");
         assert_eq!(backend(&s, "redlib", "redlib", "x").status, 503);
         assert!(backend(&s, "redlib", "redlib", "x").reason.contains("not Available"));
         assert_eq!(backend(&s, "redlib", "missing", "x").status, 503);
         let s = seed(true, true);
         assert_eq!(backend(&s, "redlib", "redlib", "x").status, 200);
-        assert_eq!(route(&s, "redlib.vanillax.me").status, 200);
+        assert_eq!(gw(&s, "redlib.vanillax.me").status, 200);
         let s = seed(true, false);
-        let a = route(&s, "redlib.vanillax.me");
+        let a = gw(&s, "redlib.vanillax.me");
         assert_eq!((a.status, a.reason.contains("not Programmed")), (503, true), "{a:?}");
+    }
+
+    #[test]
+    fn the_node_router_answers_an_httproute_host_with_its_own_503() {
+        let s = seed(true, true);
+        let a = route(&s, Face::Node, Platform::Openshift, "redlib.vanillax.me");
+        assert_eq!(a.status, 503, "{a:?}");
+        assert!(a.reason.starts_with(ROUTER_503), "{a:?}");
+        // Talos has no OpenShift router: its node face answers as the Gateway.
+        assert_eq!(route(&s, Face::Node, Platform::Talos, "redlib.vanillax.me").status, 200);
     }
 }

@@ -28,9 +28,11 @@ impl StepKind for Apply {
         let objects = Kustomize::find()?
             .render(&cx.paths.resolve(&a.path))
             .map_err(|e| e.next(format!("fix the kustomization (step '{}')", cx.step_id)))?;
+        let live_paths = super::live_paths::live_paths(cx.repo, &objects, &a.path);
         Ok(StepPlan {
             objects,
             provides: a.provides,
+            live_paths,
         })
     }
     async fn run(&self, cx: &Cx<'_>, _: &Value, plan: &StepPlan) -> Result<Done, UserError> {

@@ -5,14 +5,19 @@
 
 pub mod apply;
 pub mod backup_design;
+pub mod catalog;
 pub mod check;
 pub mod command;
 pub mod decide;
+pub mod dns_check;
+pub mod git_layer;
 pub mod gpu;
 pub mod live_crd_schema;
+pub mod live_paths;
 pub mod load_balancer;
 pub mod phase4_migrate;
 pub mod repo_matches;
+pub mod resync_failed;
 pub mod seed_secret;
 pub mod wait;
 
@@ -41,6 +46,10 @@ pub fn registry() -> &'static Registry {
             Box::new(gpu::passthrough::PassthroughReadiness),
             Box::new(gpu::cuda::CudaVectoradd),
             Box::new(phase4_migrate::Phase4Migrate),
+            Box::new(git_layer::GitLayer),
+            Box::new(resync_failed::ResyncFailed),
+            Box::new(dns_check::DnsCheck),
+            Box::new(catalog::CatalogChannels),
         ],
         criteria: criteria::NAMES
             .iter()

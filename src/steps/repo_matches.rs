@@ -54,7 +54,8 @@ struct RepoMatchesArgs {
     equals: Option<String>,
     #[serde(default)]
     contains: Option<String>,
-    /// Git must have moved away from this value (e.g. an image known not to fit).
+    /// Git must not say this value (e.g. an image known not to fit, or a destructive flag that was not
+    /// answered yes); an absent field qualifies.
     #[serde(default, rename = "notEquals")]
     not_equals: Option<String>,
     fix: String,
@@ -86,7 +87,7 @@ fn repo_matches(paths: &dyn PathResolver, a: &RepoMatchesArgs) -> Result<(u32, S
             (hit, format!("something containing {c}"))
         }
         _ => match &a.not_equals {
-            Some(n) => (got.is_some() && seen != *n, format!("anything but {n}")),
+            Some(n) => (seen != *n, format!("anything but {n}")),
             None => (false, String::new()),
         },
     };

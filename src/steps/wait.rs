@@ -27,8 +27,8 @@ impl StepKind for Wait {
     }
     fn plan(&self, _: &PlanCx<'_>, args: &Value) -> Result<StepPlan, UserError> {
         Ok(StepPlan {
-            objects: vec![],
             provides: parse(args)?.provides,
+            ..Default::default()
         })
     }
     async fn run(&self, cx: &Cx<'_>, args: &Value, _: &StepPlan) -> Result<Done, UserError> {

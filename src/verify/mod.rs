@@ -6,6 +6,8 @@
 
 mod build;
 pub mod delta;
+pub mod layout;
+mod memo;
 mod objects;
 mod report;
 pub mod roots;
@@ -18,9 +20,10 @@ use crate::error::UserError;
 use crate::fleet::render::parse_multi_doc;
 use crate::schema::{Outcome, SchemaSet};
 use build::{RenderOut, Rendered};
+use layout::Layout;
 use roots::{Root, RootKind};
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Environment variable naming the CRD directory when `--crds` is not given.
@@ -67,8 +70,9 @@ pub fn default_crds_dir() -> Option<PathBuf> {
 /// Load the schema set the options ask for.
 pub fn load_schemas(opts: &VerifyOptions) -> Result<SchemaSet, UserError> {
     let dir = opts.crds.clone().or_else(default_crds_dir);
+    let index = memo::dir(&build::cache_dir(opts)?).join("schemas");
     let mut set = match &dir {
-        Some(d) => SchemaSet::load_dir(d)?,
+        Some(d) => SchemaSet::load_dir_indexed(d, &index)?,
         None => SchemaSet::empty(),
     };
     for c in &opts.cluster_crds {
@@ -107,6 +111,9 @@ fn finish(rendered: Rendered, schemas: &SchemaSet) -> Result<VerifyReport, UserE
         cache_note,
         root_list,
         results,
+        layout,
+        files,
+        build,
     } = rendered;
     let mut report = VerifyReport {
         kustomize: kversion,
@@ -116,6 +123,7 @@ fn finish(rendered: Rendered, schemas: &SchemaSet) -> Result<VerifyReport, UserE
         ..Default::default()
     };
     report.notes.extend(cache_note);
+    report.notes.extend(build_note(&build, &repo, &results));
     let mut findings = Vec::new();
     let mut objects = Vec::new();
     let mut closures = Vec::new();
@@ -130,15 +138,34 @@ fn finish(rendered: Rendered, schemas: &SchemaSet) -> Result<VerifyReport, UserE
     }
     // Files of objects no root renders (applied by hand or by a script): validated and linted too.
     let mut root_list = root_list;
-    let closure_refs: Vec<&roots::Closure> = closures.iter().collect();
-    add_loose_files(&repo, &closure_refs, &mut root_list, &mut objects, &mut report);
+    let input = UnreadInput {
+        repo: &repo,
+        layout,
+        files: &files,
+        closures: &closures,
+    };
+    let unrendered = unread_files(&input, &mut root_list, &mut objects, &mut report);
     report.objects = objects.len();
+    if layout == Layout::Legacy {
+        report.notes.push(format!(
+            "legacy layout (no clusters/): the top-level trees are checked as cluster {}; hostnames are not \
+             checked against an appsDomain until clusters/{0}/cluster.yaml exists (phase 4 writes it)",
+            layout::LEGACY_CLUSTER
+        ));
+    }
 
     findings.extend(validate(&objects, &root_list, schemas, &mut report));
 
     // Lint rules.
-    let mut ctx = rules::Ctx::new(&repo, &root_list, schemas);
+    let yaml: Vec<PathBuf> = files
+        .iter()
+        .filter(|f| layout.in_fleet_trees(&roots::rel(&repo, f)))
+        .cloned()
+        .collect();
+    let mut ctx = rules::Ctx::new(&repo, layout, &root_list, schemas);
     ctx.failed = failed;
+    ctx.files = &yaml;
+    ctx.unrendered = unrendered;
     findings.extend(rules::run_all(&ctx, &objects));
 
     // De-duplicate (an object shared by several roots is reported once) and sort.
@@ -147,6 +174,23 @@ fn finish(rendered: Rendered, schemas: &SchemaSet) -> Result<VerifyReport, UserE
     findings.sort_by(|a, b| (&a.file, &a.rule, &a.object, &a.message).cmp(&(&b.file, &b.rule, &b.object, &b.message)));
     report.findings = findings;
     Ok(report)
+}
+
+/// What the report says about how helm roots were built.
+fn build_note(build: &crate::fleet::render::BuildOptions, repo: &Path, results: &[RenderOut]) -> Option<String> {
+    let helm_roots = results.iter().filter(|r| !r.closure.helm_charts.is_empty()).count();
+    match &build.source {
+        Some(src) => Some(format!(
+            "kustomize build options {:?} from the repo's Argo CD configuration ({})",
+            build.flags.join(" "),
+            src.strip_prefix(&format!("{}/", repo.display())).unwrap_or(src)
+        )),
+        None if helm_roots > 0 => Some(format!(
+            "no kustomize.buildOptions in the repo's Argo CD configuration (argocd-cm, argo-cd Helm values, ArgoCD \
+             resource): {helm_roots} root(s) with helmCharts rendered with --enable-helm"
+        )),
+        None => None,
+    }
 }
 
 /// Count one rendered root in the report; its `render` finding when kustomize failed.
@@ -164,22 +208,34 @@ fn record_root(report: &mut VerifyReport, root: &Root, out: &RenderOut) -> Optio
         objects: out.objects.len(),
         millis: out.millis,
     });
-    let err = out.error.as_ref()?;
-    let mut f = Finding::new("render", &root.rel, "", err.clone());
+    let (rule, err) = out.error.as_ref()?;
+    let mut f = Finding::new(rule, &root.rel, "", err.clone());
     f.root = Some(root.rel.clone());
     Some(f)
 }
 
-/// Add the objects of files no root reads, each file as a `Loose` pseudo-root.
-fn add_loose_files(
-    repo: &Path,
-    closures: &[&roots::Closure],
+/// The YAML files no root reads: in the fleet trees each one holding objects becomes a `Loose` pseudo-root
+/// (applied by hand or by a script, so validated and linted); elsewhere they are returned, with their
+/// objects, for the plaintext-Secret scan.
+fn unread_files(
+    rendered: &UnreadInput,
     root_list: &mut Vec<Root>,
     objects: &mut Vec<RenderedObject>,
     report: &mut VerifyReport,
-) {
-    for f in roots::loose_files(repo, closures) {
-        let Ok(text) = std::fs::read_to_string(&f) else {
+) -> Vec<(String, Vec<Value>)> {
+    let UnreadInput {
+        repo,
+        layout,
+        files,
+        closures,
+    } = rendered;
+    let read: HashSet<&PathBuf> = closures.iter().flat_map(|c| c.read.iter()).collect();
+    let mut elsewhere = Vec::new();
+    for f in files.iter() {
+        if !layout::is_yaml(f) || layout::is_kustomization(f) || read.contains(f) {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(f) else {
             continue;
         };
         let Ok(docs) = parse_multi_doc(&text) else {
@@ -189,12 +245,19 @@ fn add_loose_files(
         if docs.is_empty() {
             continue;
         }
-        let file = roots::rel(repo, &f);
+        let file = roots::rel(repo, f);
+        if !layout.in_fleet_trees(&file) {
+            elsewhere.push((file, docs));
+            continue;
+        }
         let dir = file.rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_default();
-        let cluster = file
-            .strip_prefix("clusters/")
-            .and_then(|r| r.split('/').next())
-            .map(str::to_string);
+        let cluster = match layout {
+            Layout::Legacy => Some(layout::LEGACY_CLUSTER.to_string()),
+            Layout::Fleet => file
+                .strip_prefix("clusters/")
+                .and_then(|r| r.split('/').next())
+                .map(str::to_string),
+        };
         root_list.push(Root {
             rel: dir,
             kind: RootKind::Loose {
@@ -213,6 +276,15 @@ fn add_loose_files(
         }
     }
     report.loose_files.sort();
+    elsewhere
+}
+
+/// What [`unread_files`] looks at.
+struct UnreadInput<'a> {
+    repo: &'a Path,
+    layout: Layout,
+    files: &'a [PathBuf],
+    closures: &'a [roots::Closure],
 }
 
 /// Validate every object against its schema; the `schema` findings.

@@ -88,9 +88,9 @@ fn lookup<'v>(v: &'v Value, segs: &[delta::Seg]) -> Option<&'v Value> {
 
 fn source_index(repo: &Path, closure: &roots::Closure) -> HashMap<(String, String), String> {
     let mut out = HashMap::new();
-    // Defining files first, patch files only as a fallback.
+    // Defining files first, patch files only as a fallback; only files kustomize reads.
     let ordered = closure
-        .files
+        .read
         .iter()
         .filter(|f| !closure.patches.contains(*f))
         .chain(closure.patches.iter());

@@ -7,6 +7,7 @@
 //!   referenced (as a resource, component or base) by another kustomization under `clusters/`.
 //!   For example `clusters/openshift/bootstrap` is a root, its `operator/`, `argocd/`, `root/` are not.
 
+use super::layout::Layout;
 use crate::fleet::render::Kustomize;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeSet, HashSet};
@@ -142,16 +143,36 @@ fn referenced_dirs(dir: &Path, k: &serde_json::Value) -> Vec<PathBuf> {
     out
 }
 
-/// Find the roots of a fleet repo (sorted by path).
-pub fn discover(repo: &Path) -> Vec<Root> {
-    let mut roots = Vec::new();
-    // clusters/: kustomizations not referenced by another one.
-    let clusters = repo.join("clusters");
-    let mut dirs = Vec::new();
-    walk_dirs(&clusters, &mut dirs);
+/// Find the roots of a repo (sorted by path). `files` are the repo's files ([`super::layout::repo_files`]).
+pub fn discover(repo: &Path, layout: Layout, files: &[PathBuf]) -> Vec<Root> {
+    let mut roots = match layout {
+        // clusters/: kustomizations not referenced by another one.
+        Layout::Fleet => {
+            let mut dirs = Vec::new();
+            walk_dirs(&repo.join("clusters"), &mut dirs);
+            top_kustomizations(repo, &dirs, |r| r.split('/').nth(1).unwrap_or("").to_string())
+        }
+        // Every top-level tree is the one (Talos) cluster's.
+        Layout::Legacy => {
+            let dirs: Vec<PathBuf> = files
+                .iter()
+                .filter(|f| super::layout::is_kustomization(f))
+                .filter_map(|f| f.parent().map(Path::to_path_buf))
+                .collect();
+            top_kustomizations(repo, &dirs, |_| super::layout::LEGACY_CLUSTER.to_string())
+        }
+    };
+    shared_app_roots(repo, &mut roots);
+    roots.sort_by(|a, b| a.rel.cmp(&b.rel));
+    roots
+}
+
+/// Of `dirs`, those with a kustomization that is not a Component and that no other kustomization among
+/// them references: each is a root of cluster `cluster_of(rel)`.
+fn top_kustomizations(repo: &Path, dirs: &[PathBuf], cluster_of: impl Fn(&str) -> String) -> Vec<Root> {
     let mut with_k = Vec::new();
     let mut referenced = HashSet::new();
-    for d in &dirs {
+    for d in dirs {
         if let Some(f) = kustomization_file(d) {
             let k = read_kustomization(&f);
             for r in referenced_dirs(d, &k) {
@@ -162,18 +183,24 @@ pub fn discover(repo: &Path) -> Vec<Root> {
             }
         }
     }
+    let mut roots = Vec::new();
     for d in with_k {
         let canon = d.canonicalize().unwrap_or(d.clone());
         if referenced.contains(&canon) {
             continue;
         }
         let r = rel(repo, &d);
-        let cluster = r.split('/').nth(1).unwrap_or("").to_string();
+        let cluster = cluster_of(&r);
         roots.push(Root {
             rel: r,
             kind: RootKind::Cluster { cluster },
         });
     }
+    roots
+}
+
+/// `apps-shared/<app>/{base,overlays/<cluster>}` with a kustomization.
+fn shared_app_roots(repo: &Path, roots: &mut Vec<Root>) {
     // apps-shared/<app>/{base,overlays/<cluster>}
     if let Ok(rd) = std::fs::read_dir(repo.join("apps-shared")) {
         let mut apps: Vec<PathBuf> = rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
@@ -208,14 +235,19 @@ pub fn discover(repo: &Path) -> Vec<Root> {
             }
         }
     }
-    roots.sort_by(|a, b| a.rel.cmp(&b.rel));
-    roots
 }
 
 /// The inputs of one root: every local file it can read, plus references that are not local files.
 #[derive(Debug, Default, Clone)]
 pub struct Closure {
+    /// Every file under the root and the directories it references: the cache key covers them all.
     pub files: BTreeSet<PathBuf>,
+    /// The files kustomize reads: kustomization files and every file they name (resources, patches,
+    /// generator inputs, Helm values and chart directories, ...). A file in a root's directory that
+    /// no kustomization names is not read.
+    pub read: BTreeSet<PathBuf>,
+    /// The names of the `helmCharts` the root inflates (kustomize needs helm for them).
+    pub helm_charts: Vec<String>,
     /// Remote or missing references, kept verbatim (they are part of the cache key).
     pub other: BTreeSet<String>,
     /// Files used as patches (not where an object is defined).
@@ -298,7 +330,9 @@ fn visit_dir(dir: &Path, c: &mut Closure, seen: &mut HashSet<PathBuf>) {
     let Some(kf) = kustomization_file(&canon) else {
         return;
     };
+    c.read.insert(kf.clone());
     let k = read_kustomization(&kf);
+    helm_inputs(&canon, &k, c);
     let mut patch_refs: Vec<String> = strs(k.get("patchesStrategicMerge"));
     for field in ["patches", "patchesJson6902"] {
         if let Some(a) = k.get(field).and_then(|v| v.as_array()) {
@@ -325,12 +359,52 @@ fn visit_dir(dir: &Path, c: &mut Closure, seen: &mut HashSet<PathBuf>) {
         if p.is_dir() {
             visit_dir(&p, c, seen);
         } else if p.is_file() {
-            c.files.insert(p.canonicalize().unwrap_or(p));
+            let p = p.canonicalize().unwrap_or(p);
+            c.files.insert(p.clone());
+            c.read.insert(p);
         } else {
             c.other.insert(format!("{}: {r}", canon.display()));
         }
     }
     c.patch_sources.extend(own);
+}
+
+/// What a kustomization's `helmCharts` read: each chart's directory under the chart home (default
+/// `charts`), and its values files.
+fn helm_inputs(dir: &Path, k: &serde_json::Value, c: &mut Closure) {
+    let Some(charts) = k.get("helmCharts").and_then(|v| v.as_array()) else {
+        return;
+    };
+    let home = k
+        .pointer("/helmGlobals/chartHome")
+        .and_then(|v| v.as_str())
+        .unwrap_or("charts");
+    for chart in charts {
+        let name = chart.get("name").and_then(|v| v.as_str()).unwrap_or_default();
+        c.helm_charts.push(name.to_string());
+        let mut inputs: Vec<String> = strs(chart.get("additionalValuesFiles"));
+        inputs.extend(chart.get("valuesFile").and_then(|v| v.as_str()).map(str::to_string));
+        for f in inputs {
+            if let Ok(p) = dir.join(&f).canonicalize() {
+                c.files.insert(p.clone());
+                c.read.insert(p);
+            }
+        }
+        // A pulled chart lives in `<home>/<name>` or `<home>/<name>-<version>/<name>`: read all of the home.
+        let home = dir.join(home);
+        for f in walk_files(&home) {
+            let f = f.canonicalize().unwrap_or(f);
+            c.files.insert(f.clone());
+            c.read.insert(f);
+        }
+        if !home.is_dir() {
+            c.other.insert(format!(
+                "{}: helm chart {name} (not in {})",
+                dir.display(),
+                home.display()
+            ));
+        }
+    }
 }
 
 /// The patches a kustomization applies itself (files and inline), in kustomize's order.
@@ -458,26 +532,4 @@ pub fn kustomize_version(k: &Kustomize) -> String {
     match k {
         Kustomize::Standalone(p) | Kustomize::Kubectl(p) => format!("{} {line}", p.display()),
     }
-}
-
-/// YAML files under `clusters/` and `apps-shared/` holding Kubernetes objects that no root reads.
-pub fn loose_files(repo: &Path, closures: &[&Closure]) -> Vec<PathBuf> {
-    let read: HashSet<&PathBuf> = closures.iter().flat_map(|c| c.files.iter()).collect();
-    let mut out = Vec::new();
-    for top in ["clusters", "apps-shared"] {
-        for f in walk_files(&repo.join(top)) {
-            let name = f
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            if !(name.ends_with(".yaml") || name.ends_with(".yml")) || KUSTOMIZATION_FILES.contains(&name.as_str()) {
-                continue;
-            }
-            let canon = f.canonicalize().unwrap_or(f.clone());
-            if !read.contains(&canon) {
-                out.push(canon);
-            }
-        }
-    }
-    out
 }

@@ -19,6 +19,9 @@ pub struct SimProc {
     pub url: String,
     /// The simulated HTTPS router's address (`127.0.0.1:PORT`), printed as `router: https://...`.
     pub router: String,
+    /// The simulated Gateway listener (`gateway: https://...`) and LAN DNS (`dns: ...`).
+    pub gateway: String,
+    pub dns: String,
     pub kubeconfig: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -70,11 +73,16 @@ impl SimProc {
             }
         }
         assert!(!url.is_empty(), "sim serve printed no address");
-        let mut router = String::new();
-        let mut line = String::new();
-        if out.read_line(&mut line).unwrap_or(0) > 0 {
-            if let Some(i) = line.find("router: https://") {
-                router = line[i + "router: https://".len()..].trim().to_string();
+        let (mut router, mut gateway, mut dns) = (String::new(), String::new(), String::new());
+        for _ in 0..3 {
+            let mut line = String::new();
+            if out.read_line(&mut line).unwrap_or(0) == 0 {
+                break;
+            }
+            for (tag, slot) in [("router: https://", &mut router), ("gateway: https://", &mut gateway), ("dns: ", &mut dns)] {
+                if let Some(i) = line.find(tag) {
+                    *slot = line[i + tag.len()..].trim().to_string();
+                }
             }
         }
         std::thread::spawn(move || {
@@ -88,6 +96,8 @@ impl SimProc {
             child,
             url,
             router,
+            gateway,
+            dns,
             kubeconfig,
             _dir: dir,
         }
@@ -250,6 +260,12 @@ pub fn assert_rerun_writes_nothing(sim: &SimProc, what: &str, run: impl FnOnce()
     assert_eq!(sim.writes(), 0, "re-running {what} must write nothing: {}", sim.stats());
 }
 
+/// Sets the OpenShift layer switch (clusters/openshift/apps/kustomization.yaml) of a fleet copy to `layer`,
+/// as the owner's commit would.
+pub fn set_layer(repo: &Path, layer: &str) {
+    fleetctl::steps::git_layer::set_switch(repo, "openshift", layer).expect("set the layer switch");
+}
+
 /// The rehearsal answers (runbooks/answers/rehearsal.yaml) with some `key: value` lines replaced, written
 /// to `repo/name`; returns that path.
 pub fn rehearsal_answers_with(repo: &Path, name: &str, changes: &[(&str, &str)]) -> String {
@@ -273,6 +289,7 @@ pub fn openshift_platform_ready(faults: &str) -> (tempfile::TempDir, SimProc) {
     let sim = SimProc::on_fleet("openshift", "sno-ai-lab", faults, 20.0, dir.path());
     let answers = dir.path().join("runbooks/answers/rehearsal.yaml");
     for phase in ["1", "2"] {
+        set_layer(dir.path(), &format!("phase-{phase}"));
         let args = [
             "phase",
             phase,

@@ -17,9 +17,11 @@
 # Environment:
 #   KUBE_CONTEXT            kubeconfig context (default: talos, as in ../cluster.yaml)
 #   OP_CREDENTIALS_FILE     the Connect server's 1password-credentials.json (required)
-#   OP_CREDENTIALS_ENCODING file (default): store the JSON as is, for a Connect that mounts it
-#                           as a file; base64: store it base64-encoded, for a Connect that reads
-#                           it through the OP_SESSION environment variable. Match your Connect.
+#   OP_CREDENTIALS_ENCODING base64 (default): store the JSON base64-encoded. This cluster's
+#                           Connect comes from the 1Password Connect Helm chart, which feeds the
+#                           Secret into OP_SESSION, and OP_SESSION takes the base64 of the file
+#                           (FACTS §12). file: store the JSON as is, only for a Connect that mounts
+#                           it as a file (like clusters/openshift's).
 #   OP_CONNECT_TOKEN_FILE   a file holding one Connect access token (required)
 #   GATEWAY_API_VERSION     Gateway API release to install (must be one Cilium supports)
 #   CILIUM_VERSION          Cilium chart version, CILIUM_VALUES its values file (only used when
@@ -35,7 +37,7 @@ GATEWAY_API_VERSION="${GATEWAY_API_VERSION:-v1.3.0}"
 CILIUM_VERSION="${CILIUM_VERSION:-}"
 CILIUM_VALUES="${CILIUM_VALUES:-}"
 ARGOCD_CHART_VERSION="${ARGOCD_CHART_VERSION:-^10.0.0}"
-OP_CREDENTIALS_ENCODING="${OP_CREDENTIALS_ENCODING:-file}"
+OP_CREDENTIALS_ENCODING="${OP_CREDENTIALS_ENCODING:-base64}"
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 

@@ -3,14 +3,31 @@
 //! - Legacy (`goTemplate` unset/false): fasttemplate. Every `{{ key }}` whose trimmed key is a
 //!   string parameter is replaced; any other tag is left exactly as written (Argo CD does the
 //!   same, so a typo survives into the Application). A `{{` without `}}` is an error.
-//! - `goTemplate: true`: a subset of Go's text/template. Supported: text, `{{ }}` actions with
-//!   `{{-`/`-}}` trimming, comments, field chains (`.path.basename`, `.values.wave`, `.`, `$`,
-//!   `$.x`), string/number/bool literals, parenthesised sub-pipelines, pipelines with `|`, and
-//!   the functions `index len print printf` plus the Sprig/Argo CD functions `lower upper
-//!   title trim trimPrefix trimSuffix replace default quote squote trunc join splitList
-//!   toString normalize`. Control structures (`if`, `range`, `with`, `define`, ...) are
-//!   reported as unsupported. `missingkey=error` makes a missing map key an error; otherwise it
-//!   prints `<no value>` exactly as Go does.
+//! - `goTemplate: true`: Go's `text/template`, executed by the `gotmpl` crate (a port of Go's
+//!   package, checked against Go's own output): control flow (`if`/`else if`/`else`, `with`,
+//!   `range` incl. `range $i, $v :=`, `break`, `continue`), variables, pipelines, parentheses,
+//!   comparison and logic functions, `len`, `index`, `printf`, `define`/`template`. On top of it,
+//!   the Sprig functions Argo CD registers (`sprig.GenericFuncMap()` minus `env`, `expandenv`,
+//!   `getHostByName`) and Argo CD's own `normalize`, `slugify`, `toYaml`, `fromYaml`,
+//!   `fromYamlArray` (`applicationset/utils/utils.go`), in [`funcs`]. Sprig functions whose
+//!   output depends on the clock, randomness or keys (`now`, `randAlpha`, `uuidv4`,
+//!   `genPrivateKey`, ...) are refused by name. `missingkey=error` makes a missing map key an
+//!   error; otherwise it prints `<no value>` exactly as Go does.
+//!
+//! Parameters reach the template as Argo CD hands them over: every number a `float64`
+//! (generators unmarshal JSON/YAML into `map[string]any`), so `{{ .replicas }}` prints `3` and
+//! `1000000` prints `1e+06`, as in Argo CD.
+
+mod funcs;
+mod go;
+mod legacy;
+#[cfg(test)]
+mod tests;
+
+pub(crate) use funcs::go_float;
+pub use funcs::sanitize_name;
+pub use go::render_go;
+pub use legacy::render_legacy;
 
 /// Options that matter for evaluation (from `spec.goTemplateOptions`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -48,16 +65,3 @@ impl TemplateError {
         }
     }
 }
-
-mod eval;
-mod funcs;
-mod legacy;
-mod lex;
-mod parse;
-#[cfg(test)]
-mod tests;
-
-pub use eval::print_value;
-pub use funcs::sanitize_name;
-pub use legacy::render_legacy;
-pub use parse::{render_go, GoTemplate};

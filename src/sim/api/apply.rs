@@ -1,62 +1,41 @@
-//! Server-side apply: merge by field ownership, `metadata.managedFields` in FieldsV1 form, conflicts.
-//! (The other patch types are in `patch`.)
+//! Server-side apply and field ownership, as structured-merge-diff does it (sigs.k8s.io/
+//! structured-merge-diff `merge/update.go`): the applied configuration is merged into the live object by
+//! the schema (maps by key, map-lists by their key fields, sets by value, everything else replaced); what
+//! the manager applied last time and no longer applies is removed unless another *applier* owns it; a
+//! change to a field another manager owns is a conflict (409) unless forced, which moves the field to the
+//! applier. Non-apply writes (create, update, merge/JSON/strategic patches) record an `Update` entry for
+//! the fields they changed and take those fields from other managers.
 //!
-//! Simplifications (documented in docs/sim.md): a list of maps is merged by key when every item has
-//! one of `name`, `type`, `containerPort`, `port`, `mountPath` (first found); other lists are atomic.
-//! Conflicts are reported only where another manager owns a leaf and the applied value differs.
+//! The lists and maps follow `store::schema`: the built-in kinds' published `x-kubernetes-list-type`,
+//! `-list-map-keys`, `-map-type` (and patch merge keys where a list has no list type), a custom
+//! resource's openAPIV3Schema (a list without a list type is atomic), or the deduced type (no schema).
 
 use super::errors::ApiError;
+use super::fieldset::{compare, field_set, path_string, remove_items, Set};
 use crate::sim::store::now;
-use serde_json::{json, Map, Value};
+use crate::sim::store::schema::{ListType, Node, ObjectSchema};
+use serde_json::{json, Value};
 
-const LIST_KEYS: &[&str] = &["name", "type", "containerPort", "port", "mountPath"];
-
-fn list_key(a: &[Value]) -> Option<&'static str> {
-    if a.is_empty() || !a.iter().all(Value::is_object) {
-        return None;
-    }
-    LIST_KEYS.iter().copied().find(|k| {
-        let vals: Vec<&Value> = a.iter().filter_map(|i| i.get(*k)).collect();
-        vals.len() == a.len()
-            && vals.iter().all(|v| v.is_string() || v.is_number())
-            && vals.iter().enumerate().all(|(i, v)| !vals[..i].contains(v))
-    })
+pub struct ApplyReq<'a> {
+    pub manager: &'a str,
+    pub force: bool,
+    pub api_version: &'a str,
+    /// The resource has a status subresource (then main-resource writes do not own `.status`).
+    pub has_status: bool,
+    /// `status` for writes to the status subresource (which own only `.status`).
+    pub subresource: Option<&'a str>,
+    pub schema: &'a ObjectSchema,
 }
 
-fn item_key(field: &str, item: &Value) -> String {
-    format!("k:{}", json!({ field: item[field] }))
-}
-
-fn fields_of_map(m: &Map<String, Value>) -> Map<String, Value> {
-    let mut out = Map::new();
-    for (k, v) in m {
-        let node = match v {
-            Value::Object(o) if !o.is_empty() => Value::Object(fields_of_map(o)),
-            Value::Array(a) => match list_key(a) {
-                Some(f) => {
-                    let mut items = Map::new();
-                    for it in a {
-                        let mut n = fields_of_map(it.as_object().unwrap());
-                        n.insert(".".into(), json!({}));
-                        items.insert(item_key(f, it), Value::Object(n));
-                    }
-                    Value::Object(items)
-                }
-                None => json!({}),
-            },
-            _ => json!({}),
-        };
-        out.insert(format!("f:{k}"), node);
-    }
-    out
-}
-
-/// The FieldsV1 set of an object (without server-owned metadata; without status if `skip_status`).
-pub fn fieldset(obj: &Value, skip_status: bool) -> Value {
+/// The part of an object a write's field set covers: no server-owned metadata; for the status
+/// subresource only `.status`, for the main resource no `.status` when there is a status subresource.
+fn scoped(obj: &Value, r: &ApplyReq) -> Value {
     let mut o = obj.as_object().cloned().unwrap_or_default();
     o.remove("apiVersion");
     o.remove("kind");
-    if skip_status {
+    if r.subresource == Some("status") {
+        o.retain(|k, _| k == "status");
+    } else if r.has_status {
         o.remove("status");
     }
     if let Some(Value::Object(m)) = o.get_mut("metadata") {
@@ -65,146 +44,36 @@ pub fn fieldset(obj: &Value, skip_status: bool) -> Value {
             o.remove("metadata");
         }
     }
-    Value::Object(fields_of_map(&o))
+    Value::Object(o)
 }
 
-/// Paths to the leaves of a FieldsV1 set.
-pub fn leaves(set: &Value) -> Vec<Vec<String>> {
-    fn walk(v: &Value, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
-        match v.as_object() {
-            Some(m) if !m.is_empty() => {
-                for (k, c) in m {
-                    path.push(k.clone());
-                    walk(c, path, out);
-                    path.pop();
-                }
-            }
-            _ => out.push(path.clone()),
-        }
-    }
-    let mut out = vec![];
-    if set.as_object().is_some_and(|m| !m.is_empty()) {
-        walk(set, &mut vec![], &mut out);
-    }
-    out
-}
-
-fn set_contains(set: &Value, path: &[String]) -> bool {
-    let mut cur = set;
-    for p in path {
-        match cur.get(p) {
-            Some(n) => cur = n,
-            None => return false,
-        }
-    }
-    true
-}
-
-fn set_remove(set: &mut Value, path: &[String]) {
-    if path.is_empty() {
-        return;
-    }
-    if let Some(parent) = path[..path.len() - 1].iter().try_fold(&mut *set, |c, p| c.get_mut(p)) {
-        if let Some(m) = parent.as_object_mut() {
-            m.remove(&path[path.len() - 1]);
-        }
-    }
-    // prune empty parents
-    if path.len() > 1 && set_contains(set, &path[..path.len() - 1]) {
-        let parent = path[..path.len() - 1].iter().try_fold(&*set, |c, p| c.get(p));
-        if parent.and_then(Value::as_object).is_some_and(|m| m.is_empty()) {
-            set_remove(set, &path[..path.len() - 1]);
-        }
-    }
-}
-
-fn set_union(a: &mut Value, b: &Value) {
-    if let (Some(am), Some(bm)) = (a.as_object_mut(), b.as_object()) {
-        for (k, v) in bm {
-            set_union(am.entry(k.clone()).or_insert(json!({})), v);
-        }
-    }
-}
-
-fn step<'a>(cur: &'a Value, seg: &str) -> Option<&'a Value> {
-    if let Some(f) = seg.strip_prefix("f:") {
-        cur.get(f)
-    } else if let Some(k) = seg.strip_prefix("k:") {
-        let key: Map<String, Value> = serde_json::from_str(k).ok()?;
-        cur.as_array()?
-            .iter()
-            .find(|i| key.iter().all(|(kk, kv)| i.get(kk) == Some(kv)))
-    } else {
-        Some(cur) // "."
-    }
-}
-
-fn step_mut<'a>(cur: &'a mut Value, seg: &str) -> Option<&'a mut Value> {
-    if let Some(f) = seg.strip_prefix("f:") {
-        cur.get_mut(f)
-    } else if let Some(k) = seg.strip_prefix("k:") {
-        let key: Map<String, Value> = serde_json::from_str(k).ok()?;
-        cur.as_array_mut()?
-            .iter_mut()
-            .find(|i| key.iter().all(|(kk, kv)| i.get(kk) == Some(kv)))
-    } else {
-        Some(cur)
-    }
-}
-
-fn get_path<'a>(obj: &'a Value, path: &[String]) -> Option<&'a Value> {
-    path.iter().try_fold(obj, |c, s| step(c, s))
-}
-
-fn remove_path(obj: &mut Value, path: &[String]) {
-    let (last, parent_path) = match path.split_last() {
-        Some((l, p)) if l == "." => match p.split_last() {
-            Some((l2, p2)) => (l2, p2),
-            None => return,
-        },
-        Some(x) => x,
-        None => return,
-    };
-    let Some(cur) = parent_path.iter().try_fold(obj, |c, s| step_mut(c, s)) else {
-        return;
-    };
-    if let Some(f) = last.strip_prefix("f:") {
-        if let Some(m) = cur.as_object_mut() {
-            m.remove(f);
-        }
-    } else if let Some(k) = last.strip_prefix("k:") {
-        if let (Ok(key), Some(a)) = (serde_json::from_str::<Map<String, Value>>(k), cur.as_array_mut()) {
-            a.retain(|i| !key.iter().all(|(kk, kv)| i.get(kk) == Some(kv)));
-        }
-    }
-}
-
-/// Merges an applied configuration into the live object.
-fn merge(live: &Value, cfg: &Value) -> Value {
+/// Merges an applied configuration into the live object by the schema.
+fn merge(live: &Value, cfg: &Value, node: Node) -> Value {
     match (live, cfg) {
-        (Value::Object(l), Value::Object(c)) => {
+        (Value::Object(l), Value::Object(c)) if !node.atomic_map() => {
             let mut out = l.clone();
-            for (k, v) in c {
+            for (k, cv) in c {
                 let merged = match l.get(k) {
-                    Some(lv) => merge(lv, v),
-                    None => v.clone(),
+                    Some(lv) => merge(lv, cv, node.child(k).unwrap_or(Node::Deduced)),
+                    None => cv.clone(),
                 };
                 out.insert(k.clone(), merged);
             }
             Value::Object(out)
         }
-        (Value::Array(l), Value::Array(c)) => match list_key(c) {
-            Some(f) if l.iter().all(|i| i.get(f).is_some()) => {
+        (Value::Array(l), Value::Array(c)) => match node.list_type() {
+            ListType::Atomic => cfg.clone(),
+            lt => {
+                let el = |i: &Value| super::fieldset::item_element(&lt, i);
                 let mut out = l.clone();
                 for ci in c {
-                    match out.iter_mut().find(|li| li[f] == ci[f]) {
-                        Some(li) => *li = merge(li, ci),
+                    match out.iter_mut().find(|li| el(li) == el(ci)) {
+                        Some(li) => *li = merge(li, ci, node.items()),
                         None => out.push(ci.clone()),
                     }
                 }
                 Value::Array(out)
             }
-            _ => cfg.clone(),
         },
         _ => cfg.clone(),
     }
@@ -217,9 +86,13 @@ fn managed(obj: &Value) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-fn entry(manager: &str, op: &str, api_version: &str, set: Value, subresource: Option<&str>) -> Value {
+fn entry_set(e: &Value) -> Set {
+    Set::from_fields_v1(&e["fieldsV1"])
+}
+
+fn new_entry(manager: &str, op: &str, api_version: &str, set: &Set, subresource: Option<&str>) -> Value {
     let mut e = json!({"manager": manager, "operation": op, "apiVersion": api_version, "time": now(),
-        "fieldsType": "FieldsV1", "fieldsV1": set});
+        "fieldsType": "FieldsV1", "fieldsV1": set.to_fields_v1()});
     if let Some(s) = subresource {
         e["subresource"] = json!(s);
     }
@@ -230,140 +103,120 @@ fn is_entry(e: &Value, manager: &str, op: &str, sub: Option<&str>) -> bool {
     e["manager"] == manager && e["operation"] == op && e.get("subresource").and_then(Value::as_str) == sub
 }
 
-fn path_str(p: &[String]) -> String {
-    p.iter()
-        .filter(|s| *s != ".")
-        .map(|s| match s.strip_prefix("f:") {
-            Some(f) => format!(".{f}"),
-            None => format!("[{}]", s.trim_start_matches("k:")),
-        })
-        .collect()
+/// Removes what the manager applied last time and applies no more, unless an applier owns it now
+/// (structured-merge-diff's `prune`: remove the last set, add back what appliers own, remove only what
+/// was in the last set).
+fn prune(merged: &Value, last: &Set, appliers: &Set, node: Node, r: &ApplyReq) -> Value {
+    let m = field_set(&scoped(merged, r), node);
+    let mut p1 = scoped(merged, r);
+    remove_items(&mut p1, last, node);
+    let p1 = field_set(&p1, node);
+    let mut p2 = scoped(merged, r);
+    remove_items(&mut p2, &m.difference(&p1.union(appliers)), node);
+    let p2 = field_set(&p2, node);
+    let mut out = merged.clone();
+    remove_items(&mut out, &m.difference(&p2).intersection(last), node);
+    out
 }
 
-pub struct ApplyReq<'a> {
-    pub manager: &'a str,
-    pub force: bool,
-    pub api_version: &'a str,
-    /// Status subresource applies own `.status`; main-resource applies skip it when `skip_status`.
-    pub skip_status: bool,
-    pub subresource: Option<&'a str>,
+fn conflict_error(live: &Value, conflicts: &[String]) -> ApiError {
+    let name = live.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+    let mut err = ApiError::new(
+        409,
+        "Conflict",
+        format!(
+            "Apply failed with {} conflict{}: {}",
+            conflicts.len(),
+            if conflicts.len() == 1 { "" } else { "s" },
+            conflicts.join("\n")
+        ),
+    );
+    err.details = Some(json!({"name": name, "causes": conflicts.iter()
+        .map(|c| json!({"reason": "FieldManagerConflict", "message": c})).collect::<Vec<_>>()}));
+    err
 }
 
-/// Server-side apply of `cfg` onto `live` (an empty object when creating).
+/// Server-side apply of `cfg` onto `live` (an object holding only apiVersion, kind and metadata when
+/// creating). Returns the new object with its managedFields.
 pub fn apply(live: &Value, cfg: &Value, r: &ApplyReq) -> Result<Value, ApiError> {
-    let new_set = fieldset(cfg, r.skip_status);
+    let node = r.schema.root();
     let mut mf = managed(live);
-    let mut conflicts = vec![];
-    for leaf in leaves(&new_set) {
-        if leaf.last().is_some_and(|s| s == ".") {
-            continue;
-        }
-        for e in mf
-            .iter_mut()
-            .filter(|e| !is_entry(e, r.manager, "Apply", r.subresource))
-        {
-            if set_contains(&e["fieldsV1"], &leaf) {
-                let (lv, cv) = (get_path(live, &leaf), get_path(cfg, &leaf));
-                if lv.is_some() && lv != cv {
-                    if r.force {
-                        set_remove(&mut e["fieldsV1"], &leaf);
-                    } else {
-                        conflicts.push(format!(
-                            "conflict with \"{}\": {}",
-                            e["manager"].as_str().unwrap_or(""),
-                            path_str(&leaf)
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    if !conflicts.is_empty() {
-        let name = live.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
-        let mut err = ApiError::new(
-            409,
-            "Conflict",
-            format!(
-                "Apply failed with {} conflict{}: {}",
-                conflicts.len(),
-                if conflicts.len() == 1 { "" } else { "s" },
-                conflicts.join("\n")
-            ),
-        );
-        err.details = Some(
-            json!({"name": name, "causes": conflicts.iter().map(|c| json!({"reason": "FieldManagerConflict", "message": c})).collect::<Vec<_>>()}),
-        );
-        return Err(err);
-    }
-    let mut cfg_body = cfg.clone();
-    if let Some(m) = cfg_body.get_mut("metadata").and_then(Value::as_object_mut) {
+    let mut body = cfg.clone();
+    if let Some(m) = body.get_mut("metadata").and_then(Value::as_object_mut) {
         m.remove("managedFields");
         m.remove("resourceVersion");
     }
-    let mut out = merge(live, &cfg_body);
-    let prev = mf
-        .iter()
-        .find(|e| is_entry(e, r.manager, "Apply", r.subresource))
-        .map(|e| e["fieldsV1"].clone());
-    if let Some(prev) = prev {
-        for leaf in leaves(&prev) {
-            let owned_elsewhere = mf
-                .iter()
-                .filter(|e| !is_entry(e, r.manager, "Apply", r.subresource))
-                .any(|e| set_contains(&e["fieldsV1"], &leaf));
-            if !set_contains(&new_set, &leaf) && !owned_elsewhere {
-                remove_path(&mut out, &leaf);
+    let new_set = field_set(&scoped(&body, r), node);
+    let mut merged = merge(live, &body, node);
+    let mine = |e: &Value| is_entry(e, r.manager, "Apply", r.subresource);
+    if let Some(last) = mf.iter().find(|e| mine(e)).map(entry_set) {
+        let appliers = mf
+            .iter()
+            .filter(|e| e["operation"] == "Apply" && !mine(e))
+            .map(entry_set)
+            .fold(new_set.clone(), |a, s| a.union(&s));
+        merged = prune(&merged, &last, &appliers, node, r);
+    }
+    let (modified, added, removed) = compare(&scoped(live, r), &scoped(&merged, r), node);
+    let changed = modified.union(&added);
+    let mut conflicts = vec![];
+    for e in mf.iter_mut().filter(|e| !mine(e)) {
+        let owned = entry_set(e);
+        let clash = owned.intersection(&changed);
+        let mut keep = owned.difference(&removed);
+        if !clash.is_empty() {
+            if r.force {
+                keep = keep.difference(&clash);
+            } else {
+                for p in clash.paths() {
+                    conflicts.push(format!(
+                        "conflict with \"{}\": {}",
+                        e["manager"].as_str().unwrap_or(""),
+                        path_string(&p)
+                    ));
+                }
             }
         }
+        e["fieldsV1"] = keep.to_fields_v1();
     }
-    let new_entry = entry(r.manager, "Apply", r.api_version, new_set, r.subresource);
-    match mf.iter_mut().find(|e| is_entry(e, r.manager, "Apply", r.subresource)) {
-        Some(e) => {
-            if e["fieldsV1"] != new_entry["fieldsV1"] || e["apiVersion"] != new_entry["apiVersion"] {
-                *e = new_entry;
-            }
-        }
-        None => mf.push(new_entry),
+    if !conflicts.is_empty() {
+        return Err(conflict_error(live, &conflicts));
     }
-    mf.retain(|e| e["fieldsV1"].as_object().is_some_and(|m| !m.is_empty()));
-    out["metadata"]["managedFields"] = Value::Array(mf);
-    Ok(out)
+    let entry = new_entry(r.manager, "Apply", r.api_version, &new_set, r.subresource);
+    match mf.iter_mut().find(|e| mine(e)) {
+        Some(e) if entry_set(e) == new_set && e["apiVersion"] == entry["apiVersion"] => {}
+        Some(e) => *e = entry,
+        None => mf.push(entry),
+    }
+    mf.retain(|e| !entry_set(e).is_empty());
+    merged["metadata"]["managedFields"] = Value::Array(mf);
+    Ok(merged)
 }
 
-/// Records an Update-operation manager for the fields a non-apply write changed.
-pub fn record_update(
-    old: Option<&Value>,
-    new: &mut Value,
-    manager: &str,
-    api_version: &str,
-    skip_status: bool,
-    sub: Option<&str>,
-) {
+/// Records an `Update` entry for the fields a non-apply write changed (others lose them), as
+/// structured-merge-diff's `Update` does.
+pub fn record_update(old: Option<&Value>, new: &mut Value, r: &ApplyReq) {
+    let node = r.schema.root();
     let mut mf = old.map(managed).unwrap_or_default();
     let empty = json!({});
-    let old_obj = old.unwrap_or(&empty);
-    let set = fieldset(new, skip_status);
-    let mut changed = json!({});
-    for leaf in leaves(&set) {
-        if get_path(old_obj, &leaf) != get_path(new, &leaf) {
-            let mut node = &mut changed;
-            for s in &leaf {
-                node = node.as_object_mut().unwrap().entry(s.clone()).or_insert(json!({}));
-            }
-            for e in mf.iter_mut().filter(|e| !is_entry(e, manager, "Update", sub)) {
-                set_remove(&mut e["fieldsV1"], &leaf);
-            }
-        }
+    let (modified, added, removed) = compare(&scoped(old.unwrap_or(&empty), r), &scoped(new, r), node);
+    let changed = modified.union(&added);
+    let mine = |e: &Value| is_entry(e, r.manager, "Update", r.subresource);
+    for e in mf.iter_mut().filter(|e| !mine(e)) {
+        let keep = entry_set(e).difference(&changed).difference(&removed);
+        e["fieldsV1"] = keep.to_fields_v1();
     }
-    if changed.as_object().is_some_and(|m| !m.is_empty()) {
-        match mf.iter_mut().find(|e| is_entry(e, manager, "Update", sub)) {
-            Some(e) => {
-                set_union(&mut e["fieldsV1"], &changed);
+    match mf.iter_mut().find(|e| mine(e)) {
+        Some(e) => {
+            let set = entry_set(e).union(&changed).difference(&removed);
+            if set != entry_set(e) {
+                e["fieldsV1"] = set.to_fields_v1();
                 e["time"] = json!(now());
             }
-            None => mf.push(entry(manager, "Update", api_version, changed, sub)),
         }
+        None if !changed.is_empty() => mf.push(new_entry(r.manager, "Update", r.api_version, &changed, r.subresource)),
+        None => {}
     }
-    mf.retain(|e| e["fieldsV1"].as_object().is_some_and(|m| !m.is_empty()));
+    mf.retain(|e| !entry_set(e).is_empty());
     new["metadata"]["managedFields"] = Value::Array(mf);
 }

@@ -74,8 +74,18 @@ impl From<StoreError> for ApiError {
             Reason::Conflict => (409, "Conflict"),
             Reason::Invalid => (422, "Invalid"),
             Reason::BadRequest => (400, "BadRequest"),
+            Reason::Forbidden => (403, "Forbidden"),
+            Reason::TooLarge => (413, "RequestEntityTooLarge"),
         };
-        let details = (!e.gr.is_empty()).then(|| details(&e.gr, &e.name)).flatten();
+        let mut details = (!e.gr.is_empty()).then(|| details(&e.gr, &e.name)).flatten();
+        if let Some(inv) = &e.invalid {
+            let (kind, errs) = inv.as_ref();
+            let causes: Vec<Value> = errs
+                .iter()
+                .map(|c| json!({"reason": c.reason(), "message": c.detail(), "field": c.field()}))
+                .collect();
+            details = Some(json!({"name": e.name, "group": e.gr, "kind": kind, "causes": causes}));
+        }
         ApiError {
             code,
             reason,

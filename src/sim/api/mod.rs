@@ -7,10 +7,12 @@
 mod apply;
 pub(crate) mod discovery;
 mod errors;
+mod fieldset;
 mod openapi;
 mod patch;
 mod protobuf;
 mod selector;
+mod smp;
 mod stats;
 mod table;
 mod verbs;

@@ -1,21 +1,33 @@
-//! The writing verbs: create (POST), update (PUT), patch (apply / merge / strategic / JSON), with
-//! status-subresource scoping, defaulting, managedFields, schema pruning and dry-run.
+//! The writing verbs create (POST) and update (PUT), and what every write shares: request options
+//! (dryRun, fieldValidation), the body (size limit, JSON / YAML / protobuf), name and namespace checks,
+//! admission (decoding, defaulting, validation: `store::admit`), status-subresource scoping,
+//! managedFields and dry-run. Patches are in `patch.rs`.
 
 use super::apply::{self, ApplyReq};
 use super::errors::ApiError;
 use super::verbs::output;
 use super::Server;
 use super::{json_resp, Body, Req, Target};
-use crate::sim::store::defaults;
-use crate::sim::store::kinds::builtins;
+use crate::sim::store::admit::Admit;
+use crate::sim::store::error::{FieldError, StoreError};
 use crate::sim::store::kinds::ResourceInfo;
-use crate::sim::store::{meta_str, new_uid, now, prune, schema};
+use crate::sim::store::{meta_str, names, new_uid, now};
 use hyper::Response;
 use serde_json::{json, Value};
 
-type R = Result<Response<Body>, ApiError>;
+pub(super) type R = Result<Response<Body>, ApiError>;
+
+/// The API server's limit on a write's body (`MaxRequestBodyBytes`, 3 MiB).
+pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
 
 pub(super) fn parse_body(req: &Req) -> Result<Value, ApiError> {
+    if req.body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::new(
+            413,
+            "RequestEntityTooLarge",
+            format!("Request entity too large: limit is {MAX_BODY_BYTES}"),
+        ));
+    }
     if req.content_type.contains("protobuf") {
         // kubectl's typed clients (create namespace/secret/...) send protobuf
         return super::protobuf::decode_object(&req.body).ok_or_else(|| ApiError::unsupported_media(&req.content_type));
@@ -29,7 +41,43 @@ pub(super) fn parse_body(req: &Req) -> Result<Value, ApiError> {
     Ok(v)
 }
 
-fn manager(req: &Req) -> String {
+/// The options of a write (apimachinery's `ValidateCreateOptions` and co.): dryRun may only be `All`,
+/// fieldValidation Ignore, Warn or Strict; `force` only on an apply. Refused with 422 Invalid.
+pub(super) fn check_options(req: &Req, kind: &str, apply: bool) -> Result<(), ApiError> {
+    let mut errs = vec![];
+    if let Some(d) = req.q("dryRun").filter(|d| *d != "All") {
+        errs.push(FieldError::NotSupported(
+            "dryRun".into(),
+            format!("[]string{{{d:?}}}"),
+            vec!["All".into()],
+        ));
+    }
+    if let Some(f) = req
+        .q("fieldValidation")
+        .filter(|f| !["", "Ignore", "Warn", "Strict"].contains(f))
+    {
+        let s = ["", "Ignore", "Strict", "Warn"].iter().map(|s| s.to_string()).collect();
+        errs.push(FieldError::NotSupported("fieldValidation".into(), format!("{f:?}"), s));
+    }
+    if kind == "PatchOptions" && !apply && req.q("force").is_some() {
+        errs.push(FieldError::Forbidden(
+            "force".into(),
+            "may not be specified for non-apply patch".into(),
+        ));
+    }
+    if kind == "PatchOptions" && apply && req.q("fieldManager").is_none_or(str::is_empty) {
+        errs.push(FieldError::Required(
+            "fieldManager".into(),
+            "is required for apply patch".into(),
+        ));
+    }
+    if errs.is_empty() {
+        return Ok(());
+    }
+    Err(StoreError::invalid_fields(kind, "meta.k8s.io", "", errs).into())
+}
+
+pub(super) fn manager(req: &Req) -> String {
     match req.q("fieldManager") {
         Some(m) if !m.is_empty() => m.to_string(),
         _ => req
@@ -42,24 +90,30 @@ fn manager(req: &Req) -> String {
     }
 }
 
-/// Prunes a custom resource body against its CRD schema (see `prune`); returns warnings.
-fn fields_check(
-    shared: &Server,
-    req: &Req,
-    ri: &ResourceInfo,
-    t: &Target,
-    obj: &mut Value,
-) -> Result<Vec<String>, ApiError> {
-    let builtin = builtins().iter().any(|b| b.gr() == ri.gr());
-    let schema = if builtin {
-        None
-    } else {
-        schema::crd_schema(&shared.store, &ri.gr(), &t.version, &shared.faults().old_schema)
-    };
-    Ok(prune::check(ri, schema, req.q("fieldValidation"), obj)?)
+pub(super) fn admitter<'a>(shared: &Server, ri: &'a ResourceInfo, t: &'a Target) -> Admit<'a> {
+    Admit::new(&shared.store, ri, &t.version, &shared.faults().old_schema)
 }
 
-fn with_warnings(mut r: Response<Body>, warns: &[String]) -> Response<Body> {
+/// How a write's managedFields are recorded.
+pub(super) fn owner<'a>(
+    req: &Req,
+    mgr: &'a str,
+    ri: &ResourceInfo,
+    t: &'a Target,
+    av: &'a str,
+    adm: &'a Admit,
+) -> ApplyReq<'a> {
+    ApplyReq {
+        manager: mgr,
+        force: req.q("force").is_some_and(|f| f == "true"),
+        api_version: av,
+        has_status: ri.has_status,
+        subresource: t.sub.as_deref(),
+        schema: &adm.schema,
+    }
+}
+
+pub(super) fn with_warnings(mut r: Response<Body>, warns: &[String]) -> Response<Body> {
     for w in warns {
         if let Ok(v) = format!("299 - \"{}\"", w.replace('"', "\\\"")).parse() {
             r.headers_mut().append("warning", v);
@@ -68,19 +122,29 @@ fn with_warnings(mut r: Response<Body>, warns: &[String]) -> Response<Body> {
     r
 }
 
+/// Counts a client write that reached the store logic (`created`: it created an object).
 pub(super) fn count_write(shared: &Server, req: &Req, created: bool) {
     if req.dry_run() {
         return;
     }
     let mut st = shared.stats.lock().unwrap();
-    st.writes += 1;
     if created {
         st.creates += 1;
+    } else {
+        st.writes += 1;
     }
 }
 
+/// The simulated operators' validating webhooks (`World::admit`): a denial is 403 Forbidden, as the API
+/// server reports a webhook's refusal.
+fn admit(shared: &Server, ri: &ResourceInfo, old: Option<&Value>, new: &Value) -> Result<(), ApiError> {
+    shared
+        .admit(&ri.gr(), old, new)
+        .map_err(|m| ApiError::new(403, "Forbidden", m))
+}
+
 /// Checks name/namespace of a body against the path and fills them in.
-fn place(obj: &mut Value, ri: &ResourceInfo, t: &Target, name: Option<&str>) -> Result<(), ApiError> {
+pub(super) fn place(obj: &mut Value, ri: &ResourceInfo, t: &Target, name: Option<&str>) -> Result<(), ApiError> {
     if !obj.is_object() {
         return Err(ApiError::bad_request("the request body must be an object"));
     }
@@ -113,12 +177,38 @@ fn place(obj: &mut Value, ri: &ResourceInfo, t: &Target, name: Option<&str>) -> 
     Ok(())
 }
 
-/// Prepares a new object (validation and defaults) and stores it unless dry-run.
-fn create_obj(shared: &Server, req: &Req, ri: &ResourceInfo, mut obj: Value) -> Result<Value, ApiError> {
-    let ns = meta_str(&obj, "namespace").to_string();
-    if ri.namespaced && shared.store.get("namespaces", "", &ns).is_none() {
-        return Err(ApiError::not_found("namespaces", &ns));
+/// The namespace a new object goes to must exist and not be terminating (the NamespaceLifecycle
+/// admission plugin).
+fn namespace_open(shared: &Server, ri: &ResourceInfo, obj: &Value) -> Result<(), ApiError> {
+    if !ri.namespaced {
+        return Ok(());
     }
+    let ns = meta_str(obj, "namespace");
+    match shared.store.get("namespaces", "", ns) {
+        None => Err(ApiError::not_found("namespaces", ns)),
+        Some(n) if n.pointer("/status/phase").and_then(Value::as_str) == Some("Terminating") => {
+            Err(StoreError::forbidden(
+                &ri.plural,
+                meta_str(obj, "name"),
+                &format!("unable to create new content in namespace {ns} because it is being terminated"),
+            )
+            .into())
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+/// Defaults, validates and stores a new object (unless dry-run); counts the write and the create.
+/// `record`: a non-apply write's managedFields entry, recorded after defaulting (the writer owns what
+/// the server defaulted, as with a real server).
+pub(super) fn create_obj(
+    shared: &Server,
+    req: &Req,
+    adm: &Admit,
+    mut obj: Value,
+    record: Option<&ApplyReq>,
+) -> Result<Value, ApiError> {
+    let ri = adm.ri;
     if let Some(m) = obj["metadata"].as_object_mut() {
         for k in [
             "uid",
@@ -135,42 +225,40 @@ fn create_obj(shared: &Server, req: &Req, ri: &ResourceInfo, mut obj: Value) -> 
             o.remove("status");
         }
     }
-    defaults::on_create(ri, &mut obj)?;
+    adm.default(&mut obj, true);
+    if let Some(r) = record {
+        apply::record_update(None, &mut obj, r);
+    }
+    namespace_open(shared, ri, &obj)?;
+    adm.validate(None, &obj)?;
+    admit(shared, adm.ri, None, &obj)?;
+    count_write(shared, req, false);
     if req.dry_run() {
         obj["metadata"]["uid"] = json!(new_uid());
         obj["metadata"]["creationTimestamp"] = json!(now());
         return Ok(obj);
     }
-    Ok(shared.store.create(&ri.gr(), obj)?)
+    let out = shared.store.create(&ri.gr(), obj)?;
+    count_write(shared, req, true);
+    Ok(out)
 }
 
 pub(super) fn create(shared: &Server, req: &Req, ri: &ResourceInfo, t: &Target) -> R {
+    check_options(req, "CreateOptions", false)?;
+    let adm = admitter(shared, ri, t);
     let mut obj = parse_body(req)?;
     place(&mut obj, ri, t, None)?;
-    let warns = fields_check(shared, req, ri, t, &mut obj)?;
+    let warns = adm.decode(&mut obj, req.q("fieldValidation"))?;
     if meta_str(&obj, "name").is_empty() {
         let gen = meta_str(&obj, "generateName").to_string();
         if gen.is_empty() {
-            return Err(ApiError::invalid(
-                &ri.gr(),
-                "",
-                "metadata.name: Required value: name or generateName is required",
-            ));
+            let why = FieldError::Required("metadata.name".into(), "name or generateName is required".into());
+            return Err(StoreError::invalid_fields(&ri.kind, &ri.group, "", vec![why]).into());
         }
-        obj["metadata"]["name"] = json!(format!("{gen}{}", crate::sim::store::names::suffix()));
+        obj["metadata"]["name"] = json!(format!("{gen}{}", names::suffix()));
     }
-    let mut mfobj = obj.clone();
-    apply::record_update(
-        None,
-        &mut mfobj,
-        &manager(req),
-        &ri.api_version(&t.version),
-        ri.has_status,
-        None,
-    );
-    obj["metadata"]["managedFields"] = mfobj["metadata"]["managedFields"].clone();
-    count_write(shared, req, true);
-    let out = create_obj(shared, req, ri, obj)?;
+    let (mgr, av) = (manager(req), ri.api_version(&t.version));
+    let out = create_obj(shared, req, &adm, obj, Some(&owner(req, &mgr, ri, t, &av, &adm)))?;
     Ok(with_warnings(
         json_resp(201, &output(shared, ri, &t.version, out)),
         &warns,
@@ -178,7 +266,7 @@ pub(super) fn create(shared: &Server, req: &Req, ri: &ResourceInfo, t: &Target) 
 }
 
 /// Keeps the parts of `new` a write to this (sub)resource may change.
-fn scope_write(ri: &ResourceInfo, t: &Target, old: &Value, mut new: Value) -> Value {
+pub(super) fn scope_write(ri: &ResourceInfo, t: &Target, old: &Value, mut new: Value) -> Value {
     if t.sub.as_deref() == Some("status") {
         let mut o = old.clone();
         o["status"] = new.get("status").cloned().unwrap_or(Value::Null);
@@ -203,31 +291,42 @@ fn scope_write(ri: &ResourceInfo, t: &Target, old: &Value, mut new: Value) -> Va
     new
 }
 
-fn store_update(
-    shared: &Server,
-    req: &Req,
-    ri: &ResourceInfo,
-    t: &Target,
-    new: Value,
-    expected: Option<String>,
-    warns: &[String],
-) -> R {
+/// How an update is stored: the live object, the resourceVersion the client expects, warnings to send
+/// and (non-apply writes) the managedFields entry to record after defaulting.
+pub(super) struct Update<'a> {
+    pub old: &'a Value,
+    pub expected: Option<String>,
+    pub warns: &'a [String],
+    pub record: Option<&'a ApplyReq<'a>>,
+}
+
+/// Defaults and validates an updated object, then stores it (unless dry-run).
+pub(super) fn store_update(shared: &Server, req: &Req, adm: &Admit, t: &Target, mut new: Value, u: Update) -> R {
+    let (old, expected, warns) = (u.old, u.expected, u.warns);
+    adm.default(&mut new, false);
+    if let Some(r) = u.record {
+        apply::record_update(Some(old), &mut new, r);
+    }
+    adm.validate(Some(old), &new)?;
+    admit(shared, adm.ri, Some(old), &new)?;
     count_write(shared, req, false);
     let out = if req.dry_run() {
         new
     } else {
-        shared.store.replace(&ri.gr(), new, expected.as_deref())?.0
+        shared.store.replace(&adm.ri.gr(), new, expected.as_deref())?.0
     };
     Ok(with_warnings(
-        json_resp(200, &output(shared, ri, &t.version, out)),
+        json_resp(200, &output(shared, adm.ri, &t.version, out)),
         warns,
     ))
 }
 
 pub(super) fn update(shared: &Server, req: &Req, ri: &ResourceInfo, t: &Target, name: &str) -> R {
+    check_options(req, "UpdateOptions", false)?;
+    let adm = admitter(shared, ri, t);
     let mut obj = parse_body(req)?;
     place(&mut obj, ri, t, Some(name))?;
-    let warns = fields_check(shared, req, ri, t, &mut obj)?;
+    let warns = adm.decode(&mut obj, req.q("fieldValidation"))?;
     let ns = t.ns.clone().unwrap_or_default();
     let old = shared
         .store
@@ -235,96 +334,14 @@ pub(super) fn update(shared: &Server, req: &Req, ri: &ResourceInfo, t: &Target, 
         .ok_or_else(|| ApiError::not_found(&ri.gr(), name))?;
     let expected = Some(meta_str(&obj, "resourceVersion").to_string()).filter(|s| !s.is_empty());
     obj["metadata"]["managedFields"] = old["metadata"]["managedFields"].clone();
-    let mut new = scope_write(ri, t, &old, obj);
-    defaults::on_update(ri, &mut new);
-    let skip = ri.has_status && t.sub.is_none();
-    apply::record_update(
-        Some(&old),
-        &mut new,
-        &manager(req),
-        &ri.api_version(&t.version),
-        skip,
-        t.sub.as_deref(),
-    );
-    store_update(shared, req, ri, t, new, expected, &warns)
-}
-
-pub(super) fn patch(shared: &Server, req: &Req, ri: &ResourceInfo, t: &Target, name: &str) -> R {
-    let ns = t.ns.clone().unwrap_or_default();
-    let ct = req.content_type.split(';').next().unwrap_or("").trim().to_string();
-    let old = shared.store.get(&ri.gr(), &ns, name);
-    let api_version = ri.api_version(&t.version);
-    let mgr = manager(req);
-    let is_status = t.sub.as_deref() == Some("status");
-    if ct == "application/apply-patch+yaml" {
-        if req.q("fieldManager").is_none_or(str::is_empty) {
-            return Err(ApiError::bad_request(
-                "PATCH, application/apply-patch+yaml requires fieldManager",
-            ));
-        }
-        let mut cfg = parse_body(req)?;
-        place(&mut cfg, ri, t, Some(name))?;
-        let warns = fields_check(shared, req, ri, t, &mut cfg)?;
-        let ar = ApplyReq {
-            manager: &mgr,
-            force: req.q("force").is_some_and(|f| f == "true"),
-            api_version: &api_version,
-            skip_status: ri.has_status && !is_status,
-            subresource: t.sub.as_deref(),
-        };
-        return match old {
-            None if is_status => Err(ApiError::not_found(&ri.gr(), name)),
-            None => {
-                let base = json!({"apiVersion": api_version, "kind": ri.kind, "metadata": cfg["metadata"].clone()});
-                let mut obj = apply::apply(&base, &cfg, &ar)?;
-                if let (Some(m), Some(b)) = (obj["metadata"].as_object_mut(), cfg["metadata"].as_object()) {
-                    for k in ["name", "namespace"] {
-                        if let Some(v) = b.get(k) {
-                            m.insert(k.into(), v.clone());
-                        }
-                    }
-                }
-                count_write(shared, req, true);
-                let out = create_obj(shared, req, ri, obj)?;
-                Ok(with_warnings(
-                    json_resp(201, &output(shared, ri, &t.version, out)),
-                    &warns,
-                ))
-            }
-            Some(old) => {
-                let merged = apply::apply(&old, &cfg, &ar)?;
-                let mut new = scope_write(ri, t, &old, merged);
-                defaults::on_update(ri, &mut new);
-                store_update(shared, req, ri, t, new, None, &warns)
-            }
-        };
-    }
-    let old = old.ok_or_else(|| ApiError::not_found(&ri.gr(), name))?;
-    let p = parse_body(req)?;
-    let mut new = old.clone();
-    match ct.as_str() {
-        "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
-            super::patch::merge_patch(&mut new, &p)
-        }
-        "application/json-patch+json" => super::patch::json_patch(&mut new, &p)?,
-        other => return Err(ApiError::unsupported_media(other)),
-    }
-    let expected = p
-        .pointer("/metadata/resourceVersion")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    place(&mut new, ri, t, Some(name))?;
-    let warns = fields_check(shared, req, ri, t, &mut new)?;
-    new["metadata"]["managedFields"] = old["metadata"]["managedFields"].clone();
-    let mut new = scope_write(ri, t, &old, new);
-    defaults::on_update(ri, &mut new);
-    apply::record_update(
-        Some(&old),
-        &mut new,
-        &mgr,
-        &api_version,
-        ri.has_status && !is_status,
-        t.sub.as_deref(),
-    );
-    store_update(shared, req, ri, t, new, expected, &warns)
+    let new = scope_write(ri, t, &old, obj);
+    let (mgr, av) = (manager(req), ri.api_version(&t.version));
+    let record = owner(req, &mgr, ri, t, &av, &adm);
+    let u = Update {
+        old: &old,
+        expected,
+        warns: &warns,
+        record: Some(&record),
+    };
+    store_update(shared, req, &adm, t, new, u)
 }

@@ -22,6 +22,8 @@ pub const CRDS: &[(&str, &str, &str, bool)] = &[
         true,
     ),
     ("installplans.operators.coreos.com", "InstallPlan", "v1alpha1", true),
+    // An aggregated API (the package server) on a real cluster; a CRD here.
+    ("packagemanifests.packages.operators.coreos.com", "PackageManifest", "v1", true),
     (
         "securitycontextconstraints.security.openshift.io",
         "SecurityContextConstraints",
@@ -116,6 +118,7 @@ const OPENSHIFT_CRDS: &[&str] = &[
     "operatorgroups.operators.coreos.com",
     "clusterserviceversions.operators.coreos.com",
     "installplans.operators.coreos.com",
+    "packagemanifests.packages.operators.coreos.com",
     "securitycontextconstraints.security.openshift.io",
     "gatewayclasses.gateway.networking.k8s.io",
     "gateways.gateway.networking.k8s.io",
@@ -150,6 +153,10 @@ pub struct Package {
     pub version: &'static str,
     pub display: &'static str,
     pub owned: &'static [&'static str],
+    /// The catalog (CatalogSource) that ships it.
+    pub catalog: &'static str,
+    /// Its channels, the default first.
+    pub channels: &'static [&'static str],
 }
 
 /// The simulated OLM catalog: known packages and the CRDs their CSVs own.
@@ -164,12 +171,16 @@ pub const PACKAGES: &[Package] = &[
             "applicationsets.argoproj.io",
             "appprojects.argoproj.io",
         ],
+        catalog: "redhat-operators",
+        channels: &["latest", "gitops-1.18", "gitops-1.17"],
     },
     Package {
         name: "lvms-operator",
         version: "4.22.0",
         display: "LVM Storage",
         owned: &["lvmclusters.lvm.topolvm.io"],
+        catalog: "redhat-operators",
+        channels: &["stable-4.22", "stable-4.21"],
     },
     Package {
         name: "openshift-cert-manager-operator",
@@ -181,6 +192,8 @@ pub const PACKAGES: &[Package] = &[
             "issuers.cert-manager.io",
             "clusterissuers.cert-manager.io",
         ],
+        catalog: "redhat-operators",
+        channels: &["stable-v1", "stable-v1.18"],
     },
     Package {
         name: "openshift-external-secrets-operator",
@@ -193,6 +206,8 @@ pub const PACKAGES: &[Package] = &[
             "clusterexternalsecrets.external-secrets.io",
             "externalsecretsconfigs.operator.openshift.io",
         ],
+        catalog: "redhat-operators",
+        channels: &["stable-v1"],
     },
     Package {
         name: "nfd",
@@ -202,12 +217,16 @@ pub const PACKAGES: &[Package] = &[
             "nodefeaturediscoveries.nfd.openshift.io",
             "nodefeaturerules.nfd.k8s-sigs.io",
         ],
+        catalog: "redhat-operators",
+        channels: &["stable"],
     },
     Package {
         name: "gpu-operator-certified",
         version: "25.3.4",
         display: "NVIDIA GPU Operator",
         owned: &["clusterpolicies.nvidia.com"],
+        catalog: "certified-operators",
+        channels: &["stable", "v25.3"],
     },
     Package {
         name: "metallb-operator",
@@ -218,6 +237,8 @@ pub const PACKAGES: &[Package] = &[
             "ipaddresspools.metallb.io",
             "l2advertisements.metallb.io",
         ],
+        catalog: "redhat-operators",
+        channels: &["stable"],
     },
 ];
 
@@ -225,7 +246,34 @@ pub fn package(name: &str) -> Option<&'static Package> {
     PACKAGES.iter().find(|p| p.name == name)
 }
 
+/// The channels a package's catalog serves now (`no-channel=` faults remove some).
+pub fn channels(shared: &World, pkg: &Package) -> Vec<&'static str> {
+    let gone = shared.faults().no_channels;
+    pkg.channels
+        .iter()
+        .copied()
+        .filter(|c| !gone.iter().any(|(p, ch)| p == pkg.name && ch == c))
+        .collect()
+}
+
+/// The PackageManifest the marketplace serves for a package (`oc get packagemanifest NAME`).
+fn package_manifest(shared: &World, pkg: &Package) -> Value {
+    let chans = channels(shared, pkg);
+    let csv = format!("{}.v{}", pkg.name, pkg.version);
+    json!({"apiVersion": "packages.operators.coreos.com/v1", "kind": "PackageManifest",
+        "metadata": {"name": pkg.name, "namespace": "openshift-marketplace",
+            "labels": {"catalog": pkg.catalog, "catalog-namespace": "openshift-marketplace"}},
+        "spec": {},
+        "status": {"catalogSource": pkg.catalog, "catalogSourceNamespace": "openshift-marketplace",
+            "catalogSourceDisplayName": pkg.catalog, "packageName": pkg.name,
+            "defaultChannel": chans.first().copied().unwrap_or(""),
+            "channels": chans.iter().map(|c| json!({"name": c, "currentCSV": csv,
+                "currentCSVDesc": {"displayName": pkg.display, "version": pkg.version}})).collect::<Vec<_>>()}})
+}
+
 pub const INGRESS_DOMAIN: &str = "apps.sno-ai-lab.vanillax.xyz";
+/// The simulated OpenShift node's InternalIP (a documentation address, never contacted).
+pub const NODE_ADDRESS: &str = "192.0.2.10";
 pub const OPENSHIFT_VERSION: &str = "4.22.0-rc.2";
 
 /// A CRD object: the real YAML from `crds_dir` if present, else a minimal schema-less one.
@@ -359,7 +407,7 @@ pub fn seed(shared: &World) -> anyhow::Result<()> {
                     "Red Hat Enterprise Linux CoreOS 9.6.20260801-0 (Plow)",
                     &kubelet,
                     "cri-o://1.35.1",
-                    "192.0.2.10",
+                    NODE_ADDRESS,
                     true,
                 ),
             );
@@ -401,6 +449,9 @@ pub fn seed(shared: &World) -> anyhow::Result<()> {
                 "metadata": {"name": "global-operators", "namespace": "openshift-operators"}, "spec": {},
                 "status": {"namespaces": [""], "lastUpdated": now()}}),
             );
+            for pkg in PACKAGES {
+                add("packagemanifests.packages.operators.coreos.com", package_manifest(shared, pkg));
+            }
         }
     }
     if shared.platform == Platform::Talos && shared.repo.is_some() {

@@ -1,27 +1,43 @@
 //! The simulated Argo CD application controller. Without a fleet repo an Application just reports
-//! Synced/Healthy after 1 s (nothing is deployed). With one (`--fleet`), Applications are synced from the
-//! local working tree and ApplicationSets are expanded against it. SIMULATED: every `repoURL` is taken
-//! to be that working tree at its current state (no Git fetch, no revisions); manifests are rendered with
-//! the real kustomize and written straight into the store (as Argo CD's server-side apply would, minus
-//! pruning and hooks); health is Healthy once every object is stored. Objects whose kind is not served
-//! yet (an operand before its operator's CRD) are retried, as Argo CD's sync retry would. A Helm chart
-//! source is simulated for the `kopiur` chart only (its namespace, Deployments and CRDs are stored).
+//! Synced/Healthy after 1 s (nothing is deployed). With one (`--fleet`), Applications are synced from the local
+//! working tree the way Argo CD's controller does it (docs/sim.md, "The simulated Argo CD"):
+//!
+//! - the desired state is `spec.source.path` rendered with the real kustomize; its revision is a hash of that
+//!   render (SIMULATED: no Git, so a commit that changes what the path renders is a new revision);
+//! - auto-sync (`syncPolicy.automated`) starts a sync operation when the app is OutOfSync; a sync applies the
+//!   objects wave by wave (`argocd.argoproj.io/sync-wave`), waits for each wave's health before the next, and
+//!   fails when an object cannot be applied (its kind is not served, a webhook denies it) or a waited-on object
+//!   is Degraded (`common::health`);
+//! - a failed attempt is retried with the Application's `retry` (default limit 5, backoff 5 s x 2 up to 3 m:
+//!   `duration * factor^n`, capped); once the retries are spent the operation is Failed and auto-sync skips that
+//!   revision ("Failed sync attempt to R", condition SyncError) even with selfHeal, until the revision changes
+//!   or someone sets `operation` (a manual sync, e.g. `argocd app sync` or fleetctl's resync step);
+//! - the `argocd.argoproj.io/refresh` annotation is consumed (a refresh alone does not retry a failed revision);
+//! - every Application is compared with Git again every 180 s (`timeout.reconciliation`, scaled), so a commit
+//!   (a changed working tree) is picked up without an event.
+//!
+//! Objects are written straight into the store (as Argo CD's apply would, minus pruning and hooks), after the
+//! simulated operators' webhooks (`World::admit`). A Helm chart source is simulated for the `kopiur` chart only.
 
-use super::common::status::reconcile;
+use super::common::health::{assess, Health};
+use super::common::status::{reconcile, stalled};
 use super::common::{key, set_once};
 use super::{Controller, Ctx};
 use crate::sim::catalog::{crd, KOPIUR_CRDS};
+use crate::sim::store::admit::Admit;
 use crate::sim::store::kinds::{builtins, ResourceInfo};
+use crate::sim::store::StoreError;
 use crate::sim::store::{meta_str, now, EventType};
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 const APPS: &str = "applications.argoproj.io";
-const APPSETS: &str = "applicationsets.argoproj.io";
+const REFRESH: &str = "argocd.argoproj.io/refresh";
 
 pub const CONTROLLER: Controller = Controller {
-    watches: &[APPS, APPSETS],
+    watches: &[APPS],
     deletes: false,
     on_event,
 };
@@ -36,37 +52,23 @@ fn resolve(ctx: &Ctx, api_version: &str, kind: &str) -> Option<ResourceInfo> {
 
 fn on_event(ctx: &Arc<Ctx>, gr: &str, _: EventType, obj: &Value) {
     let Some(repo) = ctx.world.repo.clone() else {
-        if gr == APPS {
-            reconcile(ctx, APPS, "Application", 1000, obj, application);
-        }
+        reconcile(ctx, APPS, "Application", 1000, obj, application);
         return;
     };
-    match gr {
-        APPS => {
-            let synced = obj.pointer("/status/sync/status").and_then(Value::as_str) == Some("Synced")
-                && obj.pointer("/status/sync/comparedTo/source") == obj.pointer("/spec/source");
-            if !synced && ctx.stall("Application", obj).is_none() {
-                let (ns, name) = (
-                    meta_str(obj, "namespace").to_string(),
-                    meta_str(obj, "name").to_string(),
-                );
-                ctx.once(key(gr, obj), 800, move |ctx| sync_app(ctx, &ns, &name, repo));
-            }
+    let (ns, name) = (meta_str(obj, "namespace").to_string(), meta_str(obj, "name").to_string());
+    ctx.once(key(gr, obj), 800, move |ctx| reconcile_app(ctx, &ns, &name, repo));
+    // Argo CD compares every Application with Git every `timeout.reconciliation` (180 s in this fleet's
+    // ArgoCD CR), so a commit is picked up without an event.
+    let (ns, name) = (meta_str(obj, "namespace").to_string(), meta_str(obj, "name").to_string());
+    ctx.timer(format!("poll/{ns}/{name}"), RECONCILIATION_MS, move |ctx| {
+        if let Some(app) = ctx.world.store.get(APPS, &ns, &name) {
+            ctx.requeue(APPS, &app);
         }
-        APPSETS => {
-            let generation = obj.pointer("/metadata/generation").cloned();
-            let done = obj.pointer("/status/observedGeneration").cloned() == generation && generation.is_some();
-            if !done {
-                let (ns, name) = (
-                    meta_str(obj, "namespace").to_string(),
-                    meta_str(obj, "name").to_string(),
-                );
-                ctx.once(key(gr, obj), 500, move |ctx| expand_appset(ctx, &ns, &name, repo));
-            }
-        }
-        _ => {}
-    }
+    });
 }
+
+/// `timeout.reconciliation`: how often an Application is compared with Git without an event.
+const RECONCILIATION_MS: u64 = 180_000;
 
 fn application(_: &Ctx, o: &mut Value, _: &str, _: &str) {
     o["status"]["sync"] = json!({"status": "Synced", "revision": "0000000000000000000000000000000000000000",
@@ -75,39 +77,109 @@ fn application(_: &Ctx, o: &mut Value, _: &str, _: &str) {
     set_once(o, "reconciledAt", json!(now()));
 }
 
-fn set_app_status(ctx: &Ctx, ns: &str, name: &str, f: impl Fn(&mut Value)) {
-    ctx.world.store.mutate(APPS, ns, name, f);
+/// What Git wants for an Application: the rendered objects and their revision.
+struct Desired {
+    objects: Vec<Value>,
+    revision: String,
 }
 
-/// Render the Application's path and store every object; retry while kinds are missing.
-fn sync_app(ctx: &Arc<Ctx>, ns: &str, name: &str, repo: PathBuf) {
+fn str_at<'a>(o: &'a Value, p: &str) -> &'a str {
+    o.pointer(p).and_then(Value::as_str).unwrap_or("")
+}
+
+fn render(app: &Value, repo: &std::path::Path) -> Result<Desired, String> {
+    let path = str_at(app, "/spec/source/path");
+    let objects = crate::fleet::render::Kustomize::find()
+        .and_then(|k| k.render(&repo.join(path)))
+        .map_err(|e| format!("rendering {path} failed: {}", e.cause))?;
+    let text = serde_json::to_string(&(&objects, app.pointer("/spec/source"))).unwrap_or_default();
+    let h = Sha256::digest(text.as_bytes());
+    let revision: String = h.iter().take(20).map(|b| format!("{b:02x}")).collect();
+    Ok(Desired { objects, revision })
+}
+
+/// (group, kind, namespace, name) of a desired object, its namespace defaulted to the destination's.
+fn ident(app: &Value, o: &Value) -> (String, String, String, String) {
+    let av = str_at(o, "/apiVersion");
+    let group = av.split_once('/').map(|x| x.0).unwrap_or("").to_string();
+    let ns = match meta_str(o, "namespace") {
+        "" => str_at(app, "/spec/destination/namespace").to_string(),
+        n => n.to_string(),
+    };
+    (group, str_at(o, "/kind").to_string(), ns, meta_str(o, "name").to_string())
+}
+
+/// The live object behind a desired one (None: its kind is not served, or it does not exist).
+fn live_of(ctx: &Ctx, app: &Value, o: &Value) -> Option<Value> {
+    let ri = resolve(ctx, str_at(o, "/apiVersion"), str_at(o, "/kind"))?;
+    let (_, _, ns, name) = ident(app, o);
+    ctx.world.store.get(&ri.gr(), if ri.namespaced { &ns } else { "" }, &name)
+}
+
+/// One desired object as the app sees it: live or not, its health and message, its status.resources row.
+struct Observed {
+    live: bool,
+    health: Health,
+    msg: String,
+    row: Value,
+}
+
+/// Each desired object's health (Missing when it is not live), as status.resources lists them. The
+/// Application itself, when it manages its own definition (app-of-apps self-management), counts as Healthy.
+fn observe(ctx: &Ctx, app: &Value, objects: &[Value]) -> Vec<Observed> {
+    objects
+        .iter()
+        .map(|o| {
+            let (group, kind, ns, name) = ident(app, o);
+            let itself = group == "argoproj.io"
+                && kind == "Application"
+                && ns == meta_str(app, "namespace")
+                && name == meta_str(app, "name");
+            let live = live_of(ctx, app, o);
+            let (health, msg) = match &live {
+                Some(_) if itself => (Health::Healthy, String::new()),
+                Some(l) => assess(&group, &kind, l),
+                None => (Health::Missing, String::new()),
+            };
+            let row = json!({"group": group, "kind": kind, "namespace": ns, "name": name, "version": str_at(o, "/apiVersion").rsplit('/').next(),
+                "status": if live.is_some() { "Synced" } else { "OutOfSync" }, "health": {"status": health.as_str()}});
+            Observed { live: live.is_some(), health, msg, row }
+        })
+        .collect()
+}
+
+/// The last sync operation's (phase, revision, message).
+fn last_op(app: &Value) -> (String, String, String) {
+    (
+        str_at(app, "/status/operationState/phase").to_string(),
+        str_at(app, "/status/operationState/syncResult/revision").to_string(),
+        str_at(app, "/status/operationState/message").to_string(),
+    )
+}
+
+fn reconcile_app(ctx: &Arc<Ctx>, ns: &str, name: &str, repo: PathBuf) {
     let Some(app) = ctx.world.store.get(APPS, ns, name) else {
         return;
     };
+    if app.pointer("/metadata/annotations").and_then(|a| a.get(REFRESH)).is_some() {
+        ctx.world.store.mutate(APPS, ns, name, |o| {
+            if let Some(a) = o["metadata"]["annotations"].as_object_mut() {
+                a.remove(REFRESH);
+            }
+        });
+    }
+    if let Some(state) = ctx.stall("Application", &app) {
+        ctx.world.store.mutate(APPS, ns, name, |o| stalled(o, "Application", &state));
+        return;
+    }
     if app.pointer("/spec/source/chart").is_some() {
         return sync_chart_app(ctx, ns, name, &app);
     }
-    let path = app
-        .pointer("/spec/source/path")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let dest_ns = app
-        .pointer("/spec/destination/namespace")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let create_ns = app
-        .pointer("/spec/syncPolicy/syncOptions")
-        .and_then(Value::as_array)
-        .is_some_and(|o| o.iter().any(|x| x == "CreateNamespace=true"));
-    let source = app.pointer("/spec/source").cloned().unwrap_or(Value::Null);
-    let rendered = crate::fleet::render::Kustomize::find().and_then(|k| k.render(&repo.join(&path)));
-    let objects = match rendered {
-        Ok(o) => o,
-        Err(e) => {
-            let msg = format!("rendering {path} failed: {}", e.cause);
-            set_app_status(ctx, ns, name, |o| {
+    let desired = match render(&app, &repo) {
+        Ok(d) => d,
+        Err(msg) => {
+            let source = app.pointer("/spec/source").cloned().unwrap_or(Value::Null);
+            ctx.world.store.mutate(APPS, ns, name, |o| {
                 o["status"]["sync"] = json!({"status": "Unknown", "comparedTo": {"source": source.clone()}});
                 o["status"]["health"] = json!({"status": "Unknown"});
                 o["status"]["conditions"] = json!([{"type": "ComparisonError", "message": msg.clone()}]);
@@ -115,132 +187,295 @@ fn sync_app(ctx: &Arc<Ctx>, ns: &str, name: &str, repo: PathBuf) {
             return;
         }
     };
+    let synced = write_status(ctx, &app, &desired);
+    let (phase, last_rev, last_msg) = last_op(&app);
+    if phase == "Running" {
+        return;
+    }
+    if let Some(op) = app.get("operation").filter(|o| o.is_object()).cloned() {
+        ctx.world.store.mutate(APPS, ns, name, |o| {
+            if let Some(m) = o.as_object_mut() {
+                m.remove("operation");
+            }
+        });
+        let retry = op.get("retry").cloned().unwrap_or(json!({"limit": 0}));
+        let by = op.get("initiatedBy").cloned().unwrap_or(json!({"username": "admin"}));
+        return start_op(ctx, ns, name, repo, retry, by);
+    }
+    let automated = app.pointer("/spec/syncPolicy/automated").is_some();
+    if !automated || synced {
+        return;
+    }
+    if last_rev == desired.revision && phase != "Succeeded" {
+        // Argo CD's autoSync: "Skipping auto-sync: failed previous sync attempt to <revision>".
+        let m = format!("Failed sync attempt to {}: {last_msg}", desired.revision);
+        ctx.world.store.mutate(APPS, ns, name, |o| set_app_condition(o, "SyncError", &m));
+        return;
+    }
+    let self_heal = app.pointer("/spec/syncPolicy/automated/selfHeal").and_then(Value::as_bool) == Some(true);
+    if last_rev == desired.revision && !self_heal {
+        return;
+    }
+    let retry = app
+        .pointer("/spec/syncPolicy/retry")
+        .cloned()
+        .unwrap_or(json!({"limit": 5}));
+    start_op(ctx, ns, name, repo, retry, json!({"automated": true}));
+}
+
+fn set_app_condition(o: &mut Value, t: &str, msg: &str) {
+    if !o["status"]["conditions"].is_array() {
+        o["status"]["conditions"] = json!([]);
+    }
+    let conds = o["status"]["conditions"].as_array_mut().unwrap();
+    match conds.iter_mut().find(|c| c["type"] == t) {
+        Some(c) if c["message"] == msg => {}
+        Some(c) => *c = json!({"type": t, "message": msg, "lastTransitionTime": now()}),
+        None => conds.push(json!({"type": t, "message": msg, "lastTransitionTime": now()})),
+    }
+}
+
+/// Writes sync and health status; returns whether the app is Synced (the last sync succeeded at this revision
+/// and every object is live).
+fn write_status(ctx: &Ctx, app: &Value, d: &Desired) -> bool {
+    let rows = observe(ctx, app, &d.objects);
+    let (phase, last_rev, _) = last_op(app);
+    let all_live = rows.iter().all(|r| r.live);
+    let synced = phase == "Succeeded" && last_rev == d.revision && all_live;
+    let (health, msg) = rows
+        .iter()
+        .max_by_key(|r| r.health)
+        .map(|r| (r.health, r.msg.clone()))
+        .unwrap_or((Health::Healthy, String::new()));
+    let source = app.pointer("/spec/source").cloned().unwrap_or(Value::Null);
+    let dest = app.pointer("/spec/destination").cloned().unwrap_or(Value::Null);
+    let resources: Vec<Value> = rows.into_iter().map(|r| r.row).collect();
+    ctx.world.store.mutate(APPS, meta_str(app, "namespace"), meta_str(app, "name"), |o| {
+        o["status"]["sync"] = json!({"status": if synced { "Synced" } else { "OutOfSync" }, "revision": d.revision,
+            "comparedTo": {"source": source, "destination": dest}});
+        o["status"]["health"] = if msg.is_empty() || health == Health::Healthy {
+            json!({"status": health.as_str()})
+        } else {
+            json!({"status": health.as_str(), "message": msg})
+        };
+        o["status"]["resources"] = json!(resources);
+        if synced {
+            if let Some(c) = o["status"]["conditions"].as_array_mut() {
+                c.retain(|c| c["type"] != "SyncError" && c["type"] != "ComparisonError");
+            }
+        }
+    });
+    synced
+}
+
+fn backoff_ms(retry: &Value, n: u32) -> u64 {
+    let dur = |p: &str, default: u64| -> u64 {
+        match retry.pointer(p) {
+            Some(Value::String(s)) => s
+                .parse::<u64>()
+                .map(|x| x * 1000)
+                .ok()
+                .or_else(|| humantime::parse_duration(s).ok().map(|d| d.as_millis() as u64))
+                .unwrap_or(default),
+            Some(Value::Number(x)) => x.as_u64().map(|x| x * 1000).unwrap_or(default),
+            _ => default,
+        }
+    };
+    let base = dur("/backoff/duration", 5_000);
+    let max = dur("/backoff/maxDuration", 180_000);
+    let factor = retry.pointer("/backoff/factor").and_then(Value::as_u64).unwrap_or(2);
+    let wait = base.saturating_mul(factor.saturating_pow(n));
+    if max > 0 {
+        wait.min(max)
+    } else {
+        wait
+    }
+}
+
+fn set_op(ctx: &Ctx, ns: &str, name: &str, f: impl Fn(&mut Value)) {
+    ctx.world.store.mutate(APPS, ns, name, |o| {
+        if !o["status"]["operationState"].is_object() {
+            o["status"]["operationState"] = json!({});
+        }
+        f(&mut o["status"]["operationState"]);
+    });
+}
+
+/// Runs one sync operation (with its retries) in the background; one per Application at a time.
+fn start_op(ctx: &Arc<Ctx>, ns: &str, name: &str, repo: PathBuf, retry: Value, by: Value) {
+    let (ns, name) = (ns.to_string(), name.to_string());
+    ctx.once_async(format!("op/{ns}/{name}"), move |ctx| async move {
+        run_op(&ctx, &ns, &name, &repo, &retry, &by).await;
+        if let Some(app) = ctx.world.store.get(APPS, &ns, &name) {
+            ctx.requeue(APPS, &app);
+        }
+    });
+}
+
+async fn run_op(ctx: &Arc<Ctx>, ns: &str, name: &str, repo: &std::path::Path, retry: &Value, by: &Value) {
+    let limit = retry.get("limit").and_then(Value::as_u64).unwrap_or(0) as u32;
+    let started = now();
+    let mut attempt = 0u32;
+    loop {
+        let Some(app) = ctx.world.store.get(APPS, ns, name) else {
+            return;
+        };
+        let (result, rev) = match render(&app, repo) {
+            Ok(d) => {
+                let rev = d.revision.clone();
+                set_op(ctx, ns, name, |s| {
+                    *s = json!({"operation": {"sync": {"revision": rev}, "initiatedBy": by, "retry": retry},
+                        "phase": "Running", "message": "one or more tasks are running", "startedAt": started, "retryCount": attempt});
+                });
+                (sync_attempt(ctx, &app, &d).await, d.revision)
+            }
+            Err(e) => (Err(e), String::new()),
+        };
+        match result {
+            Ok(()) => {
+                set_op(ctx, ns, name, |s| {
+                    s["phase"] = json!("Succeeded");
+                    s["message"] = json!("successfully synced (all tasks run)");
+                    s["finishedAt"] = json!(now());
+                    s["syncResult"] = json!({"revision": rev});
+                });
+                return;
+            }
+            Err(e) if attempt < limit => {
+                let wait = backoff_ms(retry, attempt);
+                attempt += 1;
+                set_op(ctx, ns, name, |s| {
+                    s["message"] = json!(format!("Retrying attempt #{attempt} at {}: {e}", now()));
+                    s["retryCount"] = json!(attempt);
+                    s["syncResult"] = json!({"revision": rev});
+                });
+                ctx.sleep(wait).await;
+            }
+            Err(e) => {
+                set_op(ctx, ns, name, |s| {
+                    s["phase"] = json!("Failed");
+                    s["message"] = json!(e);
+                    s["finishedAt"] = json!(now());
+                    s["syncResult"] = json!({"revision": rev});
+                });
+                return;
+            }
+        }
+    }
+}
+
+fn wave_of(o: &Value) -> i64 {
+    o.pointer("/metadata/annotations/argocd.argoproj.io~1sync-wave")
+        .and_then(Value::as_str)
+        .and_then(|w| w.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// One sync attempt: apply wave by wave, each wave after the previous one is Healthy.
+async fn sync_attempt(ctx: &Arc<Ctx>, app: &Value, d: &Desired) -> Result<(), String> {
+    let dest_ns = str_at(app, "/spec/destination/namespace").to_string();
+    let create_ns = app
+        .pointer("/spec/syncPolicy/syncOptions")
+        .and_then(Value::as_array)
+        .is_some_and(|o| o.iter().any(|x| x == "CreateNamespace=true"));
     if create_ns && !dest_ns.is_empty() {
         ctx.world.store.ensure(
             "namespaces",
             json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": dest_ns}}),
         );
     }
-    let mut missing = Vec::new();
-    for mut o in objects {
-        let av = o
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let kind = o.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
-        let Some(ri) = resolve(ctx, &av, &kind) else {
-            missing.push(format!("{kind} ({av})"));
-            continue;
-        };
-        if ri.namespaced && meta_str(&o, "namespace").is_empty() {
-            o["metadata"]["namespace"] = json!(dest_ns);
+    let mut waves: Vec<i64> = d.objects.iter().map(wave_of).collect();
+    waves.sort();
+    waves.dedup();
+    for (i, w) in waves.iter().enumerate() {
+        let objs: Vec<&Value> = d.objects.iter().filter(|o| wave_of(o) == *w).collect();
+        let errors: Vec<String> = objs
+            .iter()
+            .filter_map(|o| apply_object(ctx, app, o).err())
+            .collect();
+        if !errors.is_empty() {
+            return Err(format!("one or more objects failed to apply, reason: {}", errors.join("; ")));
         }
-        if !ri.namespaced {
-            if let Some(m) = o["metadata"].as_object_mut() {
-                m.remove("namespace");
-            }
-        }
-        let gr = ri.gr();
-        match ctx
-            .world
-            .store
-            .get(&gr, meta_str(&o, "namespace"), meta_str(&o, "name"))
-        {
-            None => {
-                let _ = ctx.world.store.create(&gr, o);
-            }
-            Some(live) => {
-                let mut merged = live.clone();
-                let mut desired = o.clone();
-                if let Some(d) = desired.as_object_mut() {
-                    d.remove("status");
-                }
-                json_patch::merge(&mut merged, &desired);
-                if merged != live {
-                    let rv = meta_str(&live, "resourceVersion").to_string();
-                    let _ = ctx.world.store.replace(&gr, merged, Some(&rv));
-                }
-            }
+        if i + 1 < waves.len() {
+            wait_healthy(ctx, app, &objs).await?;
         }
     }
-    let revision = "0000000000000000000000000000000000000000";
-    if missing.is_empty() {
-        set_app_status(ctx, ns, name, |o| {
-            o["status"]["sync"] =
-                json!({"status": "Synced", "revision": revision, "comparedTo": {"source": source.clone()}});
-            o["status"]["health"] = json!({"status": "Healthy"});
-            o["status"]["operationState"] =
-                json!({"phase": "Succeeded", "message": "successfully synced (simulated from the local working tree)"});
-            if let Some(m) = o["status"].as_object_mut() {
-                m.remove("conditions");
+    Ok(())
+}
+
+/// Waits until every object of a wave is Healthy; a Degraded one fails the sync.
+async fn wait_healthy(ctx: &Arc<Ctx>, app: &Value, objs: &[&Value]) -> Result<(), String> {
+    let (ns, name) = (meta_str(app, "namespace").to_string(), meta_str(app, "name").to_string());
+    loop {
+        let mut waiting = None;
+        for o in objs {
+            let (group, kind, ons, oname) = ident(app, o);
+            let (h, msg) = match live_of(ctx, app, o) {
+                Some(live) => assess(&group, &kind, &live),
+                None => (Health::Missing, String::new()),
+            };
+            match h {
+                Health::Degraded => {
+                    return Err(format!("{group}/{kind} {ons}/{oname} is Degraded: {msg}"));
+                }
+                Health::Healthy => {}
+                _ => waiting = waiting.or(Some(format!("waiting for healthy state of {group}/{kind}/{oname}"))),
             }
-        });
-    } else {
-        let msg = format!(
-            "the server could not find the requested resource: {} (retrying)",
-            missing.join(", ")
-        );
-        set_app_status(ctx, ns, name, |o| {
-            o["status"]["sync"] =
-                json!({"status": "OutOfSync", "revision": revision, "comparedTo": {"source": Value::Null}});
-            o["status"]["health"] = json!({"status": "Progressing"});
-            o["status"]["operationState"] = json!({"phase": "Running", "message": msg.clone()});
-        });
-        let (ns, name) = (ns.to_string(), name.to_string());
-        ctx.once(format!("retry/{ns}/{name}"), 2000, move |ctx| {
-            sync_app(ctx, &ns, &name, repo)
-        });
+        }
+        let Some(w) = waiting else {
+            return Ok(());
+        };
+        if ctx.world.store.get(APPS, &ns, &name).is_none() {
+            return Err("the Application was deleted".into());
+        }
+        set_op(ctx, &ns, &name, |s| s["message"] = json!(w));
+        ctx.sleep(1000).await;
     }
 }
 
-/// Generate the ApplicationSet's Applications from the working tree and store them.
-fn expand_appset(ctx: &Arc<Ctx>, ns: &str, name: &str, repo: PathBuf) {
-    let Some(set) = ctx.world.store.get(APPSETS, ns, name) else {
-        return;
+/// Applies one object (created, or merged into the live one), through the simulated webhooks.
+fn apply_object(ctx: &Ctx, app: &Value, o: &Value) -> Result<(), String> {
+    let av = str_at(o, "/apiVersion");
+    let kind = str_at(o, "/kind");
+    let Some(ri) = resolve(ctx, av, kind) else {
+        return Err(format!("the server could not find the requested resource ({kind} {av})"));
     };
-    let file = crate::appset::AppSetFile::in_cluster(ns, name, set.clone());
-    let generation = set.pointer("/metadata/generation").cloned().unwrap_or(json!(1));
-    let uid = meta_str(&set, "uid").to_string();
-    match crate::appset::generate(&repo, std::slice::from_ref(&file)) {
-        Err(e) => {
-            let msg = e.cause.clone();
-            ctx.world.store.mutate(APPSETS, ns, name, |o| {
-                o["status"] = json!({"observedGeneration": generation.clone(), "conditions": [
-                    {"type": "ErrorOccurred", "status": "True", "reason": "ApplicationGenerationFromParamsError", "message": msg.clone()},
-                    {"type": "ResourcesUpToDate", "status": "False", "reason": "ApplicationGenerationFromParamsError", "message": msg.clone()}]});
-            });
+    let mut o = o.clone();
+    let (_, _, ns, name) = ident(app, &o);
+    if ri.namespaced {
+        o["metadata"]["namespace"] = json!(ns);
+    } else if let Some(m) = o["metadata"].as_object_mut() {
+        m.remove("namespace");
+    }
+    let gr = ri.gr();
+    let store = &ctx.world.store;
+    let denied = |m: String| format!("{kind} {name}: {m}");
+    // Admitted like a client write: strict field validation, defaulting, validation, then the webhooks.
+    let version = av.rsplit('/').next().unwrap_or(av);
+    let adm = Admit::new(store, &ri, version, &ctx.world.faults().old_schema);
+    let fail = |e: StoreError| denied(e.message);
+    adm.decode(&mut o, Some("Strict")).map_err(fail)?;
+    if let Some(d) = o.as_object_mut() {
+        d.remove("status");
+    }
+    match store.get(&gr, meta_str(&o, "namespace"), &name) {
+        None => {
+            adm.default(&mut o, true);
+            adm.validate(None, &o).map_err(fail)?;
+            ctx.world.admit(&gr, None, &o).map_err(denied)?;
+            store.create(&gr, o).map(|_| ()).map_err(fail)
         }
-        Ok(apps) => {
-            for a in &apps {
-                let mut spec = json!({"project": a.project, "source": a.source, "destination": a.destination});
-                if !a.sync_policy.is_null() {
-                    spec["syncPolicy"] = a.sync_policy.clone();
-                }
-                let obj = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
-                    "metadata": {"name": a.name, "namespace": ns, "labels": a.labels, "annotations": a.annotations,
-                        "ownerReferences": [{"apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet", "name": name, "uid": uid, "controller": true, "blockOwnerDeletion": true}]},
-                    "spec": spec});
-                match ctx.world.store.get(APPS, ns, &a.name) {
-                    None => {
-                        let _ = ctx.world.store.create(APPS, obj);
-                    }
-                    Some(live) if live.get("spec") != obj.get("spec") => {
-                        let mut m = live.clone();
-                        m["spec"] = obj["spec"].clone();
-                        let rv = meta_str(&live, "resourceVersion").to_string();
-                        let _ = ctx.world.store.replace(APPS, m, Some(&rv));
-                    }
-                    Some(_) => {}
-                }
+        Some(live) => {
+            let mut merged = live.clone();
+            json_patch::merge(&mut merged, &o);
+            adm.default(&mut merged, false);
+            if merged == live {
+                return Ok(());
             }
-            let n = apps.len();
-            ctx.world.store.mutate(APPSETS, ns, name, |o| {
-                o["status"] = json!({"observedGeneration": generation.clone(), "conditions": [
-                    {"type": "ErrorOccurred", "status": "False", "reason": "ApplicationSetUpToDate", "message": "Successfully generated parameters for all Applications"},
-                    {"type": "ParametersGenerated", "status": "True", "reason": "ParametersGenerated", "message": format!("{n} Applications generated")},
-                    {"type": "ResourcesUpToDate", "status": "True", "reason": "ApplicationSetUpToDate", "message": "ApplicationSet up to date"}]});
-            });
+            adm.validate(Some(&live), &merged).map_err(fail)?;
+            ctx.world.admit(&gr, Some(&live), &merged).map_err(denied)?;
+            let rv = meta_str(&live, "resourceVersion").to_string();
+            store.replace(&gr, merged, Some(&rv)).map(|_| ()).map_err(fail)
         }
     }
 }

@@ -1,11 +1,15 @@
 //! The Deployment controller (with its ReplicaSet, which is not stored). A Deployment whose pod template
 //! mounts no PVC reports all replicas ready without creating Pods (`stall=Deployment/...` keeps it
-//! unavailable). One that mounts a PVC gets real Pods (one per replica, owned by the Deployment; the
+//! unavailable), unless the kubelet would not start its containers (`common::pod_start`: a missing Secret,
+//! a non-numeric image USER under `runAsNonRoot`): then it stays unavailable with the kubelet's event on the
+//! would-be Pod, and after `progressDeadlineSeconds` (default 600 s, scaled) Progressing turns False with
+//! reason `ProgressDeadlineExceeded`, as the real controller reports it. One that mounts a PVC gets real Pods (one per replica, owned by the Deployment; the
 //! would-be ReplicaSet name `<deployment>-<hash>` is used for events), admitted like OpenShift's SCCs would
 //! (`common::admission`); a refused Pod is not created: a `FailedCreate` event on the ReplicaSet and
 //! `ReplicaFailure` on the Deployment. Its status follows those Pods.
 
 use super::common::admission::admit;
+use super::common::pod_start::blocked;
 use super::common::storage::claim_names;
 use super::common::{cond, event, key, ns_name, set_cond};
 use super::{Controller, Ctx};
@@ -17,7 +21,7 @@ use std::sync::Arc;
 const DEPLOYS: &str = "deployments.apps";
 
 pub const CONTROLLER: Controller = Controller {
-    watches: &[DEPLOYS, "pods"],
+    watches: &[DEPLOYS, "pods", "secrets"],
     deletes: false,
     on_event,
 };
@@ -26,7 +30,24 @@ fn on_event(ctx: &Arc<Ctx>, gr: &str, _: EventType, obj: &Value) {
     match gr {
         DEPLOYS if mounts_pvc(obj) => on_deployment(ctx, obj),
         DEPLOYS => on_synthetic(ctx, gr, obj),
+        "secrets" => on_secret(ctx, obj),
         _ => on_pod(ctx, obj),
+    }
+}
+
+/// A Secret appeared or changed: Deployments of its namespace that are not available look again.
+fn on_secret(ctx: &Arc<Ctx>, secret: &Value) {
+    let ns = meta_str(secret, "namespace").to_string();
+    for d in ctx.world.store.list(DEPLOYS, Some(&ns)).0 {
+        if !super::common::has_true(&d, "Available") {
+            let name = meta_str(&d, "name").to_string();
+            let ns = ns.clone();
+            ctx.once(format!("{DEPLOYS}/{ns}/{name}"), 300, move |ctx| match ctx.world.store.get(DEPLOYS, &ns, &name) {
+                Some(d) if mounts_pvc(&d) => reconcile_deployment(ctx, &ns, &name),
+                Some(_) => deployment(ctx, &ns, &name),
+                None => {}
+            });
+        }
     }
 }
 
@@ -67,33 +88,58 @@ fn deployment(ctx: &Arc<Ctx>, ns: &str, name: &str) {
         return;
     };
     let stall = ctx.stall("Deployment", &d);
+    let rs = format!("{name}-{}", template_hash(&d));
+    let spec = d.pointer("/spec/template/spec").cloned().unwrap_or(json!({}));
+    let kubelet = blocked(ctx, ns, &format!("{rs}-sim"), &spec);
+    if let Some((reason, msg)) = &kubelet {
+        event(ctx, ns, "Pod", &format!("{rs}-sim"), reason, msg, true);
+        let deadline = d.pointer("/spec/progressDeadlineSeconds").and_then(Value::as_u64).unwrap_or(600);
+        let (ns, name) = (ns.to_string(), name.to_string());
+        ctx.once(format!("deadline/{DEPLOYS}/{ns}/{name}"), deadline * 1000, move |ctx| {
+            deadline_exceeded(ctx, &ns, &name)
+        });
+    }
     ctx.world.store.mutate("deployments.apps", ns, name, |o| {
         let replicas = o.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
-        let ready = if stall.is_some() { 0 } else { replicas };
+        let ready = if stall.is_some() || kubelet.is_some() { 0 } else { replicas };
         replica_status(o, replicas, replicas, ready);
         let avail = if ready == replicas {
-            (
-                "True",
-                "MinimumReplicasAvailable",
-                "Deployment has minimum availability.",
-            )
+            ("True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
+        } else if stall.is_some() {
+            ("False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability. (simulated stall)")
         } else {
-            (
-                "False",
-                "MinimumReplicasUnavailable",
-                "Deployment does not have minimum availability. (simulated stall)",
-            )
+            ("False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
         };
         set_cond(o, cond("Available", avail.0, avail.1, avail.2));
+        let exceeded = o.pointer("/status/conditions").and_then(Value::as_array).is_some_and(|c| {
+            c.iter().any(|c| c["type"] == "Progressing" && c["reason"] == "ProgressDeadlineExceeded")
+        });
+        if ready == replicas || !exceeded {
+            let (reason, msg) = if ready == replicas {
+                ("NewReplicaSetAvailable", format!("ReplicaSet \"{rs}\" has successfully progressed."))
+            } else {
+                ("ReplicaSetUpdated", format!("ReplicaSet \"{rs}\" is progressing."))
+            };
+            set_cond(o, cond("Progressing", "True", reason, &msg));
+        }
+    });
+}
+
+/// `progressDeadlineSeconds` passed and the kubelet still refuses the containers.
+fn deadline_exceeded(ctx: &Arc<Ctx>, ns: &str, name: &str) {
+    let Some(d) = ctx.world.store.get(DEPLOYS, ns, name) else {
+        return;
+    };
+    let spec = d.pointer("/spec/template/spec").cloned().unwrap_or(json!({}));
+    if super::common::has_true(&d, "Available") || blocked(ctx, ns, name, &spec).is_none() {
+        return;
+    }
+    let rs = format!("{name}-{}", template_hash(&d));
+    ctx.world.store.mutate(DEPLOYS, ns, name, |o| {
         set_cond(
             o,
-            cond(
-                "Progressing",
-                "True",
-                "NewReplicaSetAvailable",
-                &format!("ReplicaSet \"{name}-sim\" has successfully progressed."),
-            ),
-        );
+            cond("Progressing", "False", "ProgressDeadlineExceeded", &format!("ReplicaSet \"{rs}\" has timed out progressing.")),
+        )
     });
 }
 

@@ -1,9 +1,12 @@
 //! The simulated scheduler and kubelet. No container ever runs: a Pod is "scheduled" once its claims are
 //! Bound (Pending while it asks for more `nvidia.com/gpu` than a node offers, or while `stall=Pod/...`
-//! holds it), "runs", and a run-to-completion Pod "succeeds" with a canned log.
+//! holds it), "runs", and a run-to-completion Pod "succeeds" with a canned log. A container the kubelet would
+//! not start (`common::pod_start`: a missing Secret, `runAsNonRoot` with a non-numeric image USER) keeps the
+//! Pod Pending with the container waiting (`ContainerCreating` / `CreateContainerConfigError`) and the event.
 
+use super::common::pod_start::blocked;
 use super::common::storage::{claim_names, PVCS};
-use super::common::{cond, key, ns_name, phase, set_cond};
+use super::common::{cond, event, key, ns_name, phase, set_cond};
 use super::{Controller, Ctx};
 use crate::sim::store::{meta_str, now, EventType};
 use serde_json::{json, Value};
@@ -12,7 +15,7 @@ use std::sync::Arc;
 const CUDA_LOG: &str = "[Vector addition of 50000 elements]\nCopy input data from the host memory to the CUDA device\nCUDA kernel launch with 196 blocks of 256 threads\nCopy output data from the CUDA device to the host memory\nTest PASSED\nDone\n";
 
 pub const CONTROLLER: Controller = Controller {
-    watches: &["pods", "nodes", PVCS],
+    watches: &["pods", "nodes", PVCS, "secrets"],
     deletes: false,
     on_event,
 };
@@ -20,9 +23,10 @@ pub const CONTROLLER: Controller = Controller {
 fn on_event(ctx: &Arc<Ctx>, gr: &str, _: EventType, obj: &Value) {
     match gr {
         "pods" => on_pod(ctx, obj),
-        "nodes" => {
-            // capacity may have changed: retry unschedulable pods
-            for p in ctx.world.store.list("pods", None).0 {
+        "nodes" | "secrets" => {
+            // capacity may have changed, or a Secret a container needs appeared: retry pending pods
+            let ns = (gr == "secrets").then(|| meta_str(obj, "namespace").to_string());
+            for p in ctx.world.store.list("pods", ns.as_deref()).0 {
                 if p.pointer("/status/phase").and_then(Value::as_str) == Some("Pending") {
                     let (ns, name) = ns_name(&p);
                     ctx.once(key("pods", &p), 300, move |ctx| schedule_pod(ctx, &ns, &name));
@@ -125,6 +129,21 @@ fn schedule_pod(ctx: &Arc<Ctx>, ns: &str, name: &str) {
             .unwrap_or(0);
         want == 0 || have >= want
     });
+    if let Some((reason, msg)) = node.and(blocked(ctx, ns, name, &pod["spec"])) {
+        event(ctx, ns, "Pod", name, &reason, &msg, true);
+        let waiting = if reason == "FailedMount" { "ContainerCreating" } else { "CreateContainerConfigError" };
+        ctx.world.store.mutate("pods", ns, name, |o| {
+            o["spec"]["nodeName"] = node.map(|n| n["metadata"]["name"].clone()).unwrap_or_default();
+            let statuses: Vec<Value> = o.pointer("/spec/containers").and_then(Value::as_array).cloned().unwrap_or_default().iter()
+                .map(|c| json!({"name": c["name"], "image": c["image"], "imageID": "", "ready": false, "restartCount": 0, "started": false,
+                    "state": {"waiting": {"reason": waiting, "message": msg.trim_start_matches("Error: ")}}}))
+                .collect();
+            o["status"]["containerStatuses"] = json!(statuses);
+            set_cond(o, cond("PodScheduled", "True", "", ""));
+            set_cond(o, cond("ContainersReady", "False", "ContainersNotReady", "containers with unready status"));
+        });
+        return;
+    }
     let stall = ctx.stall("Pod", &pod);
     ctx.world.store.mutate("pods", ns, name, |o| match (node, &stall) {
         (_, Some(st)) => {

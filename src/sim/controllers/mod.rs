@@ -7,6 +7,7 @@
 //! does on an event) and is listed once in `CONTROLLERS`. Controller files share helpers through
 //! `common` only; none imports another, and none imports the API layer.
 
+mod applicationset;
 mod argocd;
 mod argocd_operator;
 mod cert_manager;
@@ -28,7 +29,8 @@ mod olm;
 mod pv;
 mod uid_range;
 
-use super::store::kinds::builtins;
+use super::faults::{FaultSpec, Stall};
+use super::store::kinds::{builtins, ResourceInfo};
 use super::store::{meta_str, EventType};
 use super::world::World;
 use serde_json::Value;
@@ -56,6 +58,7 @@ const CONTROLLERS: &[&Controller] = &[
     &kopiur::CONTROLLER,
     &olm::CONTROLLER,
     &argocd::CONTROLLER,
+    &applicationset::CONTROLLER,
     &argocd_operator::CONTROLLER,
     &deployment::CONTROLLER,
     &pv::CONTROLLER,
@@ -69,6 +72,14 @@ const CONTROLLERS: &[&Controller] = &[
     &nfd::CONTROLLER,
 ];
 
+/// The simulated operators' validating webhooks, which the API layer runs before storing a client write
+/// (`World::webhooks`).
+const WEBHOOKS: &[crate::sim::world::Webhook] = &[lvms::webhook];
+
+pub fn webhooks() -> Vec<crate::sim::world::Webhook> {
+    WEBHOOKS.to_vec()
+}
+
 pub struct Ctx {
     pub world: Arc<World>,
     pending: Mutex<HashSet<String>>,
@@ -77,6 +88,22 @@ pub struct Ctx {
 impl Ctx {
     /// Runs `f` once after `base_ms / speed`, unless a run for `key` is already pending.
     pub fn once(self: &Arc<Self>, key: String, base_ms: u64, f: impl FnOnce(&Arc<Ctx>) + Send + 'static) {
+        if !self.pending.lock().unwrap().insert(key.clone()) {
+            return;
+        }
+        self.world.activity.started();
+        let ctx = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(ctx.world.delay(base_ms)).await;
+            ctx.pending.lock().unwrap().remove(&key);
+            f(&ctx);
+            ctx.world.activity.finished();
+        });
+    }
+
+    /// Like `once`, for a periodic re-check (Argo CD's reconciliation timeout): not counted as work in
+    /// flight, so a world whose only plans are such timers is quiet (`SimHandle::settle`).
+    pub fn timer(self: &Arc<Self>, key: String, base_ms: u64, f: impl FnOnce(&Arc<Ctx>) + Send + 'static) {
         if !self.pending.lock().unwrap().insert(key.clone()) {
             return;
         }
@@ -97,10 +124,12 @@ impl Ctx {
         if !self.pending.lock().unwrap().insert(key.clone()) {
             return;
         }
+        self.world.activity.started();
         let ctx = self.clone();
         tokio::spawn(async move {
             f(ctx.clone()).await;
             ctx.pending.lock().unwrap().remove(&key);
+            ctx.world.activity.finished();
         });
     }
 
@@ -108,12 +137,26 @@ impl Ctx {
         tokio::time::sleep(self.world.delay(base_ms)).await;
     }
 
-    /// The state a `stall=` fault holds this object (of `kind`) at, if any.
+    /// The state a `stall=` fault holds this object (of `kind`) at, if any. The fault may name the kind
+    /// by its Kind, plural, singular or a short name (`stall=pvc/shop/data=Pending`).
     pub fn stall(&self, kind: &str, obj: &Value) -> Option<String> {
+        let ri = self.kinds().into_iter().find(|r| r.kind == kind);
+        let mut names = vec![kind];
+        if let Some(ri) = &ri {
+            names.extend([ri.plural.as_str(), ri.singular.as_str()]);
+            names.extend(ri.short_names.iter().map(String::as_str));
+        }
         self.world
             .faults()
-            .stall_for(kind, meta_str(obj, "namespace"), meta_str(obj, "name"))
+            .stall_for(&names, meta_str(obj, "namespace"), meta_str(obj, "name"))
             .map(str::to_string)
+    }
+
+    /// Every kind the cluster serves now (built-in and custom).
+    fn kinds(&self) -> Vec<ResourceInfo> {
+        let mut all = builtins();
+        all.extend(self.world.store.crd_resources());
+        all
     }
 
     pub fn served(&self, gr: &str) -> bool {
@@ -127,9 +170,7 @@ impl Ctx {
 
     /// Every group resource the cluster serves now (built-in and custom).
     pub fn all_resources(&self) -> Vec<String> {
-        let mut grs: Vec<String> = builtins().iter().map(|r| r.gr()).collect();
-        grs.extend(self.world.store.crd_resources().iter().map(|r| r.gr()));
-        grs
+        self.kinds().iter().map(ResourceInfo::gr).collect()
     }
 }
 
@@ -143,6 +184,7 @@ fn dispatch(ctx: &Arc<Ctx>, gr: &str, etype: EventType, obj: &Value) {
 
 /// Every object handed to the controllers again (at start, and when events were missed).
 fn resync(ctx: &Arc<Ctx>) {
+    ctx.world.activity.handled(ctx.world.store.current_rv());
     for gr in ctx.all_resources() {
         for o in ctx.world.store.list(&gr, None).0 {
             dispatch(ctx, &gr, EventType::Added, &o);
@@ -150,18 +192,59 @@ fn resync(ctx: &Arc<Ctx>) {
     }
 }
 
+/// The faults changed at run time (`PUT /_sim/faults`): what a stall held, or now holds, is reconciled
+/// again at once, so clearing a stall releases its object without anything else touching it. A change of
+/// the other controller faults (no-lb, gpus, gpu-model, no-iommu) reconciles everything.
+fn faults_changed(ctx: &Arc<Ctx>, old: &FaultSpec, new: &FaultSpec) {
+    let rest = |f: &FaultSpec| (f.no_lb, f.gpus, f.gpu_models.clone(), f.no_iommu);
+    if rest(old) != rest(new) {
+        return resync(ctx);
+    }
+    let changed: Vec<&Stall> = old
+        .stalls
+        .iter()
+        .filter(|s| !new.stalls.contains(s))
+        .chain(new.stalls.iter().filter(|s| !old.stalls.contains(s)))
+        .collect();
+    let kinds = ctx.kinds();
+    for s in changed {
+        for ri in kinds.iter().filter(|r| {
+            std::iter::once(&r.kind)
+                .chain([&r.plural, &r.singular])
+                .chain(r.short_names.iter())
+                .any(|n| n.eq_ignore_ascii_case(&s.kind))
+        }) {
+            if let Some(obj) = ctx.world.store.get(&ri.gr(), &s.namespace, &s.name) {
+                ctx.requeue(&ri.gr(), &obj);
+            }
+        }
+    }
+}
+
 pub async fn run(world: Arc<World>) {
     let mut rx = world.store.subscribe();
+    let mut faults = world.watch_faults();
+    let mut last = faults.borrow_and_update().clone();
     let ctx = Arc::new(Ctx {
         world,
         pending: Mutex::new(HashSet::new()),
     });
     resync(&ctx);
     loop {
-        match rx.recv().await {
-            Ok(ev) => dispatch(&ctx, &ev.gr, ev.etype, &ev.obj),
-            Err(RecvError::Lagged(_)) => resync(&ctx),
-            Err(RecvError::Closed) => return,
+        tokio::select! {
+            ev = rx.recv() => match ev {
+                Ok(ev) => {
+                    dispatch(&ctx, &ev.gr, ev.etype, &ev.obj);
+                    ctx.world.activity.handled(ev.rv);
+                }
+                Err(RecvError::Lagged(_)) => resync(&ctx),
+                Err(RecvError::Closed) => return,
+            },
+            Ok(()) = faults.changed() => {
+                let new = faults.borrow_and_update().clone();
+                faults_changed(&ctx, &last, &new);
+                last = new;
+            }
         }
     }
 }

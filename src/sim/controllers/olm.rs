@@ -21,12 +21,15 @@ const SUB_STATES: &[&str] = &[
 ];
 
 pub const CONTROLLER: Controller = Controller {
-    watches: &[SUBS],
+    watches: &[SUBS, CSVS],
     deletes: false,
     on_event,
 };
 
-fn on_event(ctx: &Arc<Ctx>, _: &str, _: EventType, obj: &Value) {
+fn on_event(ctx: &Arc<Ctx>, gr: &str, _: EventType, obj: &Value) {
+    if gr == CSVS {
+        return on_csv(ctx, obj);
+    }
     let state = obj.pointer("/status/state").and_then(Value::as_str).unwrap_or("");
     if state == "AtLatestKnown" || has_true(obj, "ResolutionFailed") || obj.pointer("/status/installedCSV").is_some() {
         return;
@@ -70,6 +73,15 @@ async fn install(ctx: Arc<Ctx>, ns: String, name: String) {
         });
         return;
     };
+    let channel = sub.pointer("/spec/channel").and_then(Value::as_str).unwrap_or("");
+    let chans = catalog::channels(&ctx.world, pkg);
+    if !channel.is_empty() && !chans.contains(&channel) {
+        let msg = format!("constraints not satisfiable: no operators found in channel {channel} of package {pkg_name} in the catalog referenced by subscription {name} (simulated catalog; it has {})", chans.join(", "));
+        update_sub(&ctx, &ns, &name, |o| {
+            set_cond(o, cond("ResolutionFailed", "True", "ConstraintsNotSatisfiable", &msg))
+        });
+        return;
+    }
     if let Some(st) = ctx.stall("Subscription", &sub) {
         hold(&ctx, &ns, &name, &st);
         return;
@@ -117,6 +129,52 @@ async fn install(ctx: Arc<Ctx>, ns: String, name: String) {
             .mutate(CSVS, &ns, &csv_name, |o| o["status"]["phase"] = json!(st));
         return;
     }
+    complete(&ctx, &ns, &name, pkg, &csv_name, &ip_name).await;
+}
+
+/// A CSV that is neither Succeeded nor held by a stall (one was cleared): its Subscription's install
+/// goes on from the CSV.
+/// (While the install itself runs it holds the Subscription's key, so this waits for it.)
+fn on_csv(ctx: &Arc<Ctx>, event: &Value) {
+    let (ns, csv_name) = (
+        meta_str(event, "namespace").to_string(),
+        meta_str(event, "name").to_string(),
+    );
+    let Some(csv) = ctx.world.store.get(CSVS, &ns, &csv_name) else {
+        return;
+    };
+    let phase = csv.pointer("/status/phase").and_then(Value::as_str).unwrap_or("");
+    if phase == "Succeeded" || ctx.stall("ClusterServiceVersion", &csv).is_some() {
+        return;
+    }
+    let subs = ctx.world.store.list(SUBS, Some(&ns)).0;
+    let Some(sub) = subs
+        .into_iter()
+        .find(|s| s.pointer("/status/currentCSV") == Some(&json!(csv_name)))
+    else {
+        return;
+    };
+    let name = meta_str(&sub, "name").to_string();
+    let ip_name = sub
+        .pointer("/status/installPlanRef/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let Some(pkg) = sub
+        .pointer("/spec/name")
+        .and_then(Value::as_str)
+        .and_then(catalog::package)
+    else {
+        return;
+    };
+    ctx.once_async(key(SUBS, &sub), move |ctx| async move {
+        complete(&ctx, &ns, &name, pkg, &csv_name, &ip_name).await
+    });
+}
+
+/// The install from the CSV on: owned CRDs, CSV Succeeded, InstallPlan Complete, Subscription
+/// AtLatestKnown (conditions a cleared stall left are dropped), then the operator's start-up objects.
+async fn complete(ctx: &Ctx, ns: &str, name: &str, pkg: &'static Package, csv_name: &str, ip_name: &str) {
     ctx.sleep(500).await;
     for crd_name in pkg.owned {
         if let Some(c) = catalog::crd(&ctx.world, crd_name) {
@@ -124,7 +182,7 @@ async fn install(ctx: Arc<Ctx>, ns: String, name: String) {
         }
     }
     ctx.sleep(1500).await;
-    ctx.world.store.mutate(CSVS, &ns, &csv_name, |o| {
+    ctx.world.store.mutate(CSVS, ns, csv_name, |o| {
         o["status"]["phase"] = json!("Succeeded");
         o["status"]["reason"] = json!("InstallSucceeded");
         o["status"]["message"] = json!("install strategy completed with no errors (simulated)");
@@ -132,16 +190,18 @@ async fn install(ctx: Arc<Ctx>, ns: String, name: String) {
     });
     ctx.world
         .store
-        .mutate(IPS, &ns, &ip_name, |o| o["status"]["phase"] = json!("Complete"));
-    update_sub(&ctx, &ns, &name, |o| {
+        .mutate(IPS, ns, ip_name, |o| o["status"]["phase"] = json!("Complete"));
+    let Some(sub) = update_sub(ctx, ns, name, |o| {
         o["status"]["state"] = json!("AtLatestKnown");
         o["status"]["installedCSV"] = json!(csv_name);
         o["status"]["currentCSV"] = json!(csv_name);
         if let Some(c) = o["status"]["conditions"].as_array_mut() {
-            c.retain(|c| c["type"] != "InstallPlanPending");
+            c.retain(|c| c["type"] != "InstallPlanPending" && c["reason"] != "SimulatedStall");
         }
-    });
-    operator_startup(&ctx, pkg, &sub).await;
+    }) else {
+        return;
+    };
+    operator_startup(ctx, pkg, &sub).await;
 }
 
 /// A `stall=Subscription/...` fault: a known state (e.g. `UpgradePending`) is held; any other name is a

@@ -15,12 +15,49 @@ const RESTORES: &str = "restores.kopiur.home-operations.com";
 
 pub const CONTROLLER: Controller = Controller {
     watches: &[PVCS, "pods"],
-    deletes: false,
+    deletes: true,
     on_event,
 };
 
-fn on_event(ctx: &Arc<Ctx>, gr: &str, _: EventType, obj: &Value) {
+const PROTECTION: &str = "kubernetes.io/pvc-protection";
+
+/// The pvc-protection controller: a claim being deleted keeps its finalizer while a pod uses it.
+fn protect(ctx: &Ctx, ns: &str, name: &str) {
+    let Some(pvc) = ctx.world.store.get(PVCS, ns, name) else {
+        return;
+    };
+    if pvc.pointer("/metadata/deletionTimestamp").is_none_or(Value::is_null) {
+        return;
+    }
+    let used = ctx
+        .world
+        .store
+        .list("pods", Some(ns))
+        .0
+        .iter()
+        .any(|p| claim_names(&p["spec"]).iter().any(|c| c == name));
+    if !used {
+        ctx.world.store.mutate(PVCS, ns, name, |o| {
+            if let Some(f) = o.pointer_mut("/metadata/finalizers").and_then(Value::as_array_mut) {
+                f.retain(|x| x != PROTECTION);
+            }
+        });
+    }
+}
+
+fn on_event(ctx: &Arc<Ctx>, gr: &str, etype: EventType, obj: &Value) {
     let (ns, name) = ns_name(obj);
+    if etype == EventType::Deleted {
+        if gr == "pods" {
+            for claim in claim_names(&obj["spec"]) {
+                protect(ctx, &ns, &claim);
+            }
+        }
+        return;
+    }
+    if gr == PVCS && obj.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null()) {
+        return protect(ctx, &ns, &name);
+    }
     if gr == "pods" {
         if phase(obj) == "Pending" {
             // a first consumer binds WaitForFirstConsumer claims

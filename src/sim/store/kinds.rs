@@ -137,6 +137,20 @@ const BUILTINS: &[(&str, &str, &str, &str, bool, &[&str], bool)] = &[
         &[],
         false,
     ),
+    ("", "v1", "endpoints", "Endpoints", true, &["ep"], false),
+    ("apps", "v1", "replicasets", "ReplicaSet", true, &["rs"], true),
+    ("batch", "v1", "cronjobs", "CronJob", true, &["cj"], true),
+    ("coordination.k8s.io", "v1", "leases", "Lease", true, &[], false),
+    ("networking.k8s.io", "v1", "ingresses", "Ingress", true, &["ing"], true),
+    (
+        "discovery.k8s.io",
+        "v1",
+        "endpointslices",
+        "EndpointSlice",
+        true,
+        &[],
+        false,
+    ),
 ];
 
 pub fn builtins() -> Vec<ResourceInfo> {
@@ -151,7 +165,18 @@ pub fn builtins() -> Vec<ResourceInfo> {
             namespaced: *ns,
             short_names: sn.iter().map(|s| s.to_string()).collect(),
             has_status: *st,
-            categories: if ["pods", "services", "deployments", "jobs", "statefulsets", "daemonsets"].contains(p) {
+            categories: if [
+                "pods",
+                "services",
+                "deployments",
+                "jobs",
+                "statefulsets",
+                "daemonsets",
+                "replicasets",
+                "cronjobs",
+            ]
+            .contains(p)
+            {
                 vec!["all".into()]
             } else {
                 vec![]

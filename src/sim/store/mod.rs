@@ -8,13 +8,14 @@
 //! This is the middle layer of the simulated cluster: it imports neither the API (wire) layer nor the
 //! controllers (docs/sim.md, "Layers").
 
-pub mod defaults;
+pub mod admit;
+mod delete;
 pub mod error;
 pub mod kinds;
 pub mod names;
-pub mod prune;
 pub mod schema;
 
+pub use delete::{Propagation, CRD_CLEANUP};
 pub use error::StoreError;
 use kinds::ResourceInfo;
 pub use names::{new_uid, now};
@@ -170,6 +171,18 @@ impl Store {
         }
     }
 
+    /// The resourceVersion a watch's bookmark may carry: the current one when the watcher has received
+    /// every event (checked under the store lock, which every event is sent under), else only the last
+    /// event it was given (`delivered`): a bookmark never runs ahead of an event still queued for it.
+    pub fn bookmark_rv(&self, rx: &broadcast::Receiver<Arc<Event>>, delivered: u64) -> u64 {
+        let g = self.inner.lock().unwrap();
+        if rx.is_empty() {
+            g.rv
+        } else {
+            delivered
+        }
+    }
+
     pub fn set_log(&self, ns: &str, pod: &str, log: String) {
         self.inner.lock().unwrap().logs.insert((ns.into(), pod.into()), log);
     }
@@ -269,7 +282,14 @@ impl Store {
             }
         }
         // Server-owned metadata always comes from the stored object.
-        for k in ["uid", "creationTimestamp", "generation", "resourceVersion"] {
+        for k in [
+            "uid",
+            "creationTimestamp",
+            "generation",
+            "resourceVersion",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+        ] {
             match old["metadata"].get(k) {
                 Some(v) => obj["metadata"][k] = v.clone(),
                 None => {
@@ -282,6 +302,12 @@ impl Store {
         if comparable(&obj) == comparable(&old) {
             return Ok((old, false));
         }
+        if delete::finished(&obj) {
+            // the last finalizer is gone: the pending deletion completes
+            let gone = Self::remove_locked(&mut g, gr, &key.0, &key.1).unwrap_or(obj);
+            let gone = self.emit_deleted(&mut g, gr, gone);
+            return Ok((gone, true));
+        }
         if spec_part(&obj) != spec_part(&old) {
             let gen = old["metadata"]["generation"].as_i64().unwrap_or(1);
             obj["metadata"]["generation"] = json!(gen + 1);
@@ -291,42 +317,6 @@ impl Store {
         g.objects.entry(gr.to_string()).or_default().insert(key, obj.clone());
         self.emit_with_old(&mut g, gr, EventType::Modified, obj.clone(), Some(old));
         Ok((obj, true))
-    }
-
-    /// Deletes an object; a Namespace takes its objects with it, a CRD its custom resources.
-    pub fn delete(&self, gr: &str, ns: &str, name: &str) -> Result<Value, StoreError> {
-        let mut g = self.inner.lock().unwrap();
-        let key = (ns.to_string(), name.to_string());
-        let mut obj = g
-            .objects
-            .get_mut(gr)
-            .and_then(|m| m.remove(&key))
-            .ok_or_else(|| StoreError::not_found(gr, name))?;
-        let mut cascade: Vec<(String, Value)> = vec![];
-        if gr == "namespaces" {
-            for (r, m) in g.objects.iter_mut() {
-                let keys: Vec<_> = m.keys().filter(|(n, _)| n == name).cloned().collect();
-                for k in keys {
-                    cascade.push((r.clone(), m.remove(&k).unwrap()));
-                }
-            }
-            g.logs.retain(|(n, _), _| n != name);
-        } else if gr == "customresourcedefinitions.apiextensions.k8s.io" {
-            if let Some(ri) = ResourceInfo::from_crd(&obj) {
-                if let Some(m) = g.objects.remove(&ri.gr()) {
-                    cascade.extend(m.into_values().map(|v| (ri.gr(), v)));
-                }
-            }
-        }
-        for (r, mut o) in cascade {
-            g.rv += 1;
-            o["metadata"]["resourceVersion"] = json!(g.rv.to_string());
-            self.emit(&mut g, &r, EventType::Deleted, o);
-        }
-        g.rv += 1;
-        obj["metadata"]["resourceVersion"] = json!(g.rv.to_string());
-        self.emit(&mut g, gr, EventType::Deleted, obj.clone());
-        Ok(obj)
     }
 
     /// Read-modify-write for the scripted controllers (retries on conflict). None if absent.
@@ -358,6 +348,26 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bookmark_never_runs_ahead_of_an_event_still_queued() {
+        let s = Store::new();
+        let cm = |n: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": n, "namespace": "d"}});
+        let (_, _, mut rx, rv0) = s.watch_start("configmaps", None, None).unwrap();
+        assert_eq!(
+            s.bookmark_rv(&rx, rv0),
+            rv0,
+            "nothing queued: the current resourceVersion"
+        );
+        s.create("configmaps", cm("a")).unwrap();
+        s.create("configmaps", cm("b")).unwrap();
+        // two events queued, none delivered: the bookmark stays at what the watcher has seen
+        assert_eq!(s.bookmark_rv(&rx, rv0), rv0);
+        let first = rx.try_recv().unwrap();
+        assert_eq!(s.bookmark_rv(&rx, first.rv), first.rv);
+        let second = rx.try_recv().unwrap();
+        assert_eq!(s.bookmark_rv(&rx, second.rv), s.current_rv());
+    }
 
     #[test]
     fn too_old_resource_version_is_refused_and_noop_keeps_rv() {

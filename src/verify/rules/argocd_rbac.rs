@@ -10,11 +10,12 @@
 //! - whatever ClusterRoles/Roles the repo itself binds to the controller's ServiceAccount.
 //!
 //! Anything else (Gateway API, cert-manager, External Secrets, vendor CRDs, ...) fails to sync with
-//! "forbidden" on the real cluster. This rule finds those kinds offline. Objects that Argo CD renders from a
-//! Helm chart are not seen (verify renders kustomizations only); `admin` is approximated by the built-in
+//! "forbidden" on the real cluster. This rule finds those kinds offline. Objects of Applications whose source is a
+//! Helm repository are not seen (verify renders kustomizations, `helmCharts` included); `admin` is approximated by the built-in
 //! workload groups.
 
 use super::{in_bootstrap, Ctx};
+use crate::schema::resource::ResourceName;
 use crate::schema::Gvk;
 use crate::verify::{Finding, RenderedObject};
 use serde_json::Value;
@@ -97,7 +98,8 @@ impl Grant {
     }
 }
 
-type Missing<'o> = (Vec<&'static str>, Vec<&'o RenderedObject>);
+/// The sync verbs the controller lacks for a kind, its resource name, and the objects of that kind.
+type Missing<'o> = (Vec<&'static str>, ResourceName, Vec<&'o RenderedObject>);
 
 /// The Argo CD instance the operator runs on one cluster, read from its bootstrap.
 struct Instance {
@@ -108,6 +110,8 @@ struct Instance {
 
 /// Run the rule over every cluster directory.
 pub(super) fn check(ctx: &Ctx, objects: &[RenderedObject], out: &mut Vec<Finding>) {
+    // CRDs the repo itself installs name their kinds' resources on every cluster.
+    let plurals = rendered_crd_plurals(objects);
     let mut by_cluster: BTreeMap<&str, Vec<&RenderedObject>> = BTreeMap::new();
     for o in objects {
         if let Some(c) = ctx.root_of(o).kind.cluster() {
@@ -121,13 +125,22 @@ pub(super) fn check(ctx: &Ctx, objects: &[RenderedObject], out: &mut Vec<Finding
             continue;
         };
         let (grants, role_file) = grants(&inst, &objs);
-        let plurals = rendered_crd_plurals(&objs);
-        for ((group, resource), (verbs, objs)) in missing(ctx, &plurals, &grants, &synced) {
+        for ((group, kind), (verbs, name, objs)) in missing(ctx, &plurals, &grants, &synced) {
             let first = objs[0];
+            let resource = name.shown();
             let qualified = if group.is_empty() {
-                resource.clone()
+                resource.to_string()
             } else {
                 format!("{resource}.{group}")
+            };
+            let guessed = if name.is_guess() {
+                format!(
+                    " (no CRD for {kind} is known here, so its resource name is guessed: checked as {}; pass --crds DIR \
+                     or --from-cluster to check the real name)",
+                    name.names().join(" or ")
+                )
+            } else {
+                String::new()
             };
             let fix = match &role_file {
                 Some((role, file)) => format!("add a rule for it to ClusterRole {role} ({file})"),
@@ -141,8 +154,8 @@ pub(super) fn check(ctx: &Ctx, objects: &[RenderedObject], out: &mut Vec<Finding
                 first.file.clone(),
                 first.label(),
                 format!(
-                    "Argo CD's controller ({}/{}) may not {} {qualified} ({} object(s) on cluster {cluster}); the sync \
-                     fails as forbidden: {fix}",
+                    "Argo CD's controller ({}/{}) may not {} {qualified}{guessed} ({} object(s) on cluster {cluster}); \
+                     the sync fails as forbidden: {fix}",
                     inst.namespace,
                     inst.controller_sa,
                     verbs.join("/"),
@@ -155,7 +168,8 @@ pub(super) fn check(ctx: &Ctx, objects: &[RenderedObject], out: &mut Vec<Finding
     }
 }
 
-/// (group, resource) -> (the sync verbs the controller lacks, the objects of that kind).
+/// (group, kind) -> what the controller lacks to sync the objects of that kind. With a guessed resource
+/// name a verb counts as granted when any likely name is granted.
 fn missing<'o>(
     ctx: &Ctx,
     plurals: &BTreeMap<(String, String), String>,
@@ -165,17 +179,20 @@ fn missing<'o>(
     let mut missing: BTreeMap<(String, String), Missing> = BTreeMap::new();
     for o in synced {
         let Some(g) = Gvk::of(&o.value) else { continue };
-        let resource = resource_name(ctx, plurals, &g);
+        let name = resource_name(ctx, plurals, &g);
         let ns = o.value.pointer("/metadata/namespace").and_then(Value::as_str);
-        let lacking: Vec<&'static str> = SYNC_VERBS
-            .iter()
-            .copied()
-            .filter(|v| !grants.iter().any(|gr| gr.allows(&g.group, &resource, ns, v)))
-            .collect();
+        let granted = |verb: &str| {
+            name.names()
+                .iter()
+                .any(|r| grants.iter().any(|gr| gr.allows(&g.group, r, ns, verb)))
+        };
+        let lacking: Vec<&'static str> = SYNC_VERBS.iter().copied().filter(|v| !granted(v)).collect();
         if !lacking.is_empty() {
-            let e = missing.entry((g.group.clone(), resource)).or_default();
+            let e = missing
+                .entry((g.group.clone(), g.kind.clone()))
+                .or_insert_with(|| (Vec::new(), name, Vec::new()));
             e.0 = lacking;
-            e.1.push(o);
+            e.2.push(o);
         }
     }
     missing
@@ -338,8 +355,8 @@ fn namespace_if(o: &RenderedObject, namespaced: bool) -> Option<String> {
     ns.filter(|_| namespaced).map(str::to_string)
 }
 
-/// (group, kind) -> plural of CRDs the cluster's own manifests install.
-fn rendered_crd_plurals(objs: &[&RenderedObject]) -> BTreeMap<(String, String), String> {
+/// (group, kind) -> plural of the CRDs the repo's own manifests install.
+fn rendered_crd_plurals(objs: &[RenderedObject]) -> BTreeMap<(String, String), String> {
     objs.iter()
         .filter(|o| Gvk::of(&o.value).is_some_and(|g| g.kind == "CustomResourceDefinition"))
         .filter_map(|o| {
@@ -352,39 +369,19 @@ fn rendered_crd_plurals(objs: &[&RenderedObject]) -> BTreeMap<(String, String), 
         .collect()
 }
 
-/// The resource name RBAC uses for a kind: from a known CRD, else Kubernetes' own guess for built-ins.
-fn resource_name(ctx: &Ctx, rendered: &BTreeMap<(String, String), String>, g: &Gvk) -> String {
-    if let Some(p) = rendered.get(&(g.group.clone(), g.kind.clone())) {
-        return p.clone();
-    }
-    if let Some(p) = ctx.schemas.crd_resource(&g.group, &g.kind) {
-        return p.to_string();
-    }
-    guess_plural(&g.kind)
-}
-
-/// Kubernetes' pluralisation of a built-in kind (`UnsafeGuessKindToResource`).
-fn guess_plural(kind: &str) -> String {
-    let lower = kind.to_lowercase();
-    if lower.ends_with('s') {
-        format!("{lower}es")
-    } else if let Some(stem) = lower.strip_suffix('y') {
-        format!("{stem}ies")
-    } else {
-        format!("{lower}s")
-    }
+/// The resource name RBAC uses for a kind: from a CRD the repo installs, else from the CRD cache or the
+/// cluster (`--crds`, `--from-cluster`), else Kubernetes' rule for built-ins, else a guess.
+fn resource_name(ctx: &Ctx, rendered: &BTreeMap<(String, String), String>, g: &Gvk) -> ResourceName {
+    let declared = rendered
+        .get(&(g.group.clone(), g.kind.clone()))
+        .map(String::as_str)
+        .or_else(|| ctx.schemas.crd_resource(&g.group, &g.kind));
+    ResourceName::of(&g.group, &g.kind, declared)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn plurals_follow_kubernetes_guessing() {
-        assert_eq!(guess_plural("Ingress"), "ingresses");
-        assert_eq!(guess_plural("NetworkPolicy"), "networkpolicies");
-        assert_eq!(guess_plural("Deployment"), "deployments");
-    }
 
     #[test]
     fn a_grant_is_limited_to_its_namespace_group_resource_and_verbs() {

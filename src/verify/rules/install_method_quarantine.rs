@@ -79,11 +79,7 @@ pub fn looks_like_argocd_values(v: &Value) -> bool {
 
 /// Rules on files themselves: Argo CD Helm values / helmCharts outside bootstrap.
 fn raw_files(ctx: &Ctx, out: &mut Vec<Finding>) {
-    let mut files = Vec::new();
-    for top in ["clusters", "apps-shared"] {
-        files.extend(roots::walk_files(&ctx.repo.join(top)));
-    }
-    for f in files {
+    for f in ctx.files {
         let name = f
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -91,13 +87,17 @@ fn raw_files(ctx: &Ctx, out: &mut Vec<Finding>) {
         if !(name.ends_with(".yaml") || name.ends_with(".yml") || name == "Kustomization") {
             continue;
         }
-        let rel = roots::rel(ctx.repo, &f);
+        let rel = roots::rel(ctx.repo, f);
         if in_bootstrap(&rel) {
             continue;
         }
-        let Ok(text) = std::fs::read_to_string(&f) else {
+        let Ok(text) = std::fs::read_to_string(f) else {
             continue;
         };
+        // Only Argo CD values (`configs`, `global`) or `helmCharts` can be reported: skip parsing the rest.
+        if !(text.contains("configs") || text.contains("global") || text.contains("helmCharts")) {
+            continue;
+        }
         let Ok(docs) = crate::fleet::render::parse_multi_doc(&text) else {
             continue;
         };

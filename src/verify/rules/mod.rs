@@ -24,19 +24,20 @@ pub use httproute_shared_base::EXPERIMENTAL_HTTPROUTE_FIELDS;
 pub use install_method_quarantine::looks_like_argocd_values;
 pub use secret_plaintext::plaintext_secret;
 
+use super::layout::Layout;
 use super::roots::Root;
 use super::{Finding, RenderedObject};
 use crate::fleet::cluster::ClusterSpec;
 use crate::schema::{Gvk, SchemaSet};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// What a rule does with the rendered objects.
 pub type Check = fn(&Ctx, &[RenderedObject], &mut Vec<Finding>);
 
-/// One lint rule: its stable id and its check (`None` for `render` and `schema`, which verify's pipeline
-/// itself reports while rendering and validating).
+/// One lint rule: its stable id and its check (`None` for `render`, `schema` and `helm-unavailable`, which
+/// verify's pipeline itself reports while rendering and validating).
 pub struct Rule {
     pub id: &'static str,
     pub check: Option<Check>,
@@ -50,6 +51,10 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "schema",
+        check: None,
+    },
+    Rule {
+        id: "helm-unavailable",
         check: None,
     },
     Rule {
@@ -113,13 +118,20 @@ pub struct Ctx<'a> {
     pub schemas: &'a SchemaSet,
     /// Roots kustomize could not render (reported as `render`); rules comparing roots skip them.
     pub failed: BTreeSet<usize>,
+    pub layout: Layout,
+    /// The files of the fleet trees (the whole repo in the legacy layout), for rules on files themselves.
+    pub files: &'a [PathBuf],
+    /// Files outside the fleet trees that no kustomization reads, with their objects: only checked for
+    /// plaintext Secrets (they are in Git, but nothing deploys them).
+    pub unrendered: Vec<(String, Vec<Value>)>,
     clusters: HashMap<String, Result<ClusterSpec, String>>,
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(repo: &'a Path, roots: &'a [Root], schemas: &'a SchemaSet) -> Ctx<'a> {
+    pub fn new(repo: &'a Path, layout: Layout, roots: &'a [Root], schemas: &'a SchemaSet) -> Ctx<'a> {
         let mut clusters = HashMap::new();
-        for r in roots {
+        // A legacy repo has no cluster descriptions yet: rules that need one skip its cluster.
+        for r in roots.iter().filter(|_| layout == Layout::Fleet) {
             if let Some(c) = r.kind.cluster() {
                 clusters.entry(c.to_string()).or_insert_with(|| {
                     if ClusterSpec::path(repo, c).is_file() {
@@ -135,6 +147,9 @@ impl<'a> Ctx<'a> {
             roots,
             schemas,
             failed: BTreeSet::new(),
+            layout,
+            files: &[],
+            unrendered: Vec::new(),
             clusters,
         }
     }
@@ -189,10 +204,10 @@ fn is_argo(v: &Value, kind: &str) -> bool {
     g.group == "argoproj.io" && g.kind == kind
 }
 
-/// `clusters/<name>/bootstrap` or below.
+/// `clusters/<name>/bootstrap` or below (or, in the legacy layout, the top-level `bootstrap/`).
 pub fn in_bootstrap(rel: &str) -> bool {
     let parts: Vec<&str> = rel.split('/').collect();
-    parts.len() >= 3 && parts[0] == "clusters" && parts[2] == "bootstrap"
+    parts.len() >= 3 && parts[0] == "clusters" && parts[2] == "bootstrap" || parts.len() >= 2 && parts[0] == "bootstrap"
 }
 
 /// (path, source) of an Application spec's source(s).

@@ -11,6 +11,20 @@ pub(super) fn check(ctx: &Ctx, objects: &[RenderedObject], out: &mut Vec<Finding
             out.push(finding("secret-plaintext", ctx, o, m));
         }
     }
+    // Files nothing deploys are still in Git.
+    for (file, docs) in &ctx.unrendered {
+        for d in docs {
+            if let Some(m) = plaintext_secret(d) {
+                let m = format!("{m} (no kustomization renders this file, but it is in Git)");
+                out.push(Finding::new(
+                    "secret-plaintext",
+                    file,
+                    crate::verify::object_label(d),
+                    m,
+                ));
+            }
+        }
+    }
 }
 
 /// The finding's message when `v` is a Secret holding values, else `None`.

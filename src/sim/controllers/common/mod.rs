@@ -2,11 +2,14 @@
 //! each other (docs/sim.md, "Layers").
 
 pub mod admission;
+pub mod health;
 pub mod lb;
 pub mod nodes;
+pub mod pod_start;
 pub mod status;
 pub mod storage;
 
+use crate::sim::store::kinds::builtins;
 use crate::sim::store::{meta_str, names::suffix, now};
 use serde_json::{json, Value};
 
@@ -18,7 +21,13 @@ pub fn cond(t: &str, status: &str, reason: &str, msg: &str) -> Value {
 }
 
 pub fn set_cond(obj: &mut Value, mut c: Value) {
-    if let Some(g) = obj.pointer("/metadata/generation").cloned() {
+    // metav1.Condition (custom resources) carries observedGeneration; the built-in kinds' own condition
+    // types (DeploymentCondition, JobCondition, ...) have no such field.
+    if let Some(g) = obj
+        .pointer("/metadata/generation")
+        .cloned()
+        .filter(|_| !is_builtin(obj))
+    {
         c["observedGeneration"] = g;
     }
     if !obj["status"].is_object() {
@@ -37,6 +46,15 @@ pub fn set_cond(obj: &mut Value, mut c: Value) {
         }
         None => conds.push(c),
     }
+}
+
+/// Whether an object is of a built-in kind (its status follows the Go types, not metav1.Condition).
+fn is_builtin(obj: &Value) -> bool {
+    let av = obj["apiVersion"].as_str().unwrap_or_default();
+    let (group, _) = av.rsplit_once('/').unwrap_or(("", av));
+    builtins()
+        .iter()
+        .any(|r| r.group == group && obj["kind"] == r.kind.as_str())
 }
 
 pub fn has_true(obj: &Value, t: &str) -> bool {
@@ -97,4 +115,23 @@ pub fn event(ctx: &Ctx, ns: &str, kind: &str, name: &str, reason: &str, msg: &st
             "reason": reason, "message": msg, "type": if warning { "Warning" } else { "Normal" },
             "source": {"component": "simulated"}, "count": 1, "firstTimestamp": t, "lastTimestamp": t}),
     );
+}
+
+/// Whether Service `ns/svc` exists and selects the pods of a Deployment that is Available (what a client of
+/// the Service needs for a connection to be answered).
+pub fn service_available(ctx: &Ctx, ns: &str, svc: &str) -> bool {
+    let Some(sel) = ctx
+        .world
+        .store
+        .get("services", ns, svc)
+        .and_then(|s| s.pointer("/spec/selector").and_then(Value::as_object).cloned())
+    else {
+        return false;
+    };
+    ctx.world.store.list("deployments.apps", Some(ns)).0.iter().any(|d| {
+        let labels = d.pointer("/spec/template/metadata/labels");
+        !sel.is_empty()
+            && sel.iter().all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
+            && has_true(d, "Available")
+    })
 }

@@ -39,7 +39,14 @@ pub fn stalled(o: &mut Value, kind: &str, state: &str) {
     }
     match kind {
         "ArgoCD" => o["status"]["phase"] = json!(state),
-        "Application" => o["status"]["health"] = json!({"status": state}),
+        "Application" => {
+            // Argo CD reports a degraded application with a message; one never synced is OutOfSync.
+            let msg = format!("held at {state} by a simulated stall");
+            o["status"]["health"] = json!({"status": state, "message": msg});
+            if o.pointer("/status/sync/status").is_none() {
+                o["status"]["sync"] = json!({"status": "OutOfSync"});
+            }
+        }
         "LVMCluster" | "ClusterPolicy" => {
             o["status"]["state"] = json!(state);
             if kind == "LVMCluster" {

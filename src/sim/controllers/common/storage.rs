@@ -32,7 +32,9 @@ pub fn bind_populated(ctx: &Ctx, ns: &str, name: &str) {
     let Some(pvc) = ctx.world.store.get(PVCS, ns, name) else {
         return;
     };
-    if pvc.pointer("/status/phase").and_then(Value::as_str) == Some("Bound") {
+    if pvc.pointer("/status/phase").and_then(Value::as_str) == Some("Bound")
+        || ctx.stall("PersistentVolumeClaim", &pvc).is_some()
+    {
         return;
     }
     let default_sc = ctx

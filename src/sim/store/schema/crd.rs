@@ -1,14 +1,14 @@
 //! The schemas the store knows objects by: a custom resource's served openAPIV3Schema (as the CRD
 //! stored says, with `old-schema` faults applied).
 
-use super::Store;
+use crate::sim::store::{meta_str, Store};
 use serde_json::Value;
 
 const CRDS: &str = "customresourcedefinitions.apiextensions.k8s.io";
 
 /// A CRD as served: with the properties that `old-schema` faults (CRD name, dotted path) remove.
 pub fn served_crd(mut crd: Value, old_schema: &[(String, String)]) -> Value {
-    let name = super::meta_str(&crd, "name").to_string();
+    let name = meta_str(&crd, "name").to_string();
     for (c, path) in old_schema {
         if *c == name {
             remove_schema_property(&mut crd, path);
