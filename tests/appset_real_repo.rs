@@ -42,7 +42,7 @@ fn openshift_workloads_appset_yields_redlib_from_its_overlay() {
     assert!(redlib.self_heal());
     assert_eq!(
         redlib.appset_file,
-        Path::new("clusters/openshift/apps/openshift-apps-appset.yaml")
+        Path::new("clusters/openshift/layers/phase-3/openshift-apps-appset.yaml")
     );
 }
 

@@ -10,7 +10,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn app(sim: &SimProc, name: &str) -> Value {
-    sim.api_get(&format!("/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/{name}"))
+    sim.api_get(&format!(
+        "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/{name}"
+    ))
 }
 
 fn wait_until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
@@ -34,7 +36,11 @@ fn argo_cd_gives_up_on_a_sync_that_lacked_the_seeded_secrets_and_fleetctl_recove
     let sim = SimProc::on_fleet("openshift", "sno-ai-lab", "", 100.0, dir.path());
     let answers = dir.path().join("runbooks/answers/rehearsal.yaml");
     let answers = answers.to_str().unwrap();
-    let p1 = fleetctl_on(dir.path(), &["phase", "1", "--cluster", "openshift", "--answers", answers], &sim.kubeconfig);
+    let p1 = fleetctl_on(
+        dir.path(),
+        &["phase", "1", "--cluster", "openshift", "--answers", answers],
+        &sim.kubeconfig,
+    );
     assert!(p1.status.success(), "{}", text(&p1));
     // The platform layer goes live without the Connect secrets (what the old phase order did).
     set_layer(dir.path(), "phase-2");
@@ -46,16 +52,36 @@ fn argo_cd_gives_up_on_a_sync_that_lacked_the_seeded_secrets_and_fleetctl_recove
                 .is_some_and(|c| c.iter().any(|c| c["type"] == "SyncError"))
     });
     let failed = app(&sim, "external-secrets");
-    let msg = failed.pointer("/status/operationState/message").and_then(Value::as_str).unwrap_or("");
-    assert!(msg.contains("Degraded") && msg.contains("onepassword-connect"), "{failed:#}");
-    assert_eq!(failed.pointer("/status/operationState/retryCount"), Some(&Value::from(10)), "the Application's retry.limit was spent");
+    let msg = failed
+        .pointer("/status/operationState/message")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    assert!(
+        msg.contains("Degraded") && msg.contains("onepassword-connect"),
+        "{failed:#}"
+    );
+    assert_eq!(
+        failed.pointer("/status/operationState/retryCount"),
+        Some(&Value::from(10)),
+        "the Application's retry.limit was spent"
+    );
     // No store without its token: the store's wave never ran.
     assert!(sim.api_get("/apis/external-secrets.io/v1/clustersecretstores/1password")["kind"] != "ClusterSecretStore");
 
     // The secrets are seeded by hand; Connect can start now, but Argo CD does not try that revision again.
     for (ns, name, key, file) in [
-        ("1passwordconnect", "1password-credentials", "1password-credentials.json", "rehearsal-connect-credentials.json"),
-        ("external-secrets", "1passwordconnect", "token", "rehearsal-connect-token.txt"),
+        (
+            "1passwordconnect",
+            "1password-credentials",
+            "1password-credentials.json",
+            "rehearsal-connect-credentials.json",
+        ),
+        (
+            "external-secrets",
+            "1passwordconnect",
+            "token",
+            "rehearsal-connect-token.txt",
+        ),
     ] {
         let src = dir.path().join("runbooks/answers").join(file);
         let out = Command::new("kubectl")
@@ -69,18 +95,28 @@ fn argo_cd_gives_up_on_a_sync_that_lacked_the_seeded_secrets_and_fleetctl_recove
     }
     wait_until(60, "Connect to become Available", || {
         let d = sim.api_get("/apis/apps/v1/namespaces/1passwordconnect/deployments/onepassword-connect");
-        d["status"]["conditions"].as_array().is_some_and(|c| c.iter().any(|c| c["type"] == "Available" && c["status"] == "True"))
+        d["status"]["conditions"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["type"] == "Available" && c["status"] == "True"))
     });
     // Several reconciliations later (180 s each, simulated), the revision is still skipped.
     let until = Instant::now() + Duration::from_secs_f64(600.0 / 100.0);
     while Instant::now() < until {
         let a = app(&sim, "external-secrets");
-        assert_eq!(a.pointer("/status/operationState/phase"), Some(&Value::from("Failed")), "Argo CD retried by itself: {a:#}");
+        assert_eq!(
+            a.pointer("/status/operationState/phase"),
+            Some(&Value::from("Failed")),
+            "Argo CD retried by itself: {a:#}"
+        );
         std::thread::sleep(Duration::from_millis(300));
     }
 
     // fleetctl's phase 2 (its decisions taken, the layer on, then resync-failed) recovers it and says so.
-    let out = fleetctl_on(dir.path(), &["phase", "2", "--cluster", "openshift", "--answers", answers], &sim.kubeconfig);
+    let out = fleetctl_on(
+        dir.path(),
+        &["phase", "2", "--cluster", "openshift", "--answers", answers],
+        &sim.kubeconfig,
+    );
     let t = text(&out);
     assert!(out.status.success(), "{t}");
     assert!(
@@ -93,6 +129,8 @@ fn argo_cd_gives_up_on_a_sync_that_lacked_the_seeded_secrets_and_fleetctl_recove
     });
     wait_until(60, "the ClusterSecretStore to be Ready", || {
         let s = sim.api_get("/apis/external-secrets.io/v1/clustersecretstores/1password");
-        s["status"]["conditions"].as_array().is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+        s["status"]["conditions"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
     });
 }

@@ -52,8 +52,16 @@ fn phase_1_turns_on_only_its_layer_for_90_simulated_seconds() {
     let speed = 20.0;
     let sim = SimProc::on_fleet("openshift", CTX, "", speed, dir.path());
     let answers = phase1_answers(dir.path());
-    let out = fleetctl_on(dir.path(), &["phase", "1", "--cluster", "openshift", "--answers", &answers], &sim.kubeconfig);
-    assert!(out.status.success(), "phase 1 with its own decisions only: {}", text(&out));
+    let out = fleetctl_on(
+        dir.path(),
+        &["phase", "1", "--cluster", "openshift", "--answers", &answers],
+        &sim.kubeconfig,
+    );
+    assert!(
+        out.status.success(),
+        "phase 1 with its own decisions only: {}",
+        text(&out)
+    );
     let t = text(&out);
     // The trust bootstrap comes first: the seeds are steps 4-6, before the operator is installed.
     let seed = t.find("Pre-seed the token External Secrets uses").expect("seeded");
@@ -73,14 +81,35 @@ fn phase_1_turns_on_only_its_layer_for_90_simulated_seconds() {
         }
         std::thread::sleep(Duration::from_millis(300));
     }
-    let gw = kubectl(&sim, &["-n", "openshift-ingress", "get", "gateway", "apps-gateway", "-o", "jsonpath={.status.addresses}", "--ignore-not-found"]);
+    let gw = kubectl(
+        &sim,
+        &[
+            "-n",
+            "openshift-ingress",
+            "get",
+            "gateway",
+            "apps-gateway",
+            "-o",
+            "jsonpath={.status.addresses}",
+            "--ignore-not-found",
+        ],
+    );
     assert!(gw.trim().is_empty(), "no Gateway has an address: {gw}");
     // What is live: root syncs layer phase-1, the AppProjects.
     assert!(names(&sim, "appprojects.argoproj.io").contains("infrastructure"));
-    let check = fleetctl_on(dir.path(), &["check", "--phase", "all", "--cluster", "openshift", "--output", "json"], &sim.kubeconfig);
+    let check = fleetctl_on(
+        dir.path(),
+        &["check", "--phase", "all", "--cluster", "openshift", "--output", "json"],
+        &sim.kubeconfig,
+    );
     let r: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap_or_else(|_| panic!("{}", text(&check)));
     let status = |id: &str| {
-        r["criteria"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("{id}: {r}"))["status"]
+        r["criteria"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap_or_else(|| panic!("{id}: {r}"))["status"]
             .as_str()
             .unwrap()
             .to_string()
@@ -89,7 +118,11 @@ fn phase_1_turns_on_only_its_layer_for_90_simulated_seconds() {
     assert_ne!(status("p2.layer-live"), "pass", "the platform layer is not live");
     assert_ne!(status("p6.layer-live"), "pass");
     common::assert_rerun_writes_nothing(&sim, "phase 1", || {
-        fleetctl_on(dir.path(), &["phase", "1", "--cluster", "openshift", "--answers", &answers], &sim.kubeconfig)
+        fleetctl_on(
+            dir.path(),
+            &["phase", "1", "--cluster", "openshift", "--answers", &answers],
+            &sim.kubeconfig,
+        )
     });
 }
 
@@ -99,11 +132,21 @@ fn phase_1_refuses_a_root_that_would_turn_on_a_later_phases_decisions() {
     set_layer(dir.path(), "phase-2");
     let sim = SimProc::on_fleet("openshift", CTX, "", 20.0, dir.path());
     let answers = phase1_answers(dir.path());
-    let out = fleetctl_on(dir.path(), &["phase", "1", "--cluster", "openshift", "--answers", &answers], &sim.kubeconfig);
+    let out = fleetctl_on(
+        dir.path(),
+        &["phase", "1", "--cluster", "openshift", "--answers", &answers],
+        &sim.kubeconfig,
+    );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let t = text(&out);
-    assert!(t.contains("step 'apply-root' would make clusters/openshift/infrastructure/"), "{t}");
-    assert!(t.contains("of phase 2 governs") && t.contains("not been answered"), "{t}");
+    assert!(
+        t.contains("step 'apply-root' would make clusters/openshift/infrastructure/"),
+        "{t}"
+    );
+    assert!(
+        t.contains("of phase 2 governs") && t.contains("not been answered"),
+        "{t}"
+    );
     assert!(t.contains("nothing was written"), "{t}");
     assert_eq!(sim.creates(), 0, "preflight refused before any write: {}", sim.stats());
 }
@@ -114,21 +157,36 @@ fn phase_2_takes_its_decisions_then_stops_until_git_turns_its_layer_on() {
     let sim = SimProc::on_fleet("openshift", CTX, "", 20.0, dir.path());
     let answers = dir.path().join("runbooks/answers/rehearsal.yaml");
     let answers = answers.to_str().unwrap();
-    let p1 = fleetctl_on(dir.path(), &["phase", "1", "--cluster", "openshift", "--answers", answers], &sim.kubeconfig);
+    let p1 = fleetctl_on(
+        dir.path(),
+        &["phase", "1", "--cluster", "openshift", "--answers", answers],
+        &sim.kubeconfig,
+    );
     assert!(p1.status.success(), "{}", text(&p1));
     sim.reset_stats();
-    let out = fleetctl_on(dir.path(), &["phase", "2", "--cluster", "openshift", "--answers", answers], &sim.kubeconfig);
+    let out = fleetctl_on(
+        dir.path(),
+        &["phase", "2", "--cluster", "openshift", "--answers", answers],
+        &sim.kubeconfig,
+    );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let t = text(&out);
     assert!(
-        t.contains("replace `- ../layers/phase-1` with `- ../layers/phase-2`") && t.contains("clusters/openshift/apps/kustomization.yaml"),
+        t.contains("replace `- ../layers/phase-1` with `- ../layers/phase-2`")
+            && t.contains("clusters/openshift/apps/kustomization.yaml"),
         "the one-line change to commit: {t}"
     );
     assert_eq!(sim.writes(), 0, "{}", sim.stats());
     // The owner commits it; phase 2 turns the platform on.
     set_layer(dir.path(), "phase-2");
-    let out = fleetctl_on(dir.path(), &["phase", "2", "--cluster", "openshift", "--answers", answers], &sim.kubeconfig);
+    let out = fleetctl_on(
+        dir.path(),
+        &["phase", "2", "--cluster", "openshift", "--answers", answers],
+        &sim.kubeconfig,
+    );
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("p2.layer-live"), "{}", text(&out));
-    wait_until(30, "the LVMCluster", || names(&sim, "lvmclusters.lvm.topolvm.io").contains("lvmcluster"));
+    wait_until(30, "the LVMCluster", || {
+        names(&sim, "lvmclusters.lvm.topolvm.io").contains("lvmcluster")
+    });
 }

@@ -15,6 +15,7 @@ fn phases_1_and_2_complete_pass_their_checks_and_rerun_with_zero_writes() {
     let answers = repo.join("runbooks/answers/rehearsal.yaml");
     let answers = answers.to_str().unwrap();
     for phase in ["1", "2"] {
+        common::set_layer(repo, &format!("phase-{phase}"));
         let out = fleetctl(
             repo,
             &["phase", phase, "--cluster", "openshift", "--answers", answers],
@@ -112,7 +113,7 @@ fn secret_value(sim: &SimProc, ns: &str, name: &str, key: &str) -> Option<Vec<u8
 }
 
 #[test]
-fn an_empty_token_file_stops_phase_2_and_a_rotated_token_needs_an_explicit_answer() {
+fn an_empty_token_file_stops_phase_1_and_a_rotated_token_needs_an_explicit_answer() {
     let dir = common::repo_copy();
     let repo = dir.path();
     let sim = SimProc::on_fleet("openshift", "sno-ai-lab", "", 20.0, repo);
@@ -143,12 +144,9 @@ fn an_empty_token_file_stops_phase_2_and_a_rotated_token_needs_an_explicit_answe
         )
     };
     let good = with_token("good", "tok-first-value\n", "");
-    let out = run(&good, "1");
-    assert!(out.status.success(), "{}", text(&out));
-
+    // The trust bootstrap comes first (phase 1 seeds the Connect secrets before the operator).
     // `op read ... > file` failed and left the file empty: refused before any write.
-    sim.reset_stats();
-    let out = run(&with_token("empty", "", ""), "2");
+    let out = run(&with_token("empty", "", ""), "1");
     let t = text(&out);
     assert_eq!(out.status.code(), Some(2), "{t}");
     assert!(
@@ -157,7 +155,7 @@ fn an_empty_token_file_stops_phase_2_and_a_rotated_token_needs_an_explicit_answe
     );
     assert_eq!(sim.writes(), 0, "{}", sim.stats());
 
-    let out = run(&good, "2");
+    let out = run(&good, "1");
     assert!(out.status.success(), "{}", text(&out));
     for (ns, name) in [
         ("1passwordconnect", "1password-operator-token"),
@@ -172,7 +170,7 @@ fn an_empty_token_file_stops_phase_2_and_a_rotated_token_needs_an_explicit_answe
 
     // A rotated token: the live Secrets differ, so replacing them needs `replace-seeded-secrets: yes`.
     sim.reset_stats();
-    let out = run(&with_token("rotated", "tok-second-value\n", ""), "2");
+    let out = run(&with_token("rotated", "tok-second-value\n", ""), "1");
     let t = text(&out);
     assert_eq!(out.status.code(), Some(2), "{t}");
     assert!(
@@ -187,7 +185,7 @@ fn an_empty_token_file_stops_phase_2_and_a_rotated_token_needs_an_explicit_answe
 
     let out = run(
         &with_token("rotated-yes", "tok-second-value\n", "replace-seeded-secrets: \"yes\"\n"),
-        "2",
+        "1",
     );
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(

@@ -72,6 +72,7 @@ fn phase_5_completes_on_openshift_with_restricted_v2_and_reruns_with_zero_writes
     let answers = repo.join("runbooks/answers/rehearsal.yaml");
     let answers = answers.to_str().unwrap();
     for phase in ["1", "2", "5"] {
+        common::set_layer(repo, &format!("phase-{phase}"));
         let out = fleetctl(
             repo,
             &["phase", phase, "--cluster", "openshift", "--answers", answers],

@@ -38,7 +38,8 @@ fn criterion<'a>(r: &'a Value, id: &str) -> &'a Value {
 
 #[test]
 fn two_rtx_3090s_pass_cuda_vectoradd_the_job_is_cleaned_up_and_a_rerun_writes_nothing() {
-    let (dir, sim) = common::openshift_platform_ready("gpus=2,gpu-model=2204");
+    let (dir, sim) = common::openshift_through(&["1", "2", "3", "5"], "gpus=2,gpu-model=2204");
+    common::set_layer(dir.path(), "phase-6");
     let repo = dir.path();
     let a = common::rehearsal_answers_with(repo, "answers-2gpus.yaml", &[("gpu-count", "\"2\"")]);
     let out = fleetctl(
@@ -147,7 +148,8 @@ fn two_rtx_3090s_pass_cuda_vectoradd_the_job_is_cleaned_up_and_a_rerun_writes_no
 #[test]
 fn open_modules_on_the_pascal_card_and_passthrough_without_virtualization_stop_with_the_reason() {
     // Today's hardware: one GTX 1050 Ti (the simulated NFD's default device 10de:1c82).
-    let (dir, sim) = common::openshift_platform_ready("");
+    let (dir, sim) = common::openshift_through(&["1", "2", "3", "5"], "");
+    common::set_layer(dir.path(), "phase-6");
     let repo = dir.path();
     let policy = repo.join("clusters/openshift/infrastructure/gpu-cluster-policy/clusterpolicy.yaml");
     let original = std::fs::read_to_string(&policy).unwrap();
@@ -226,7 +228,7 @@ fn open_modules_on_the_pascal_card_and_passthrough_without_virtualization_stop_w
 fn snapshot_of_a_healthy_gpu_stack_passes_every_phase_6_criterion() {
     let (code, r) = check_snapshot("healthy.yaml");
     assert_eq!(code, 0, "{r:#}");
-    assert_eq!(r["summary"]["pass"], 4, "{r:#}");
+    assert_eq!(r["summary"]["pass"], 5, "{r:#}");
     let ev = &criterion(&r, "p6.nfd-label")["evidence"];
     assert_eq!(
         ev["sno-ai-lab.metadata.labels[\"nvidia.com/gpu.product\"]"],

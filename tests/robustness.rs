@@ -21,6 +21,7 @@ fn phases_1_and_2_complete_under_injected_500s_and_dropped_connections_without_a
         let sim = SimProc::on_fleet("openshift", "sno-ai-lab", faults, 20.0, repo);
         let answers = repo.join("runbooks/answers/rehearsal.yaml");
         for phase in ["1", "2"] {
+            common::set_layer(repo, &format!("phase-{phase}"));
             let args = [
                 "phase",
                 phase,
@@ -265,6 +266,7 @@ fn dry_run_5(repo: &std::path::Path, cluster: &str, sim: &SimProc) {
 #[test]
 fn phase_5_dry_run_fills_its_placeholders_on_both_clusters() {
     let (dir, sim) = common::openshift_platform_ready("");
+    common::set_layer(dir.path(), "phase-5");
     dry_run_5(dir.path(), "openshift", &sim);
     let repo = repo_copy();
     let talos = SimProc::on_fleet("talos", "talos", "", 20.0, repo.path());
@@ -423,7 +425,7 @@ fn a_connect_credentials_file_that_is_not_json_is_refused_before_any_write() {
     sim.reset_stats();
     let out = fleetctl_on(
         repo,
-        &["phase", "2", "--cluster", "openshift", "--answers", &answers],
+        &["phase", "1", "--cluster", "openshift", "--answers", &answers],
         &sim.kubeconfig,
     );
     let t = text(&out);

@@ -103,7 +103,8 @@ async fn stalled_objects_stay_in_their_state() {
         ("openshift-gitops-operator", "openshift-gitops-operator"),
         ("lvm", "lvms-operator"),
     ] {
-        apply_yaml(&c, &format!("apiVersion: operators.coreos.com/v1alpha1\nkind: Subscription\nmetadata: {{name: {pkg}, namespace: {ns}}}\nspec: {{name: {pkg}, source: redhat-operators, sourceNamespace: openshift-marketplace, channel: stable}}\n")).await.unwrap();
+        // No channel: OLM subscribes to the package's default channel.
+        apply_yaml(&c, &format!("apiVersion: operators.coreos.com/v1alpha1\nkind: Subscription\nmetadata: {{name: {pkg}, namespace: {ns}}}\nspec: {{name: {pkg}, source: redhat-operators, sourceNamespace: openshift-marketplace}}\n")).await.unwrap();
     }
     wait_field(
         &c,

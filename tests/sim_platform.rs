@@ -240,7 +240,8 @@ async fn operands_report_ready_and_create_their_objects() {
         ("metallb-system", "metallb-operator"),
     ] {
         ns(&c, ns_name).await;
-        apply_yaml(&c, &format!("apiVersion: operators.coreos.com/v1alpha1\nkind: Subscription\nmetadata: {{name: {pkg}, namespace: {ns_name}}}\nspec: {{name: {pkg}, source: redhat-operators, sourceNamespace: openshift-marketplace, channel: stable}}\n")).await.unwrap();
+        // No channel: OLM subscribes to the package's default channel.
+        apply_yaml(&c, &format!("apiVersion: operators.coreos.com/v1alpha1\nkind: Subscription\nmetadata: {{name: {pkg}, namespace: {ns_name}}}\nspec: {{name: {pkg}, source: redhat-operators, sourceNamespace: openshift-marketplace}}\n")).await.unwrap();
     }
     for (ns_name, pkg) in [
         ("openshift-lvm-storage", "lvms-operator"),
@@ -278,6 +279,13 @@ async fn operands_report_ready_and_create_their_objects() {
     apply_yaml(&c, "apiVersion: lvm.topolvm.io/v1alpha1\nkind: LVMCluster\nmetadata: {name: lvms, namespace: openshift-lvm-storage}\nspec: {storage: {deviceClasses: [{name: vg1, default: true, fstype: xfs, deviceSelector: {paths: [/dev/disk/by-path/pci-0000:01:00.0-nvme-1]}}]}}\n").await.unwrap();
     apply_yaml(&c, "apiVersion: nvidia.com/v1\nkind: ClusterPolicy\nmetadata: {name: gpu-cluster-policy}\nspec: {driver: {kernelModuleType: proprietary}}\n").await.unwrap();
     apply_yaml(&c, "apiVersion: nfd.openshift.io/v1\nkind: NodeFeatureDiscovery\nmetadata: {name: nfd-instance, namespace: openshift-nfd}\nspec: {}\n").await.unwrap();
+    // The trust anchor the simulated ESO needs, as on a real cluster: the Connect token Secret, a Connect
+    // server behind the store's connectHost, and the ClusterSecretStore.
+    ns(&c, "1passwordconnect").await;
+    apply_yaml(&c, "apiVersion: v1\nkind: Secret\nmetadata: {name: 1passwordconnect, namespace: external-secrets}\nstringData: {token: simulated}\n").await.unwrap();
+    apply_yaml(&c, "apiVersion: v1\nkind: Service\nmetadata: {name: onepassword-connect, namespace: 1passwordconnect}\nspec: {selector: {app: connect}, ports: [{port: 8080}]}\n").await.unwrap();
+    apply_yaml(&c, "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: onepassword-connect, namespace: 1passwordconnect}\nspec: {selector: {matchLabels: {app: connect}}, template: {metadata: {labels: {app: connect}}, spec: {containers: [{name: api, image: 1password/connect-api:1.7.3}]}}}\n").await.unwrap();
+    apply_yaml(&c, "apiVersion: external-secrets.io/v1\nkind: ClusterSecretStore\nmetadata: {name: 1password}\nspec: {provider: {onepassword: {connectHost: 'http://onepassword-connect.1passwordconnect.svc:8080', vaults: {homelab: 1}, auth: {secretRef: {connectTokenSecretRef: {name: 1passwordconnect, key: token, namespace: external-secrets}}}}}}\n").await.unwrap();
     apply_yaml(&c, "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: token, namespace: external-secrets}\nspec: {refreshInterval: 1h, secretStoreRef: {kind: ClusterSecretStore, name: 1password}, target: {name: cf-token, creationPolicy: Owner}, data: [{secretKey: api-token, remoteRef: {key: cloudflare, property: token}}]}\n").await.unwrap();
     apply_yaml(&c, "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw, namespace: openshift-ingress}\nspec: {gatewayClassName: openshift-default, listeners: [{name: https, port: 443, protocol: HTTPS}]}\n").await.unwrap();
 

@@ -59,7 +59,11 @@ pub async fn run(p: &Probe, src: &Source<'_>) -> Result<(Status, crate::report::
         if let Some(server) = super::resolve::given_server().map_err(UserError::usage)? {
             match super::resolve::query(server, &host).await {
                 Ok(ips) if ips.is_empty() => {
-                    return Ok((Status::Fail, ev, vec![format!("{host} does not resolve (DNS server {server})")]));
+                    return Ok((
+                        Status::Fail,
+                        ev,
+                        vec![format!("{host} does not resolve (DNS server {server})")],
+                    ));
                 }
                 Ok(ips) => {
                     ev.insert("resolvedTo".into(), ips[0].to_string().into());

@@ -49,12 +49,21 @@ pub async fn query(server: SocketAddr, host: &str) -> Result<Vec<IpAddr>, String
     let id: u16 = rand::random();
     let mut q = Packet::new_query(id);
     let name = Name::new(host).map_err(|e| format!("{host}: {e}"))?;
-    q.questions.push(Question::new(name, QTYPE::TYPE(TYPE::A), QCLASS::CLASS(CLASS::IN), false));
+    q.questions.push(Question::new(
+        name,
+        QTYPE::TYPE(TYPE::A),
+        QCLASS::CLASS(CLASS::IN),
+        false,
+    ));
     let bytes = q.build_bytes_vec().map_err(|e| e.to_string())?;
-    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
     let mut buf = [0u8; 1500];
     for _ in 0..3 {
-        sock.send_to(&bytes, server).await.map_err(|e| format!("DNS query to {server}: {e}"))?;
+        sock.send_to(&bytes, server)
+            .await
+            .map_err(|e| format!("DNS query to {server}: {e}"))?;
         let Ok(Ok((n, _))) = tokio::time::timeout(Duration::from_secs(2), sock.recv_from(&mut buf)).await else {
             continue;
         };

@@ -235,7 +235,11 @@ fn git(dir: &std::path::Path, args: &[&str]) -> Result<(), String> {
         .output()
         .map_err(|e| format!("git: {e}"))?;
     if !out.status.success() {
-        return Err(format!("git {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()));
+        return Err(format!(
+            "git {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
     }
     Ok(())
 }
@@ -245,7 +249,15 @@ fn commit_all(dir: &std::path::Path, msg: &str) -> Result<(), String> {
     git(dir, &["add", "-A"])?;
     git(
         dir,
-        &["-c", "user.name=fleetctl rehearsal", "-c", "user.email=rehearsal@fleetctl.invalid", "commit", "-qm", msg],
+        &[
+            "-c",
+            "user.name=fleetctl rehearsal",
+            "-c",
+            "user.email=rehearsal@fleetctl.invalid",
+            "commit",
+            "-qm",
+            msg,
+        ],
     )
 }
 

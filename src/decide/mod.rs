@@ -248,7 +248,7 @@ mod tests {
             input: Default::default(),
             help: None,
             recommend_from: None,
-            governs: vec![],
+            governs: Vec::new(),
         }
     }
 

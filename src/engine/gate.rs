@@ -35,7 +35,12 @@ pub(super) fn check(
         let mut missing = Vec::new();
         for lp in &p.plan.live_paths {
             for l in &books {
-                for d in l.runbook.decisions.iter().filter(|d| d.governs.iter().any(|g| governs(g, &lp.path))) {
+                for d in l
+                    .runbook
+                    .decisions
+                    .iter()
+                    .filter(|d| d.governs.iter().any(|g| governs(g, &lp.path)))
+                {
                     let here = l.file == rb.file && decisions.contains_key(&d.id);
                     let before = journal
                         .last_of_phase(l.runbook.phase)
@@ -47,8 +52,16 @@ pub(super) fn check(
             }
         }
         if let Some((id, phase, what)) = missing.first() {
-            let others: Vec<String> = missing.iter().skip(1).map(|m| format!("'{}' (phase {})", m.0, m.1)).collect();
-            let more = if others.is_empty() { String::new() } else { format!("; also unanswered: {}", others.join(", ")) };
+            let others: Vec<String> = missing
+                .iter()
+                .skip(1)
+                .map(|m| format!("'{}' (phase {})", m.0, m.1))
+                .collect();
+            let more = if others.is_empty() {
+                String::new()
+            } else {
+                format!("; also unanswered: {}", others.join(", "))
+            };
             return Err(UserError::usage(format!(
                 "step '{}' would make {what} live, which decision '{id}' of phase {phase} governs, and it has not been answered{more}",
                 p.step.id

@@ -94,7 +94,9 @@ pub(super) async fn run(
     let plan = plan::make(req, spec, rb, &decisions, &vars, &paths)?;
     // The gate reads earlier runs' decisions: not this run's own journal entry (pin.rs), which has none yet.
     let mut earlier = progress.journal.clone();
-    earlier.runs.retain(|r| Some(&r.id) != progress.run_id.as_ref() || !r.decisions.is_empty());
+    earlier
+        .runs
+        .retain(|r| Some(&r.id) != progress.run_id.as_ref() || !r.decisions.is_empty());
     super::gate::check(req, spec, rb, &plan, &decisions, &earlier)?;
     crds(&cluster, rb, &plan, &decisions).await?;
     let env = plan::command_env(&target);

@@ -74,7 +74,11 @@ fn decision(d: &Decision, vocab: &dyn Vocabulary) -> Result<(), String> {
             .check_step(&b.name, &b.args)
             .map_err(|m| format!("decision '{}': {m}", d.id))?;
     }
-    if let Some(g) = d.governs.iter().find(|g| g.is_empty() || g.starts_with('/') || g.contains("..")) {
+    if let Some(g) = d
+        .governs
+        .iter()
+        .find(|g| g.is_empty() || g.starts_with('/') || g.contains(".."))
+    {
         return Err(format!(
             "decision '{}' governs '{g}': name a directory relative to the repo root",
             d.id

@@ -30,7 +30,9 @@ impl std::str::FromStr for LanDns {
         match s {
             "wildcard-only" => Ok(LanDns::WildcardOnly),
             "per-host" => Ok(LanDns::PerHost),
-            other => Err(format!("unknown LAN DNS '{other}' (expected wildcard-only or per-host)")),
+            other => Err(format!(
+                "unknown LAN DNS '{other}' (expected wildcard-only or per-host)"
+            )),
         }
     }
 }
@@ -61,16 +63,21 @@ pub fn answer(store: &Store, platform: Platform, mode: LanDns, host: &str) -> Op
     let host = host.trim_end_matches('.').to_ascii_lowercase();
     if platform == Platform::Talos || mode == LanDns::PerHost {
         for r in store.list("httproutes.gateway.networking.k8s.io", None).0 {
-            let named = r["spec"]["hostnames"]
-                .as_array()
-                .is_some_and(|h| h.iter().any(|n| n.as_str().is_some_and(|n| n.eq_ignore_ascii_case(&host))));
+            let named = r["spec"]["hostnames"].as_array().is_some_and(|h| {
+                h.iter()
+                    .any(|n| n.as_str().is_some_and(|n| n.eq_ignore_ascii_case(&host)))
+            });
             if !named {
                 continue;
             }
             let ns = meta_str(&r, "namespace");
             let parents = r["spec"]["parentRefs"].as_array().cloned().unwrap_or_default();
             if let Some(ip) = parents.iter().find_map(|p: &Value| {
-                gateway_address(store, p["namespace"].as_str().unwrap_or(ns), p["name"].as_str().unwrap_or(""))
+                gateway_address(
+                    store,
+                    p["namespace"].as_str().unwrap_or(ns),
+                    p["name"].as_str().unwrap_or(""),
+                )
             }) {
                 return Some(ip);
             }
@@ -94,7 +101,12 @@ fn reply(store: &Store, platform: Platform, mode: LanDns, query: &[u8]) -> Optio
         }
         if let Some(ip) = answer(store, platform, mode, &question.qname.to_string()) {
             found = true;
-            let rr = ResourceRecord::new(question.qname.clone(), CLASS::IN, 60, RData::A(A { address: ip.into() }));
+            let rr = ResourceRecord::new(
+                question.qname.clone(),
+                CLASS::IN,
+                60,
+                RData::A(A { address: ip.into() }),
+            );
             r.answers.push(rr);
         }
     }

@@ -268,7 +268,10 @@ mod tests {
         assert!(f.no_iommu);
         let d: FaultSpec = "disk-signatures,no-channel=lvms-operator:stable-4.22".parse().unwrap();
         assert!(d.disk_signatures);
-        assert_eq!(d.no_channels, vec![("lvms-operator".to_string(), "stable-4.22".to_string())]);
+        assert_eq!(
+            d.no_channels,
+            vec![("lvms-operator".to_string(), "stable-4.22".to_string())]
+        );
         assert!("no-channel=lvms-operator".parse::<FaultSpec>().is_err());
         assert!("gpu-model=rtx3090"
             .parse::<FaultSpec>()

@@ -27,8 +27,8 @@ mod store;
 mod world;
 
 pub use crate::fleet::Platform;
-pub use catalog::NODE_ADDRESS;
 pub use api::Stats;
+pub use catalog::NODE_ADDRESS;
 pub use faults::{FaultSpec, Stall};
 
 use std::net::SocketAddr;

@@ -352,10 +352,14 @@ async fn serve_one(
         405 => "Method Not Allowed",
         _ => "Service Unavailable",
     };
-    let body = format!("simulated {} (not a real ingress): {}\n", match face {
-        Face::Node => "router",
-        Face::Gateway => "gateway",
-    }, answer.reason);
+    let body = format!(
+        "simulated {} (not a real ingress): {}\n",
+        match face {
+            Face::Node => "router",
+            Face::Gateway => "gateway",
+        },
+        answer.reason
+    );
     let resp = format!(
         "HTTP/1.1 {} {text}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nX-Fleetctl-Sim: router\r\nConnection: close\r\n\r\n{}",
         answer.status,

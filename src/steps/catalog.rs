@@ -56,14 +56,23 @@ fn wanted(o: &Value) -> bool {
 
 /// A Subscription's package and channel in the live catalog: Ok(note) or the failure.
 async fn check_subscription(cx: &Cx<'_>, sub: &Value) -> Result<String, UserError> {
-    let (pkg, channel, source) = (str_at(sub, "/spec/name"), str_at(sub, "/spec/channel"), str_at(sub, "/spec/source"));
+    let (pkg, channel, source) = (
+        str_at(sub, "/spec/name"),
+        str_at(sub, "/spec/channel"),
+        str_at(sub, "/spec/source"),
+    );
     let file = match str_at(sub, "/x-fleetctl-from") {
         "" => format!("Subscription {}", str_at(sub, "/metadata/name")),
         from => format!("Subscription {} in {from}", str_at(sub, "/metadata/name")),
     };
     let pm = cx
         .cluster
-        .get("packages.operators.coreos.com/v1", "PackageManifest", Some("openshift-marketplace"), pkg)
+        .get(
+            "packages.operators.coreos.com/v1",
+            "PackageManifest",
+            Some("openshift-marketplace"),
+            pkg,
+        )
         .await?;
     let Some(pm) = pm else {
         return Err(UserError::usage(format!("package {pkg} is in none of the cluster's catalogs"))
@@ -90,11 +99,20 @@ async fn check_subscription(cx: &Cx<'_>, sub: &Value) -> Result<String, UserErro
         )));
     }
     if !source.is_empty() && !catalog.is_empty() && source != catalog {
-        return Err(UserError::usage(format!("package {pkg} comes from catalog {catalog}, the Subscription names {source}"))
-            .subject(file)
-            .next(format!("set spec.source: {catalog} in Git")));
+        return Err(UserError::usage(format!(
+            "package {pkg} comes from catalog {catalog}, the Subscription names {source}"
+        ))
+        .subject(file)
+        .next(format!("set spec.source: {catalog} in Git")));
     }
-    Ok(format!("{pkg} {} in {catalog}", if channel.is_empty() { "(default channel)" } else { channel }))
+    Ok(format!(
+        "{pkg} {} in {catalog}",
+        if channel.is_empty() {
+            "(default channel)"
+        } else {
+            channel
+        }
+    ))
 }
 
 /// The driver image a ClusterPolicy makes the GPU operator pull on this cluster's RHCOS.

@@ -66,7 +66,10 @@ fn hostnames(routes: &[Value], gw: &GatewayRef) -> Vec<String> {
 /// The records the owner must create so that every app hostname reaches the Gateway.
 fn records_to_create(a: &Args, gw_ip: &str, wrong: &[String], routes_on_node: &[(String, String)]) -> Vec<String> {
     if a.records == "gateway-wildcard" {
-        let mut r = vec![format!("*.{}  A  {gw_ip}   (replaces the wildcard that points at the node)", a.apps_domain)];
+        let mut r = vec![format!(
+            "*.{}  A  {gw_ip}   (replaces the wildcard that points at the node)",
+            a.apps_domain
+        )];
         r.extend(
             routes_on_node
                 .iter()
@@ -80,16 +83,29 @@ fn records_to_create(a: &Args, gw_ip: &str, wrong: &[String], routes_on_node: &[
 async fn check(cx: &Cx<'_>, a: &Args) -> Result<String, UserError> {
     let gw = cx
         .cluster
-        .get("gateway.networking.k8s.io/v1", "Gateway", Some(&a.gateway.namespace), &a.gateway.name)
+        .get(
+            "gateway.networking.k8s.io/v1",
+            "Gateway",
+            Some(&a.gateway.namespace),
+            &a.gateway.name,
+        )
         .await?;
-    let gw_ip = gw.as_ref().map(|g| str_at(g, "/status/addresses/0/value").to_string()).unwrap_or_default();
+    let gw_ip = gw
+        .as_ref()
+        .map(|g| str_at(g, "/status/addresses/0/value").to_string())
+        .unwrap_or_default();
     let subject = format!("Gateway {}/{}", a.gateway.namespace, a.gateway.name);
     if gw_ip.is_empty() {
-        return Err(UserError::failed("the Gateway has no address yet, so no DNS record can point at it")
-            .subject(subject)
-            .next("phase 2 gives it one (its load balancer); oc -n openshift-ingress get gateway,svc"));
+        return Err(
+            UserError::failed("the Gateway has no address yet, so no DNS record can point at it")
+                .subject(subject)
+                .next("phase 2 gives it one (its load balancer); oc -n openshift-ingress get gateway,svc"),
+        );
     }
-    let routes = cx.cluster.list("gateway.networking.k8s.io/v1", "HTTPRoute", None, None).await?;
+    let routes = cx
+        .cluster
+        .list("gateway.networking.k8s.io/v1", "HTTPRoute", None, None)
+        .await?;
     let hosts = hostnames(&routes, &a.gateway);
     if hosts.is_empty() {
         return Ok(format!("no HTTPRoute is attached to {subject} yet"));
@@ -117,14 +133,18 @@ async fn check(cx: &Cx<'_>, a: &Args) -> Result<String, UserError> {
         wrong.push(h.clone());
     }
     if wrong.is_empty() {
-        return Ok(format!("every app hostname resolves to the Gateway: {}", lines.join("; ")));
+        return Ok(format!(
+            "every app hostname resolves to the Gateway: {}",
+            lines.join("; ")
+        ));
     }
     let node_routes = platform_routes(cx).await?;
     let records = records_to_create(a, &gw_ip, &wrong, &node_routes);
     for l in &lines {
         cx.ui.line(&format!("  {l}"));
     }
-    cx.ui.line(&format!("  manual step: create these DNS records ({}):", a.records));
+    cx.ui
+        .line(&format!("  manual step: create these DNS records ({}):", a.records));
     for r in &records {
         cx.ui.line(&format!("    {r}"));
     }
@@ -152,7 +172,11 @@ async fn platform_routes(cx: &Cx<'_>) -> Result<Vec<(String, String)>, UserError
         .unwrap_or("<node address>")
         .to_string();
     let routes = cx.cluster.list("route.openshift.io/v1", "Route", None, None).await?;
-    let mut hosts: Vec<String> = routes.iter().map(|r| str_at(r, "/spec/host").to_string()).filter(|h| !h.is_empty()).collect();
+    let mut hosts: Vec<String> = routes
+        .iter()
+        .map(|r| str_at(r, "/spec/host").to_string())
+        .filter(|h| !h.is_empty())
+        .collect();
     hosts.sort();
     hosts.dedup();
     Ok(hosts.into_iter().map(|h| (h, node_ip.clone())).collect())
@@ -185,7 +209,10 @@ mod tests {
 
     #[test]
     fn hostnames_of_routes_on_the_gateway_and_the_records_to_create() {
-        let gw = GatewayRef { namespace: "openshift-ingress".into(), name: "apps-gateway".into() };
+        let gw = GatewayRef {
+            namespace: "openshift-ingress".into(),
+            name: "apps-gateway".into(),
+        };
         let routes = vec![
             json!({"metadata": {"namespace": "redlib"}, "spec": {"hostnames": ["redlib.apps.x"],
                 "parentRefs": [{"name": "apps-gateway", "namespace": "openshift-ingress"}]}}),
@@ -193,10 +220,28 @@ mod tests {
                 "parentRefs": [{"name": "elsewhere", "namespace": "openshift-ingress"}]}}),
         ];
         assert_eq!(hostnames(&routes, &gw), vec!["redlib.apps.x".to_string()]);
-        let a = Args { gateway: gw, records: "per-host-records".into(), apps_domain: "apps.x".into() };
-        assert_eq!(records_to_create(&a, "192.0.2.11", &["redlib.apps.x".into()], &[]), vec!["redlib.apps.x  A  192.0.2.11"]);
-        let w = Args { records: "gateway-wildcard".into(), ..a };
-        let r = records_to_create(&w, "192.0.2.11", &["redlib.apps.x".into()], &[("argocd.apps.x".into(), "192.0.2.10".into())]);
-        assert!(r[0].starts_with("*.apps.x  A  192.0.2.11") && r[1].starts_with("argocd.apps.x  A  192.0.2.10"), "{r:?}");
+        let a = Args {
+            gateway: gw,
+            records: "per-host-records".into(),
+            apps_domain: "apps.x".into(),
+        };
+        assert_eq!(
+            records_to_create(&a, "192.0.2.11", &["redlib.apps.x".into()], &[]),
+            vec!["redlib.apps.x  A  192.0.2.11"]
+        );
+        let w = Args {
+            records: "gateway-wildcard".into(),
+            ..a
+        };
+        let r = records_to_create(
+            &w,
+            "192.0.2.11",
+            &["redlib.apps.x".into()],
+            &[("argocd.apps.x".into(), "192.0.2.10".into())],
+        );
+        assert!(
+            r[0].starts_with("*.apps.x  A  192.0.2.11") && r[1].starts_with("argocd.apps.x  A  192.0.2.10"),
+            "{r:?}"
+        );
     }
 }

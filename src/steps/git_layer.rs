@@ -49,7 +49,8 @@ pub fn current(repo: &Path, cluster: &str) -> Result<String, UserError> {
             .subject(file.display().to_string())
             .next("list exactly one layer: `resources: [../layers/phase-N]` (docs/multicluster-prd.md, \"Layers\")")
     };
-    let text = std::fs::read_to_string(repo.join(&file)).map_err(|e| bad(format!("cannot read the layer switch: {e}")))?;
+    let text =
+        std::fs::read_to_string(repo.join(&file)).map_err(|e| bad(format!("cannot read the layer switch: {e}")))?;
     let k: Value = serde_yaml::from_str(&text).map_err(|e| bad(format!("the layer switch is not YAML: {e}")))?;
     let layers: Vec<String> = k["resources"]
         .as_array()
@@ -79,10 +80,17 @@ pub fn set_switch(repo: &Path, cluster: &str, layer: &str) -> Result<(), UserErr
 /// Ok(note) when Git turns on `a.layer` (or a later one); else the change to commit.
 fn check(repo: &Path, a: &Args) -> Result<String, UserError> {
     let now = current(repo, &a.cluster)?;
-    let (have, want) = (rank(&now).map_err(UserError::usage)?, rank(&a.layer).map_err(UserError::usage)?);
+    let (have, want) = (
+        rank(&now).map_err(UserError::usage)?,
+        rank(&a.layer).map_err(UserError::usage)?,
+    );
     let file = switch_file(&a.cluster);
     if have >= want {
-        let extra = if have > want { format!(", which includes {}", a.layer) } else { String::new() };
+        let extra = if have > want {
+            format!(", which includes {}", a.layer)
+        } else {
+            String::new()
+        };
         return Ok(format!("Git turns on layer {now}{extra} ({})", file.display()));
     }
     Err(UserError::usage(format!(

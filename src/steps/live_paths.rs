@@ -49,7 +49,12 @@ fn synced_paths(repo: &Path, o: &Value) -> Vec<(String, String)> {
             appset::generate(repo, std::slice::from_ref(&file))
                 .unwrap_or_default()
                 .into_iter()
-                .map(|a| (format!("ApplicationSet {name} -> Application {}", a.name), a.source.path))
+                .map(|a| {
+                    (
+                        format!("ApplicationSet {name} -> Application {}", a.name),
+                        a.source.path,
+                    )
+                })
                 .collect()
         }
         _ => vec![],

@@ -60,7 +60,9 @@ fn resync(ns: &str, app: &Value) -> Value {
 }
 
 async fn apps(cx: &Cx<'_>, ns: &str) -> Result<Vec<Value>, UserError> {
-    cx.cluster.list("argoproj.io/v1alpha1", "Application", Some(ns), None).await
+    cx.cluster
+        .list("argoproj.io/v1alpha1", "Application", Some(ns), None)
+        .await
 }
 
 #[async_trait::async_trait]
@@ -82,7 +84,10 @@ impl StepKind for ResyncFailed {
             return Ok(Done::already("no Application's last sync failed"));
         }
         for (name, why) in &stuck {
-            let app = all.iter().find(|x| str_at(x, "/metadata/name") == name).expect("listed");
+            let app = all
+                .iter()
+                .find(|x| str_at(x, "/metadata/name") == name)
+                .expect("listed");
             cx.cluster.apply(&resync(&a.namespace, app), false).await?;
             cx.ui.line(&format!(
                 "  refreshed and re-synced Application {}/{name}; its last sync had failed: {why}",
@@ -108,7 +113,12 @@ impl StepKind for ResyncFailed {
         }
         Ok(stuck
             .iter()
-            .map(|(n, why)| format!("would refresh and sync Application {}/{n} (last sync failed: {why})", a.namespace))
+            .map(|(n, why)| {
+                format!(
+                    "would refresh and sync Application {}/{n} (last sync failed: {why})",
+                    a.namespace
+                )
+            })
             .collect())
     }
 }
@@ -126,8 +136,11 @@ mod tests {
             json!({"metadata": {"name": "never"}}),
         ];
         assert_eq!(failed(&apps), vec![("stuck".to_string(), "Degraded".to_string())]);
-        let op = resync("argocd", &json!({"metadata": {"name": "stuck"}, "spec": {"syncPolicy": {"retry": {"limit": 3}}},
-            "status": {"sync": {"revision": "abc"}}}));
+        let op = resync(
+            "argocd",
+            &json!({"metadata": {"name": "stuck"}, "spec": {"syncPolicy": {"retry": {"limit": 3}}},
+            "status": {"sync": {"revision": "abc"}}}),
+        );
         assert_eq!(op["operation"]["sync"]["revision"], "abc");
         assert_eq!(op["operation"]["retry"]["limit"], 3);
         assert_eq!(op["metadata"]["annotations"]["argocd.argoproj.io/refresh"], "hard");

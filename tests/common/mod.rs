@@ -79,7 +79,11 @@ impl SimProc {
             if out.read_line(&mut line).unwrap_or(0) == 0 {
                 break;
             }
-            for (tag, slot) in [("router: https://", &mut router), ("gateway: https://", &mut gateway), ("dns: ", &mut dns)] {
+            for (tag, slot) in [
+                ("router: https://", &mut router),
+                ("gateway: https://", &mut gateway),
+                ("dns: ", &mut dns),
+            ] {
                 if let Some(i) = line.find(tag) {
                     *slot = line[i + tag.len()..].trim().to_string();
                 }
@@ -285,10 +289,17 @@ pub fn rehearsal_answers_with(repo: &Path, name: &str, changes: &[(&str, &str)])
 
 /// A copy of the repo's fleet and a simulated sno-ai-lab syncing it, with phases 1 and 2 done (rehearsal answers).
 pub fn openshift_platform_ready(faults: &str) -> (tempfile::TempDir, SimProc) {
+    openshift_through(&["1", "2"], faults)
+}
+
+/// A copy of the repo's fleet and a simulated sno-ai-lab syncing it, with `phases` done in order (rehearsal
+/// answers), each after the owner's commit that turns its layer on. Phase 6 needs 1, 2, 3 and 5: its layer
+/// includes phase 5's, whose decisions must be taken first.
+pub fn openshift_through(phases: &[&str], faults: &str) -> (tempfile::TempDir, SimProc) {
     let dir = repo_copy();
     let sim = SimProc::on_fleet("openshift", "sno-ai-lab", faults, 20.0, dir.path());
     let answers = dir.path().join("runbooks/answers/rehearsal.yaml");
-    for phase in ["1", "2"] {
+    for phase in phases {
         set_layer(dir.path(), &format!("phase-{phase}"));
         let args = [
             "phase",

@@ -23,7 +23,12 @@ pub const CRDS: &[(&str, &str, &str, bool)] = &[
     ),
     ("installplans.operators.coreos.com", "InstallPlan", "v1alpha1", true),
     // An aggregated API (the package server) on a real cluster; a CRD here.
-    ("packagemanifests.packages.operators.coreos.com", "PackageManifest", "v1", true),
+    (
+        "packagemanifests.packages.operators.coreos.com",
+        "PackageManifest",
+        "v1",
+        true,
+    ),
     (
         "securitycontextconstraints.security.openshift.io",
         "SecurityContextConstraints",
@@ -450,7 +455,10 @@ pub fn seed(shared: &World) -> anyhow::Result<()> {
                 "status": {"namespaces": [""], "lastUpdated": now()}}),
             );
             for pkg in PACKAGES {
-                add("packagemanifests.packages.operators.coreos.com", package_manifest(shared, pkg));
+                add(
+                    "packagemanifests.packages.operators.coreos.com",
+                    package_manifest(shared, pkg),
+                );
             }
         }
     }

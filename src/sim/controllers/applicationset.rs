@@ -26,7 +26,10 @@ fn on_event(ctx: &Arc<Ctx>, gr: &str, _: EventType, obj: &Value) {
     let generation = obj.pointer("/metadata/generation").cloned();
     let done = obj.pointer("/status/observedGeneration").cloned() == generation && generation.is_some();
     if !done {
-        let (ns, name) = (meta_str(obj, "namespace").to_string(), meta_str(obj, "name").to_string());
+        let (ns, name) = (
+            meta_str(obj, "namespace").to_string(),
+            meta_str(obj, "name").to_string(),
+        );
         ctx.once(key(gr, obj), 500, move |ctx| expand_appset(ctx, &ns, &name, repo));
     }
 }

@@ -55,11 +55,17 @@ fn on_event(ctx: &Arc<Ctx>, gr: &str, _: EventType, obj: &Value) {
         reconcile(ctx, APPS, "Application", 1000, obj, application);
         return;
     };
-    let (ns, name) = (meta_str(obj, "namespace").to_string(), meta_str(obj, "name").to_string());
+    let (ns, name) = (
+        meta_str(obj, "namespace").to_string(),
+        meta_str(obj, "name").to_string(),
+    );
     ctx.once(key(gr, obj), 800, move |ctx| reconcile_app(ctx, &ns, &name, repo));
     // Argo CD compares every Application with Git every `timeout.reconciliation` (180 s in this fleet's
     // ArgoCD CR), so a commit is picked up without an event.
-    let (ns, name) = (meta_str(obj, "namespace").to_string(), meta_str(obj, "name").to_string());
+    let (ns, name) = (
+        meta_str(obj, "namespace").to_string(),
+        meta_str(obj, "name").to_string(),
+    );
     ctx.timer(format!("poll/{ns}/{name}"), RECONCILIATION_MS, move |ctx| {
         if let Some(app) = ctx.world.store.get(APPS, &ns, &name) {
             ctx.requeue(APPS, &app);
@@ -106,14 +112,21 @@ fn ident(app: &Value, o: &Value) -> (String, String, String, String) {
         "" => str_at(app, "/spec/destination/namespace").to_string(),
         n => n.to_string(),
     };
-    (group, str_at(o, "/kind").to_string(), ns, meta_str(o, "name").to_string())
+    (
+        group,
+        str_at(o, "/kind").to_string(),
+        ns,
+        meta_str(o, "name").to_string(),
+    )
 }
 
 /// The live object behind a desired one (None: its kind is not served, or it does not exist).
 fn live_of(ctx: &Ctx, app: &Value, o: &Value) -> Option<Value> {
     let ri = resolve(ctx, str_at(o, "/apiVersion"), str_at(o, "/kind"))?;
     let (_, _, ns, name) = ident(app, o);
-    ctx.world.store.get(&ri.gr(), if ri.namespaced { &ns } else { "" }, &name)
+    ctx.world
+        .store
+        .get(&ri.gr(), if ri.namespaced { &ns } else { "" }, &name)
 }
 
 /// One desired object as the app sees it: live or not, its health and message, its status.resources row.
@@ -161,7 +174,11 @@ fn reconcile_app(ctx: &Arc<Ctx>, ns: &str, name: &str, repo: PathBuf) {
     let Some(app) = ctx.world.store.get(APPS, ns, name) else {
         return;
     };
-    if app.pointer("/metadata/annotations").and_then(|a| a.get(REFRESH)).is_some() {
+    if app
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(REFRESH))
+        .is_some()
+    {
         ctx.world.store.mutate(APPS, ns, name, |o| {
             if let Some(a) = o["metadata"]["annotations"].as_object_mut() {
                 a.remove(REFRESH);
@@ -169,7 +186,9 @@ fn reconcile_app(ctx: &Arc<Ctx>, ns: &str, name: &str, repo: PathBuf) {
         });
     }
     if let Some(state) = ctx.stall("Application", &app) {
-        ctx.world.store.mutate(APPS, ns, name, |o| stalled(o, "Application", &state));
+        ctx.world
+            .store
+            .mutate(APPS, ns, name, |o| stalled(o, "Application", &state));
         return;
     }
     if app.pointer("/spec/source/chart").is_some() {
@@ -209,10 +228,15 @@ fn reconcile_app(ctx: &Arc<Ctx>, ns: &str, name: &str, repo: PathBuf) {
     if last_rev == desired.revision && phase != "Succeeded" {
         // Argo CD's autoSync: "Skipping auto-sync: failed previous sync attempt to <revision>".
         let m = format!("Failed sync attempt to {}: {last_msg}", desired.revision);
-        ctx.world.store.mutate(APPS, ns, name, |o| set_app_condition(o, "SyncError", &m));
+        ctx.world
+            .store
+            .mutate(APPS, ns, name, |o| set_app_condition(o, "SyncError", &m));
         return;
     }
-    let self_heal = app.pointer("/spec/syncPolicy/automated/selfHeal").and_then(Value::as_bool) == Some(true);
+    let self_heal = app
+        .pointer("/spec/syncPolicy/automated/selfHeal")
+        .and_then(Value::as_bool)
+        == Some(true);
     if last_rev == desired.revision && !self_heal {
         return;
     }
@@ -250,21 +274,23 @@ fn write_status(ctx: &Ctx, app: &Value, d: &Desired) -> bool {
     let source = app.pointer("/spec/source").cloned().unwrap_or(Value::Null);
     let dest = app.pointer("/spec/destination").cloned().unwrap_or(Value::Null);
     let resources: Vec<Value> = rows.into_iter().map(|r| r.row).collect();
-    ctx.world.store.mutate(APPS, meta_str(app, "namespace"), meta_str(app, "name"), |o| {
-        o["status"]["sync"] = json!({"status": if synced { "Synced" } else { "OutOfSync" }, "revision": d.revision,
+    ctx.world
+        .store
+        .mutate(APPS, meta_str(app, "namespace"), meta_str(app, "name"), |o| {
+            o["status"]["sync"] = json!({"status": if synced { "Synced" } else { "OutOfSync" }, "revision": d.revision,
             "comparedTo": {"source": source, "destination": dest}});
-        o["status"]["health"] = if msg.is_empty() || health == Health::Healthy {
-            json!({"status": health.as_str()})
-        } else {
-            json!({"status": health.as_str(), "message": msg})
-        };
-        o["status"]["resources"] = json!(resources);
-        if synced {
-            if let Some(c) = o["status"]["conditions"].as_array_mut() {
-                c.retain(|c| c["type"] != "SyncError" && c["type"] != "ComparisonError");
+            o["status"]["health"] = if msg.is_empty() || health == Health::Healthy {
+                json!({"status": health.as_str()})
+            } else {
+                json!({"status": health.as_str(), "message": msg})
+            };
+            o["status"]["resources"] = json!(resources);
+            if synced {
+                if let Some(c) = o["status"]["conditions"].as_array_mut() {
+                    c.retain(|c| c["type"] != "SyncError" && c["type"] != "ComparisonError");
+                }
             }
-        }
-    });
+        });
     synced
 }
 
@@ -389,12 +415,12 @@ async fn sync_attempt(ctx: &Arc<Ctx>, app: &Value, d: &Desired) -> Result<(), St
     waves.dedup();
     for (i, w) in waves.iter().enumerate() {
         let objs: Vec<&Value> = d.objects.iter().filter(|o| wave_of(o) == *w).collect();
-        let errors: Vec<String> = objs
-            .iter()
-            .filter_map(|o| apply_object(ctx, app, o).err())
-            .collect();
+        let errors: Vec<String> = objs.iter().filter_map(|o| apply_object(ctx, app, o).err()).collect();
         if !errors.is_empty() {
-            return Err(format!("one or more objects failed to apply, reason: {}", errors.join("; ")));
+            return Err(format!(
+                "one or more objects failed to apply, reason: {}",
+                errors.join("; ")
+            ));
         }
         if i + 1 < waves.len() {
             wait_healthy(ctx, app, &objs).await?;
@@ -405,7 +431,10 @@ async fn sync_attempt(ctx: &Arc<Ctx>, app: &Value, d: &Desired) -> Result<(), St
 
 /// Waits until every object of a wave is Healthy; a Degraded one fails the sync.
 async fn wait_healthy(ctx: &Arc<Ctx>, app: &Value, objs: &[&Value]) -> Result<(), String> {
-    let (ns, name) = (meta_str(app, "namespace").to_string(), meta_str(app, "name").to_string());
+    let (ns, name) = (
+        meta_str(app, "namespace").to_string(),
+        meta_str(app, "name").to_string(),
+    );
     loop {
         let mut waiting = None;
         for o in objs {
@@ -438,7 +467,9 @@ fn apply_object(ctx: &Ctx, app: &Value, o: &Value) -> Result<(), String> {
     let av = str_at(o, "/apiVersion");
     let kind = str_at(o, "/kind");
     let Some(ri) = resolve(ctx, av, kind) else {
-        return Err(format!("the server could not find the requested resource ({kind} {av})"));
+        return Err(format!(
+            "the server could not find the requested resource ({kind} {av})"
+        ));
     };
     let mut o = o.clone();
     let (_, _, ns, name) = ident(app, &o);

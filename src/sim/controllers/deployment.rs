@@ -42,10 +42,12 @@ fn on_secret(ctx: &Arc<Ctx>, secret: &Value) {
         if !super::common::has_true(&d, "Available") {
             let name = meta_str(&d, "name").to_string();
             let ns = ns.clone();
-            ctx.once(format!("{DEPLOYS}/{ns}/{name}"), 300, move |ctx| match ctx.world.store.get(DEPLOYS, &ns, &name) {
-                Some(d) if mounts_pvc(&d) => reconcile_deployment(ctx, &ns, &name),
-                Some(_) => deployment(ctx, &ns, &name),
-                None => {}
+            ctx.once(format!("{DEPLOYS}/{ns}/{name}"), 300, move |ctx| {
+                match ctx.world.store.get(DEPLOYS, &ns, &name) {
+                    Some(d) if mounts_pvc(&d) => reconcile_deployment(ctx, &ns, &name),
+                    Some(_) => deployment(ctx, &ns, &name),
+                    None => {}
+                }
             });
         }
     }
@@ -93,7 +95,10 @@ fn deployment(ctx: &Arc<Ctx>, ns: &str, name: &str) {
     let kubelet = blocked(ctx, ns, &format!("{rs}-sim"), &spec);
     if let Some((reason, msg)) = &kubelet {
         event(ctx, ns, "Pod", &format!("{rs}-sim"), reason, msg, true);
-        let deadline = d.pointer("/spec/progressDeadlineSeconds").and_then(Value::as_u64).unwrap_or(600);
+        let deadline = d
+            .pointer("/spec/progressDeadlineSeconds")
+            .and_then(Value::as_u64)
+            .unwrap_or(600);
         let (ns, name) = (ns.to_string(), name.to_string());
         ctx.once(format!("deadline/{DEPLOYS}/{ns}/{name}"), deadline * 1000, move |ctx| {
             deadline_exceeded(ctx, &ns, &name)
@@ -101,22 +106,45 @@ fn deployment(ctx: &Arc<Ctx>, ns: &str, name: &str) {
     }
     ctx.world.store.mutate("deployments.apps", ns, name, |o| {
         let replicas = o.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
-        let ready = if stall.is_some() || kubelet.is_some() { 0 } else { replicas };
+        let ready = if stall.is_some() || kubelet.is_some() {
+            0
+        } else {
+            replicas
+        };
         replica_status(o, replicas, replicas, ready);
         let avail = if ready == replicas {
-            ("True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
+            (
+                "True",
+                "MinimumReplicasAvailable",
+                "Deployment has minimum availability.",
+            )
         } else if stall.is_some() {
-            ("False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability. (simulated stall)")
+            (
+                "False",
+                "MinimumReplicasUnavailable",
+                "Deployment does not have minimum availability. (simulated stall)",
+            )
         } else {
-            ("False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
+            (
+                "False",
+                "MinimumReplicasUnavailable",
+                "Deployment does not have minimum availability.",
+            )
         };
         set_cond(o, cond("Available", avail.0, avail.1, avail.2));
-        let exceeded = o.pointer("/status/conditions").and_then(Value::as_array).is_some_and(|c| {
-            c.iter().any(|c| c["type"] == "Progressing" && c["reason"] == "ProgressDeadlineExceeded")
-        });
+        let exceeded = o
+            .pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .is_some_and(|c| {
+                c.iter()
+                    .any(|c| c["type"] == "Progressing" && c["reason"] == "ProgressDeadlineExceeded")
+            });
         if ready == replicas || !exceeded {
             let (reason, msg) = if ready == replicas {
-                ("NewReplicaSetAvailable", format!("ReplicaSet \"{rs}\" has successfully progressed."))
+                (
+                    "NewReplicaSetAvailable",
+                    format!("ReplicaSet \"{rs}\" has successfully progressed."),
+                )
             } else {
                 ("ReplicaSetUpdated", format!("ReplicaSet \"{rs}\" is progressing."))
             };
@@ -138,7 +166,12 @@ fn deadline_exceeded(ctx: &Arc<Ctx>, ns: &str, name: &str) {
     ctx.world.store.mutate(DEPLOYS, ns, name, |o| {
         set_cond(
             o,
-            cond("Progressing", "False", "ProgressDeadlineExceeded", &format!("ReplicaSet \"{rs}\" has timed out progressing.")),
+            cond(
+                "Progressing",
+                "False",
+                "ProgressDeadlineExceeded",
+                &format!("ReplicaSet \"{rs}\" has timed out progressing."),
+            ),
         )
     });
 }

@@ -46,10 +46,24 @@ fn on_event(ctx: &Arc<Ctx>, gr: &str, _: EventType, obj: &Value) {
         }
         STORES | CSS => {
             let kind = if gr == CSS { "ClusterSecretStore" } else { "SecretStore" };
-            reconcile(ctx, if gr == CSS { CSS } else { STORES }, kind, 500, obj, validate_store);
+            reconcile(
+                ctx,
+                if gr == CSS { CSS } else { STORES },
+                kind,
+                500,
+                obj,
+                validate_store,
+            );
             retry_unless_ready(ctx, gr, obj);
             if has_true(obj, "Ready") && ctx.served(ES) {
-                for e in ctx.world.store.list(ES, None).0.iter().filter(|e| !has_true(e, "Ready")) {
+                for e in ctx
+                    .world
+                    .store
+                    .list(ES, None)
+                    .0
+                    .iter()
+                    .filter(|e| !has_true(e, "Ready"))
+                {
                     ctx.requeue(ES, e);
                 }
             }
@@ -76,7 +90,11 @@ fn retry_unless_ready(ctx: &Arc<Ctx>, gr: &str, obj: &Value) {
     if obj.pointer("/status/conditions").is_none() || has_true(obj, "Ready") {
         return;
     }
-    let (gr, ns, name) = (gr.to_string(), meta_str(obj, "namespace").to_string(), meta_str(obj, "name").to_string());
+    let (gr, ns, name) = (
+        gr.to_string(),
+        meta_str(obj, "namespace").to_string(),
+        meta_str(obj, "name").to_string(),
+    );
     ctx.once(format!("retry/{}", key(&gr, obj)), 5000, move |ctx| {
         if let Some(o) = ctx.world.store.get(&gr, &ns, &name) {
             ctx.requeue(&gr, &o);
@@ -147,14 +165,18 @@ fn fan_out(ctx: &Arc<Ctx>, name: &str) {
 /// Why a 1Password Connect store cannot be used yet: (reason, condition message, event message), or None.
 fn store_problem(ctx: &Ctx, o: &Value, ns: &str) -> Option<(String, String, String)> {
     let op = o.pointer("/spec/provider/onepassword")?;
-    let r = op.pointer("/auth/secretRef/connectTokenSecretRef").cloned().unwrap_or_default();
+    let r = op
+        .pointer("/auth/secretRef/connectTokenSecretRef")
+        .cloned()
+        .unwrap_or_default();
     let (name, key) = (r["name"].as_str().unwrap_or(""), r["key"].as_str().unwrap_or(""));
     // A ClusterSecretStore names the Secret's namespace; a SecretStore reads its own.
     let sns = r["namespace"].as_str().filter(|_| ns.is_empty()).unwrap_or(ns);
     let unable = "unable to create client".to_string();
     let secret = ctx.world.store.get("secrets", sns, name);
     let Some(secret) = secret else {
-        let why = format!("cannot get Kubernetes secret \"{name}\" from namespace \"{sns}\": secrets \"{name}\" not found");
+        let why =
+            format!("cannot get Kubernetes secret \"{name}\" from namespace \"{sns}\": secrets \"{name}\" not found");
         return Some(("InvalidProviderConfig".into(), unable, why));
     };
     let has_key = secret.pointer("/data").and_then(|d| d.get(key)).is_some()
@@ -166,8 +188,13 @@ fn store_problem(ctx: &Ctx, o: &Value, ns: &str) -> Option<(String, String, Stri
     let host = op["connectHost"].as_str().unwrap_or("");
     let (svc, svc_ns) = connect_service(host);
     if !svc.is_empty() && !service_available(ctx, &svc_ns, &svc) {
-        let why = format!("error finding 1Password Vault: Get \"{host}/v1/vaults\": dial tcp: connect: connection refused");
-        return Some(("InvalidProviderConfig".into(), format!("unable to validate store: {why}"), why));
+        let why =
+            format!("error finding 1Password Vault: Get \"{host}/v1/vaults\": dial tcp: connect: connection refused");
+        return Some((
+            "InvalidProviderConfig".into(),
+            format!("unable to validate store: {why}"),
+            why,
+        ));
     }
     None
 }
@@ -216,7 +243,15 @@ fn store_ready(ctx: &Ctx, o: &Value, ns: &str) -> Option<bool> {
 
 fn external_secret(ctx: &Ctx, o: &mut Value, ns: &str, name: &str) {
     if o.pointer("/spec/secretStoreRef").is_some() && store_ready(ctx, o, ns) != Some(true) {
-        set_cond(o, cond("Ready", "False", "SecretSyncedError", "could not get secret data from provider"));
+        set_cond(
+            o,
+            cond(
+                "Ready",
+                "False",
+                "SecretSyncedError",
+                "could not get secret data from provider",
+            ),
+        );
         return;
     }
     let target = o

@@ -131,7 +131,11 @@ fn schedule_pod(ctx: &Arc<Ctx>, ns: &str, name: &str) {
     });
     if let Some((reason, msg)) = node.and(blocked(ctx, ns, name, &pod["spec"])) {
         event(ctx, ns, "Pod", name, &reason, &msg, true);
-        let waiting = if reason == "FailedMount" { "ContainerCreating" } else { "CreateContainerConfigError" };
+        let waiting = if reason == "FailedMount" {
+            "ContainerCreating"
+        } else {
+            "CreateContainerConfigError"
+        };
         ctx.world.store.mutate("pods", ns, name, |o| {
             o["spec"]["nodeName"] = node.map(|n| n["metadata"]["name"].clone()).unwrap_or_default();
             let statuses: Vec<Value> = o.pointer("/spec/containers").and_then(Value::as_array).cloned().unwrap_or_default().iter()

@@ -153,11 +153,22 @@ mod tests {
     #[test]
     fn the_webhook_refuses_the_immutable_fields_and_allows_the_rest() {
         let gr = "lvmclusters.lvm.topolvm.io";
-        assert!(webhook(gr, None, &lvm(Some(true), 10)).is_ok(), "a create may set the flag");
+        assert!(
+            webhook(gr, None, &lvm(Some(true), 10)).is_ok(),
+            "a create may set the flag"
+        );
         let e = webhook(gr, Some(&lvm(None, 10)), &lvm(Some(true), 10)).unwrap_err();
-        assert!(e.contains("vlvmcluster.kb.io") && e.contains("ForceWipeDevicesAndDestroyAllData can not be changed"), "{e}");
-        assert!(webhook(gr, Some(&lvm(Some(true), 10)), &lvm(None, 10)).is_err(), "nor removed");
-        assert!(webhook(gr, Some(&lvm(None, 10)), &lvm(None, 5)).unwrap_err().contains("ThinPoolConfig"));
+        assert!(
+            e.contains("vlvmcluster.kb.io") && e.contains("ForceWipeDevicesAndDestroyAllData can not be changed"),
+            "{e}"
+        );
+        assert!(
+            webhook(gr, Some(&lvm(Some(true), 10)), &lvm(None, 10)).is_err(),
+            "nor removed"
+        );
+        assert!(webhook(gr, Some(&lvm(None, 10)), &lvm(None, 5))
+            .unwrap_err()
+            .contains("ThinPoolConfig"));
         assert!(webhook(gr, Some(&lvm(None, 10)), &lvm(None, 10)).is_ok());
         assert!(webhook("pods", Some(&lvm(None, 10)), &lvm(Some(true), 10)).is_ok());
     }

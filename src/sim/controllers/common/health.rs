@@ -44,14 +44,23 @@ pub fn assess(group: &str, kind: &str, o: &Value) -> (Health, String) {
         ("apps", "Deployment") => {
             let prog = cond(o, "Progressing");
             if prog.is_some_and(|c| c["reason"] == "ProgressDeadlineExceeded") {
-                return (Health::Degraded, format!("Deployment {:?} exceeded its progress deadline", o["metadata"]["name"]));
+                return (
+                    Health::Degraded,
+                    format!("Deployment {:?} exceeded its progress deadline", o["metadata"]["name"]),
+                );
             }
             let want = o.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
-            let ready = o.pointer("/status/availableReplicas").and_then(Value::as_i64).unwrap_or(0);
+            let ready = o
+                .pointer("/status/availableReplicas")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
             if has_true(o, "Available") && ready >= want {
                 (Health::Healthy, String::new())
             } else {
-                (Health::Progressing, format!("Waiting for rollout to finish: {ready} of {want} updated replicas are available..."))
+                (
+                    Health::Progressing,
+                    format!("Waiting for rollout to finish: {ready} of {want} updated replicas are available..."),
+                )
             }
         }
         ("", "Pod") => match status("/status/phase") {
@@ -80,7 +89,10 @@ pub fn assess(group: &str, kind: &str, o: &Value) -> (Health, String) {
             "Healthy" => (Health::Healthy, String::new()),
             "Degraded" => (Health::Degraded, status("/status/health/message").to_string()),
             "Missing" => (Health::Missing, String::new()),
-            _ => (Health::Progressing, "Waiting for the Application to report its health".into()),
+            _ => (
+                Health::Progressing,
+                "Waiting for the Application to report its health".into(),
+            ),
         },
         ("argoproj.io", "ApplicationSet") => match cond(o, "ErrorOccurred") {
             Some(c) if c["status"] == "True" => (Health::Degraded, msg(Some(c))),
@@ -104,8 +116,18 @@ fn ready_condition(kind: &str, o: &Value) -> (Health, String) {
 
 /// The OLM Subscription check of clusters/openshift/bootstrap/argocd/argocd.yaml (and Argo CD's built-in one).
 fn subscription(o: &Value) -> (Health, String) {
-    let failing = ["CatalogSourcesUnhealthy", "InstallPlanFailed", "ResolutionFailed", "InstallPlanMissing"];
-    for c in o.pointer("/status/conditions").and_then(Value::as_array).into_iter().flatten() {
+    let failing = [
+        "CatalogSourcesUnhealthy",
+        "InstallPlanFailed",
+        "ResolutionFailed",
+        "InstallPlanMissing",
+    ];
+    for c in o
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let t = c["type"].as_str().unwrap_or("");
         let benign = t == "InstallPlanMissing" && c["reason"] == "ReferencedInstallPlanNotFound";
         if c["status"] == "True" && failing.contains(&t) && !benign {
@@ -115,6 +137,9 @@ fn subscription(o: &Value) -> (Health, String) {
     match o.pointer("/status/state").and_then(Value::as_str) {
         Some("AtLatestKnown") => (Health::Healthy, String::new()),
         Some("UpgradeFailed") => (Health::Degraded, "Upgrade failed (see the InstallPlan)".into()),
-        s => (Health::Progressing, format!("Subscription state: {}", s.unwrap_or("unknown"))),
+        s => (
+            Health::Progressing,
+            format!("Subscription state: {}", s.unwrap_or("unknown")),
+        ),
     }
 }

@@ -130,8 +130,6 @@ pub fn service_available(ctx: &Ctx, ns: &str, svc: &str) -> bool {
     };
     ctx.world.store.list("deployments.apps", Some(ns)).0.iter().any(|d| {
         let labels = d.pointer("/spec/template/metadata/labels");
-        !sel.is_empty()
-            && sel.iter().all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
-            && has_true(d, "Available")
+        !sel.is_empty() && sel.iter().all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v)) && has_true(d, "Available")
     })
 }
