@@ -36,6 +36,8 @@ for kind in $KINDS; do
     start=$SECONDS
     codes=()
     for phase in 1 2; do
+      # The owner's layer commit for this phase (clusters/openshift/apps/kustomization.yaml names the layer).
+      sed -i "s#\.\./layers/phase-[0-9]*#../layers/phase-$phase#" "$run/clusters/openshift/apps/kustomization.yaml"
       set +e
       FLEETCTL_STATE_DIR="$run/state" NO_COLOR=1 "$FLEETCTL" --repo "$run" phase "$phase" --cluster openshift \
         --answers "$run/runbooks/answers/rehearsal.yaml" --kubeconfig "$run/kubeconfig" \
