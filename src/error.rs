@@ -10,6 +10,8 @@ pub mod exit {
     pub const FAILED: i32 = 1;
     /// Usage or input error (bad flags, malformed YAML, missing answer, unknown phase).
     pub const USAGE: i32 = 2;
+    /// Stopped by SIGINT/SIGTERM or Ctrl-C at a prompt (128 + SIGINT, as shells report Ctrl-C).
+    pub const INTERRUPTED: i32 = 130;
 }
 
 /// An error meant for an operator: what went wrong, where, and what to do next.

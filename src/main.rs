@@ -14,7 +14,12 @@ fn main() {
         }
     };
     let level = if cli.global.verbose > 1 { "debug" } else { "warn" };
+    // Logs are coloured only where the rest of the output is: a terminal, without --no-color or NO_COLOR.
+    let color = !cli.global.no_color
+        && std::env::var_os("NO_COLOR").is_none()
+        && std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
+        .with_ansi(color)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("FLEETCTL_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("fleetctl={level}"))),

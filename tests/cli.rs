@@ -157,7 +157,11 @@ fn status_and_decisions_json_shapes_are_the_documented_ones() {
     let rows = v.as_array().expect("status JSON is an array of rows");
     assert_eq!(rows.len(), 4, "2 clusters x 2 phases: {v}");
     for r in rows {
-        assert_eq!(keys(r), ["cluster", "phase", "state", "detail", "decisions"], "{r}");
+        assert_eq!(
+            keys(r),
+            ["cluster", "phase", "state", "detail", "decisions", "rehearsal"],
+            "{r}"
+        );
     }
     let lab8 = rows.iter().find(|r| r["cluster"] == "lab" && r["phase"] == 8).unwrap();
     assert_eq!(lab8["state"], "never run");
@@ -177,7 +181,8 @@ fn status_and_decisions_json_shapes_are_the_documented_ones() {
                 "options",
                 "recommended",
                 "destructive",
-                "input"
+                "input",
+                "type"
             ],
             "{r}"
         );

@@ -112,7 +112,7 @@ fn phase_1_completes_passes_its_checks_and_a_rerun_writes_nothing() {
         .find(|c| c["id"] == "p1.argocd-reachable")
         .unwrap();
     assert_eq!(c["status"], "pass", "{c:#}");
-    assert_eq!(c["evidence"]["httpStatus"], "200", "{c:#}");
+    assert_eq!(c["evidence"]["httpStatus"], 200, "{c:#}");
     common::assert_rerun_writes_nothing(&sim, "phase 1", || repo.phase(&sim, "1"));
 }
 

@@ -167,11 +167,11 @@ fn phase_4_on_the_simulated_talos_cluster_migrates_and_argo_cd_adopts_every_appl
     let c = &report["criteria"][0];
     assert_eq!(c["id"], "p4.apps-unchanged");
     assert_eq!(c["status"], "pass", "{report}");
-    assert_eq!(c["evidence"]["expected"], expected.len().to_string(), "{report}");
+    assert_eq!(c["evidence"]["expected"], expected.len(), "{report}");
     // Not merged yet: the cluster still runs the old paths, each the pre-move path of an expected one.
     assert_eq!(
         c["evidence"]["old path, moved in the repo (adopted on merge)"],
-        expected.len().to_string(),
+        expected.len(),
         "{report}"
     );
     assert_eq!(git(&repo, &["branch", "--show-current"]), "phase-4-talos-migration");

@@ -91,12 +91,13 @@ fn phase_5_completes_on_openshift_with_restricted_v2_and_reruns_with_zero_writes
         .find(|(k, _)| k.ends_with("openshift.io/scc\"]"))
         .map(|(_, v)| v.clone());
     assert_eq!(annotated, Some(Value::from("restricted-v2")), "{scc:#}");
-    // the UID the SCC assigned, from the namespace's range - not one written in Git
+    // the UID the SCC assigned, from the namespace's range - not one written in Git; evidence is typed,
+    // so it is a JSON number
     let uid = ev
         .iter()
         .find(|(k, _)| k.ends_with("runAsUser"))
-        .map(|(_, v)| v.as_str().unwrap().to_string());
-    let uid: i64 = uid.and_then(|u| u.parse().ok()).unwrap_or(0);
+        .and_then(|(_, v)| v.as_i64())
+        .unwrap_or(0);
     assert!((1_000_600_000..1_001_000_000).contains(&uid), "{scc:#}");
     let pvc = criterion(&r, "p5.pvc-storageclass");
     assert_eq!(pvc["evidence"]["spec.storageClassName"], "lvms-vg1");

@@ -107,7 +107,7 @@ fn two_default_storage_classes_fail_the_one_and_only_default() {
         .iter()
         .find(|c| c["id"] == "p2.default-storageclass")
         .unwrap();
-    assert_eq!(c["evidence"]["matched"], "gp3-csi, lvms-vg1");
+    assert_eq!(c["evidence"]["matched"], serde_json::json!(["gp3-csi", "lvms-vg1"]));
 }
 
 #[test]

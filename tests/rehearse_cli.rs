@@ -35,10 +35,13 @@ fn rehearse_2_builds_phase_1_first_and_reports_phase_2() {
         t.contains("phase 1 runs first to build the simulated cluster"),
         "the setup phases are announced: {t}"
     );
-    // Only phase 2's report reaches stdout.
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON report on stdout");
-    assert_eq!(v["phases"], serde_json::json!([2]), "{t}");
-    assert_eq!(v["cluster"], "openshift");
+    // Only phase 2's report reaches stdout, in the one document a rehearsal prints (a report list).
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document on stdout");
+    assert_eq!(v["schema"], "fleetctl.reportlist/v2", "{t}");
+    let items = v["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{t}");
+    assert_eq!(items[0]["phases"], serde_json::json!([2]), "{t}");
+    assert_eq!(items[0]["cluster"], "openshift");
     // Phase 1 really ran (journaled in the rehearsal state), it was not skipped.
     let j = std::fs::read_to_string(state.path().join("rehearsal/openshift/journal.json")).unwrap();
     let j: serde_json::Value = serde_json::from_str(&j).unwrap();
@@ -91,4 +94,47 @@ fn rehearsal_state_lives_under_the_state_dir_and_outlives_the_command() {
             "a report path outside the state dir (a deleted temp dir?): {w}"
         );
     }
+}
+
+#[test]
+fn two_rehearsals_sharing_a_state_dir_do_not_clear_each_other() {
+    let repo = common::repo_copy();
+    let state = tempfile::tempdir().unwrap();
+    let mut first = Command::new(common::bin())
+        .arg("--repo")
+        .arg(repo.path())
+        .arg("--state-dir")
+        .arg(state.path())
+        .env("NO_COLOR", "1")
+        .env_remove("KUBECONFIG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .args(["rehearse", "1", "--answers", "runbooks/answers/rehearsal.yaml"])
+        .current_dir(repo.path())
+        .spawn()
+        .unwrap();
+    // Wait until the first holds the rehearsal lock (its pid is written there).
+    let lock = state.path().join("rehearsal/.lock");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !std::fs::read_to_string(&lock).unwrap_or_default().contains("pid") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first rehearsal never took its lock"
+        );
+        assert!(first.try_wait().unwrap().is_none(), "the first rehearsal ended early");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let second = rehearse(repo.path(), state.path(), &["1"]);
+    let t = text(&second);
+    assert_eq!(second.status.code(), Some(2), "{t}");
+    assert!(
+        t.contains("another fleetctl run is in progress against the rehearsal state"),
+        "{t}"
+    );
+    assert!(
+        first.wait().unwrap().success(),
+        "the first rehearsal completes undisturbed"
+    );
+    assert!(state.path().join("rehearsal/openshift/reports/phase-1.json").exists());
 }

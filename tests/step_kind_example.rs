@@ -144,6 +144,7 @@ fn request(
             context: None,
         },
         answers: Default::default(),
+        answers_file: None,
         yes: false,
         dry_run: false,
         state_root: fleet.state.clone(),
@@ -151,6 +152,7 @@ fn request(
         ui: fleetctl::ui::Ui::new(fleetctl::ui::Verbosity::Quiet, true),
         library: Arc::new(library),
         kinds,
+        api_grace: fleetctl::cluster::API_GRACE,
     }
 }
 

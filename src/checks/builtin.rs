@@ -16,7 +16,7 @@ use std::path::Path;
 pub const NAMES: &[&str] = &["overlay-delta"];
 
 /// (status, evidence, details) of one evaluation.
-pub type Outcome = (Status, BTreeMap<String, String>, Vec<String>);
+pub type Outcome = (Status, crate::report::Evidence, Vec<String>);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -51,15 +51,8 @@ pub fn run(name: &str, args: &Value, repo: Option<&Path>) -> Result<Outcome, Use
     let a: OverlayDeltaArgs = serde_json::from_value(args.clone()).map_err(|e| UserError::usage(e.to_string()))?;
     let d = crate::verify::delta::app_overlay_delta(repo, &a.app, a.strict)?;
     let mut ev = BTreeMap::new();
-    ev.insert("overlays".into(), d.overlays.join(", "));
-    ev.insert(
-        "allowed".into(),
-        if d.allowed.is_empty() {
-            "none".into()
-        } else {
-            d.allowed.join("; ")
-        },
-    );
+    ev.insert("overlays".into(), d.overlays.clone().into());
+    ev.insert("allowed".into(), d.allowed.clone().into());
     let mut details = Vec::new();
     if d.overlays.len() < 2 {
         details.push(format!(

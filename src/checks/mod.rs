@@ -7,7 +7,7 @@ pub mod resolve;
 use crate::cluster::source::Source;
 use crate::error::UserError;
 use crate::fleet::ClusterSpec;
-use crate::report::{CriterionResult, Status};
+use crate::report::{CriterionResult, Evidence, Status};
 use crate::runbook::path::{scalar_string, FieldPath};
 use crate::runbook::{Criterion, Expect, ListRef, ObjectRef};
 use serde_json::Value;
@@ -17,13 +17,15 @@ fn name_of(o: &Value) -> String {
     o.pointer("/metadata/name").map(scalar_string).unwrap_or_default()
 }
 
-fn record_evidence(evidence: &mut BTreeMap<String, String>, c: &Criterion, obj: &Value, prefix: &str) {
+/// The criterion's evidence fields as the object has them (typed; `null` when absent; secrets redacted).
+fn record_evidence(evidence: &mut Evidence, c: &Criterion, obj: &Value, prefix: &str) {
     for p in &c.evidence {
         if let Ok(fp) = FieldPath::parse(p) {
-            let v = fp
-                .get(obj)
-                .map(|v| crate::runbook::path::shown_value(obj, p, v))
-                .unwrap_or_else(|| "<absent>".into());
+            let v = match fp.get(obj) {
+                Some(_) if crate::runbook::path::is_secret_field(obj, p) => Value::from("<redacted>"),
+                Some(v) => v.clone(),
+                None => Value::Null,
+            };
             evidence.insert(format!("{prefix}{p}"), v);
         }
     }
@@ -50,7 +52,7 @@ pub async fn evaluate(c: &Criterion, src: &Source<'_>) -> Result<CriterionResult
 }
 
 /// A criterion's verdict before it becomes a result: status, evidence, details, hint.
-type Verdict = (Status, BTreeMap<String, String>, Vec<String>, Option<String>);
+type Verdict = (Status, Evidence, Vec<String>, Option<String>);
 
 async fn evaluate_inner(c: &Criterion, src: &Source<'_>) -> Result<CriterionResult, UserError> {
     let (status, evidence, details, hint) = if let Some(r) = &c.object {
@@ -120,12 +122,12 @@ async fn absent(c: &Criterion, r: &ObjectRef, src: &Source<'_>) -> Result<Verdic
     Ok(match src.get_ref(r).await? {
         Some(obj) => {
             record_evidence(&mut evidence, c, &obj, "");
-            evidence.insert("present".into(), r.display());
+            evidence.insert("present".into(), r.display().into());
             let details = vec![format!("{} exists but must not", r.display())];
             (Status::Fail, evidence, details, pick_hint(c, &[&obj]))
         }
         None => {
-            evidence.insert("present".into(), "none".into());
+            evidence.insert("present".into(), Value::Null);
             (Status::Pass, evidence, vec![format!("{} is absent", r.display())], None)
         }
     })
@@ -139,12 +141,7 @@ async fn list(c: &Criterion, l: &ListRef, src: &Source<'_>) -> Result<Verdict, U
     let kept: Vec<&Value> = items.iter().filter(|o| all_hold(&c.filter, o)).collect();
     let mut names: Vec<String> = kept.iter().map(|o| name_of(o)).collect();
     names.sort();
-    let matched = if names.is_empty() {
-        "none".into()
-    } else {
-        names.join(", ")
-    };
-    evidence.insert("matched".into(), matched);
+    evidence.insert("matched".into(), Value::from(names.clone()));
     for o in &kept {
         record_evidence(&mut evidence, c, o, &format!("{}.", name_of(o)));
     }
@@ -242,7 +239,7 @@ pub async fn evaluate_for(
                 id: c.id.clone(),
                 title: c.title.clone(),
                 status: Status::Skipped,
-                evidence: BTreeMap::new(),
+                evidence: Evidence::new(),
                 details: vec![format!(
                     "not applicable on {}: applies only on {}",
                     spec.platform,
@@ -296,7 +293,8 @@ async fn apply_events(c: &Criterion, src: &Source<'_>, r: &mut CriterionResult) 
             );
             r.status = Status::Fail;
             r.details.push(format!("failed: event {} on {who}: {msg}", m.reason));
-            r.evidence.insert("event".into(), format!("{} {who}: {msg}", m.reason));
+            r.evidence
+                .insert("event".into(), format!("{} {who}: {msg}", m.reason).into());
             r.hint = Some(m.say.clone());
             return Ok(());
         }

@@ -32,7 +32,7 @@ pub fn pins() -> BTreeMap<String, String> {
         .collect()
 }
 
-pub async fn run(p: &Probe, src: &Source<'_>) -> Result<(Status, BTreeMap<String, String>, Vec<String>), UserError> {
+pub async fn run(p: &Probe, src: &Source<'_>) -> Result<(Status, crate::report::Evidence, Vec<String>), UserError> {
     let mut ev = BTreeMap::new();
     let obj = src.get_ref(&p.host_from.object).await?;
     let path = FieldPath::parse(&p.host_from.field).map_err(UserError::usage)?;
@@ -52,7 +52,7 @@ pub async fn run(p: &Probe, src: &Source<'_>) -> Result<(Status, BTreeMap<String
             )],
         ));
     };
-    ev.insert("url".into(), format!("https://{host}{}", p.path));
+    ev.insert("url".into(), format!("https://{host}{}", p.path).into());
     let pins = pins();
     let mut resolved = None;
     if !pins.contains_key(&host) {
@@ -66,7 +66,7 @@ pub async fn run(p: &Probe, src: &Source<'_>) -> Result<(Status, BTreeMap<String
                     ));
                 }
                 Ok(ips) => {
-                    ev.insert("resolvedTo".into(), ips[0].to_string());
+                    ev.insert("resolvedTo".into(), ips[0].to_string().into());
                     resolved = Some(ips[0].to_string());
                 }
                 Err(e) => return Ok((Status::Fail, ev, vec![e])),
@@ -91,10 +91,10 @@ pub async fn run(p: &Probe, src: &Source<'_>) -> Result<(Status, BTreeMap<String
         }
         None => format!("{}:443", resolved.as_deref().unwrap_or(&host)),
     };
-    ev.insert("address".into(), addr.clone());
+    ev.insert("address".into(), addr.clone().into());
     match tokio::time::timeout(Duration::from_secs(10), get_status(&host, &addr, &p.path)).await {
         Ok(Ok((code, said, router_page))) => {
-            ev.insert("httpStatus".into(), code.to_string());
+            ev.insert("httpStatus".into(), code.into());
             let ok = if p.status.is_empty() {
                 (200..400).contains(&code)
             } else {

@@ -8,7 +8,7 @@ use crate::cluster::{Cluster, Target};
 use crate::error::UserError;
 use crate::fleet::ClusterSpec;
 use crate::journal::StateDir;
-use crate::report::Report;
+use crate::report::{Origin, Report};
 use crate::runbook;
 
 pub async fn check(
@@ -50,12 +50,12 @@ pub async fn check(
             decisions.extend(r.decisions.clone());
         }
     }
-    let (results, source) = match &snapshot {
+    let (results, origin) = match &snapshot {
         Some(path) => {
             let snap = Snapshot::load(path)?;
             (
                 checks::evaluate_for(&criteria, &Source::Snapshot(&snap), &spec).await?,
-                format!("snapshot:{}", path.display()),
+                Origin::snapshot(&path.display().to_string()),
             )
         }
         None => {
@@ -64,14 +64,22 @@ pub async fn check(
                 context: Some(t.context.unwrap_or(spec.kube_context.clone())),
             };
             let cluster = Cluster::connect(&target).await?;
-            crate::cluster::identity::require(&cluster, spec.platform, &cluster_name).await?;
+            let id = crate::cluster::identity::require(&cluster, spec.platform, &cluster_name).await?;
+            // The cluster the journal met on first contact, and the one cluster.yaml declares.
+            crate::cluster::identity::check_declared(
+                &spec,
+                &cluster_name,
+                &id.seen,
+                journal.identity.as_ref(),
+                &cluster.context,
+            )?;
             (
                 checks::evaluate_for(&criteria, &Source::Live(&cluster), &spec).await?,
-                "live".to_string(),
+                Origin::cluster(cluster.simulated),
             )
         }
     };
-    let report = Report::new(&cluster_name, nums, source, decisions, results);
+    let report = Report::new(&cluster_name, nums, origin, decisions, results);
     print_report(&report, output);
     Ok(if report.passed() { 0 } else { 1 })
 }

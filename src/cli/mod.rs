@@ -5,6 +5,7 @@ pub mod appset;
 pub mod check;
 pub mod cluster;
 pub mod info;
+pub mod man;
 pub mod migrate;
 pub mod phase;
 pub mod rehearse;
@@ -55,6 +56,17 @@ pub struct GlobalArgs {
     /// has any, else the built-in ones; `fleetctl runbooks export DIR` writes those out for editing).
     #[arg(long, global = true, env = "FLEETCTL_RUNBOOKS", value_name = "DIR")]
     pub runbooks: Option<PathBuf>,
+    /// Kubeconfig file (default: KUBECONFIG, then ~/.kube/config, as kubectl does; `resume`: the one the
+    /// run started with).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kube context (default: kubeContext from clusters/<name>/cluster.yaml; `resume`: the run's).
+    #[arg(long, global = true, value_name = "CTX")]
+    pub context: Option<String>,
+    /// How long a wait rides out an API server that stopped answering before the step fails (resume
+    /// continues it), e.g. 90s, 5m.
+    #[arg(long, global = true, env = "FLEETCTL_API_GRACE", value_name = "DURATION", default_value = "2m", value_parser = humantime::parse_duration)]
+    pub api_grace: std::time::Duration,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -62,20 +74,43 @@ pub struct TargetArgs {
     /// The cluster's directory under clusters/ (default: the only cluster of the phase's platform).
     #[arg(long, value_name = "NAME")]
     pub cluster: Option<String>,
-    /// Kubeconfig file (default: KUBECONFIG, then ~/.kube/config, as kubectl does).
-    #[arg(long, value_name = "PATH")]
+    /// The global --kubeconfig (filled in before the command runs).
+    #[arg(skip)]
     pub kubeconfig: Option<PathBuf>,
-    /// Kube context (default: kubeContext from clusters/<name>/cluster.yaml).
-    #[arg(long, value_name = "CTX")]
+    /// The global --context (filled in before the command runs).
+    #[arg(skip)]
     pub context: Option<String>,
 }
 
+/// `-o/--output` of the commands that print evidence reports (one JSON/YAML document per invocation).
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportFormat {
     Table,
     Json,
+    Yaml,
     Markdown,
     Junit,
+}
+
+impl From<ReportFormat> for crate::report::Format {
+    fn from(f: ReportFormat) -> Self {
+        use crate::report::Format;
+        match f {
+            ReportFormat::Table => Format::Table,
+            ReportFormat::Json => Format::Json,
+            ReportFormat::Yaml => Format::Yaml,
+            ReportFormat::Markdown => Format::Markdown,
+            ReportFormat::Junit => Format::Junit,
+        }
+    }
+}
+
+/// `-o/--output` of `status` and `decisions`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InfoFormat {
+    Table,
+    Json,
+    Yaml,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,18 +140,21 @@ pub enum Command {
         /// Show what would change (server-side dry-run) and write nothing.
         #[arg(long)]
         dry_run: bool,
-        #[arg(long, value_enum, default_value = "table")]
+        #[arg(short, long, value_enum, default_value = "table")]
         output: ReportFormat,
     },
-    /// Continue the last unfinished run from where it stopped, with the decisions already taken.
-    #[command(after_help = "Example:\n  fleetctl resume --cluster openshift")]
+    /// Continue the last unfinished run from where it stopped, with the decisions already taken, on the
+    /// cluster it started on (its kubeconfig, context and server; a different cluster is refused).
+    #[command(
+        after_help = "Examples:\n  fleetctl resume --cluster openshift\n  fleetctl resume --cluster openshift --answers fixed.yaml   # a new answer wins over the recorded one"
+    )]
     Resume {
         #[arg(long, value_name = "NAME")]
         cluster: Option<String>,
-        /// Kubeconfig file (default: the one the run used).
-        #[arg(long, value_name = "PATH")]
-        kubeconfig: Option<PathBuf>,
-        #[arg(long, value_enum, default_value = "table")]
+        /// Answers that replace the ones the run recorded (a YAML map of decision id to answer).
+        #[arg(long, value_name = "FILE")]
+        answers: Option<PathBuf>,
+        #[arg(short, long, value_enum, default_value = "table")]
         output: ReportFormat,
     },
     /// Evaluate acceptance criteria and print the report (exit 0 all pass, 1 any fails or is pending, 2 bad input).
@@ -132,7 +170,7 @@ pub enum Command {
         /// Evaluate against a file or directory of `kubectl get -o yaml` output instead of a live cluster.
         #[arg(long, value_name = "PATH")]
         snapshot: Option<PathBuf>,
-        #[arg(long, value_enum, default_value = "table")]
+        #[arg(short, long, value_enum, default_value = "table")]
         output: ReportFormat,
     },
     /// Per cluster and phase: done, in progress (which step), failed (why), never run; and the decisions taken.
@@ -140,16 +178,16 @@ pub enum Command {
     Status {
         #[arg(long, value_name = "NAME")]
         cluster: Option<String>,
-        #[arg(long, value_enum, default_value = "table")]
-        output: ListFormat,
+        #[arg(short, long, value_enum, default_value = "table")]
+        output: InfoFormat,
     },
     /// Every decision point: id, question, options, recommended option, destructive or not.
     #[command(after_help = "Example:\n  fleetctl decisions --phase 2 --output json")]
     Decisions {
         #[arg(long)]
         phase: Option<u8>,
-        #[arg(long, value_enum, default_value = "table")]
-        output: ListFormat,
+        #[arg(short, long, value_enum, default_value = "table")]
+        output: InfoFormat,
     },
     /// Run the real runbooks against an in-process simulated cluster (no real cluster is touched).
     ///
@@ -169,7 +207,7 @@ pub enum Command {
         /// Real CRD schemas for the simulated cluster (default: permissive generated ones).
         #[arg(long, value_name = "DIR", env = "FLEETCTL_CRDS")]
         crds: Option<PathBuf>,
-        #[arg(long, value_enum, default_value = "table")]
+        #[arg(short, long, value_enum, default_value = "table")]
         output: ReportFormat,
     },
     /// Render every kustomization root, validate every object against its schema strictly, and lint the
@@ -189,7 +227,7 @@ pub enum Command {
         jobs: Option<usize>,
         #[command(flatten)]
         target: TargetArgs,
-        #[arg(long, value_enum, default_value = "text")]
+        #[arg(short, long, value_enum, default_value = "text")]
         output: verify::VerifyFormat,
     },
     /// Fleet layout tooling.
@@ -226,12 +264,28 @@ pub enum Command {
     /// The runbooks built into fleetctl.
     #[command(subcommand)]
     Runbooks(RunbooksCommand),
-    /// Print shell completions.
-    #[command(after_help = "Example:\n  fleetctl completions bash > /etc/bash_completion.d/fleetctl")]
-    Completions { shell: clap_complete::Shell },
-    /// Print the man page (roff).
-    #[command(after_help = "Example:\n  fleetctl man > fleetctl.1 && man ./fleetctl.1")]
-    Man,
+    /// Print shell completions: subcommands, flags, and this repo's cluster names and phase numbers.
+    #[command(
+        after_help = "Example:\n  fleetctl completions bash > ~/.local/share/bash-completion/completions/fleetctl\n  (bash reads the cluster names again each time; other shells: regenerate after adding a cluster)"
+    )]
+    Completions {
+        shell: clap_complete::Shell,
+        /// Print the values completions offer (clusters or phases), one a line, instead of the script.
+        #[arg(long, hide = true, value_name = "WHAT")]
+        values: Option<String>,
+    },
+    /// Print a man page (roff): fleetctl's, or a subcommand's (`fleetctl man phase`); --dir writes them all.
+    #[command(
+        after_help = "Examples:\n  fleetctl man | man -l -\n  fleetctl man phase | man -l -\n  fleetctl man --dir /usr/local/share/man/man1"
+    )]
+    Man {
+        /// The subcommand, e.g. `phase` or `cluster new`.
+        #[arg(value_name = "SUBCOMMAND")]
+        subcommand: Vec<String>,
+        /// Write every page (fleetctl.1, fleetctl-phase.1, ...) into DIR.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -266,7 +320,7 @@ pub enum AppsetCommand {
         /// Only the AppSets under clusters/NAME.
         #[arg(long, value_name = "NAME")]
         cluster: Option<String>,
-        #[arg(long, value_enum, default_value = "table")]
+        #[arg(short, long, value_enum, default_value = "table")]
         output: ListFormat,
     },
 }
@@ -329,6 +383,12 @@ pub struct Globals {
     pub ui: Ui,
     /// `--runbooks DIR`, if given.
     pub runbooks: Option<PathBuf>,
+    /// `--kubeconfig`, if given.
+    pub kubeconfig: Option<PathBuf>,
+    /// `--context`, if given.
+    pub context: Option<String>,
+    /// `--api-grace`.
+    pub api_grace: std::time::Duration,
 }
 
 impl Globals {
@@ -369,6 +429,9 @@ impl GlobalArgs {
             state_root,
             ui: Ui::new(verbosity, self.no_color),
             runbooks: self.runbooks.clone(),
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            api_grace: self.api_grace,
         })
     }
 }
@@ -387,32 +450,29 @@ fn git_toplevel() -> Option<PathBuf> {
 
 /// Print a report in the chosen format on stdout.
 pub fn print_report(r: &crate::report::Report, f: ReportFormat) {
-    let text = match f {
-        ReportFormat::Table => r.to_table(),
-        ReportFormat::Json => r.to_json() + "\n",
-        ReportFormat::Markdown => r.to_markdown(),
-        ReportFormat::Junit => r.to_junit(),
-    };
-    print!("{text}");
+    print!("{}", r.render(f.into()));
 }
 
 /// Run the parsed command; returns the exit code.
 pub async fn run(cli: Cli) -> Result<i32, UserError> {
-    use clap::CommandFactory;
     match cli.command {
-        Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "fleetctl", &mut std::io::stdout());
-            Ok(0)
+        Command::Completions { shell, values } => {
+            let g = cli.global.resolve().ok();
+            match values {
+                Some(what) => man::print_values(&what, g.as_ref()),
+                None => man::completions(shell, g.as_ref()),
+            }
         }
-        Command::Man => {
-            clap_mangen::Man::new(Cli::command())
-                .render(&mut std::io::stdout())
-                .map_err(|e| UserError::failed(e.to_string()))?;
-            Ok(0)
-        }
+        Command::Man { subcommand, dir } => man::man(&subcommand, dir.as_deref()),
         Command::Sim(sim) => rehearse::sim(sim).await,
-        cmd => {
+        mut cmd => {
             let g = cli.global.resolve()?;
+            if let Command::Phase { target, .. } | Command::Check { target, .. } | Command::Verify { target, .. } =
+                &mut cmd
+            {
+                target.kubeconfig = g.kubeconfig.clone();
+                target.context = g.context.clone();
+            }
             match cmd {
                 Command::Phase {
                     phase,
@@ -424,9 +484,9 @@ pub async fn run(cli: Cli) -> Result<i32, UserError> {
                 } => phase::phase(&g, phase, target, answers, yes, dry_run, output).await,
                 Command::Resume {
                     cluster,
-                    kubeconfig,
+                    answers,
                     output,
-                } => phase::resume(&g, cluster, kubeconfig, output).await,
+                } => phase::resume(&g, cluster, answers, output).await,
                 Command::Check {
                     phase,
                     target,

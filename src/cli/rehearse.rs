@@ -1,13 +1,14 @@
 //! `fleetctl rehearse` (the real runbooks, through the real kube client, against an in-process simulated
 //! cluster) and `fleetctl sim serve` (the simulated cluster as its own process).
 
-use super::{print_report, Globals, ReportFormat};
+use super::{Globals, ReportFormat};
 use crate::cluster::Target;
 use crate::decide;
 use crate::engine::{run_phase, PhaseRequest};
 use crate::error::UserError;
 use crate::fleet::{ClusterSpec, Platform};
-use crate::journal::StateDir;
+use crate::journal::{RunLock, StateDir};
+use crate::report::{Report, ReportList};
 use crate::runbook::{self, Library};
 use crate::sim::{self, FaultSpec, SimConfig};
 use crate::steps;
@@ -100,7 +101,7 @@ pub async fn rehearse(
     }
     let mut setup = setup;
     setup.retain(|&p| clusters.iter().any(|(_, spec)| runs_on(p, spec)));
-    let state = fresh_state(g)?;
+    let (state, _lock) = fresh_state(g)?;
     let fleet = fleet_copy(g, &state)?;
     // SAFETY of the process environment: set once, before any task reads it.
     std::env::set_var("FLEETCTL_REHEARSAL", "1");
@@ -127,6 +128,7 @@ pub async fn rehearse(
         state,
         wanted: wanted[0],
         sims: BTreeMap::new(),
+        reports: ReportList::default(),
     };
     let order = setup
         .iter()
@@ -149,9 +151,10 @@ pub async fn rehearse(
             }
         }
     }
-    for (_, (h, _)) in r.sims {
+    for (_, (h, _)) in std::mem::take(&mut r.sims) {
         h.shutdown().await;
     }
+    r.finish();
     result
 }
 
@@ -177,23 +180,31 @@ fn phases(books: &[runbook::Loaded], phase: &str) -> Result<(Vec<u8>, Vec<u8>), 
     Ok((phases.iter().copied().filter(|&x| x < n).collect(), vec![n]))
 }
 
-/// `<state-dir>/rehearsal/`, emptied: rehearsal state never mixes with real state, and outlives the command so
-/// printed paths stay valid.
-fn fresh_state(g: &Globals) -> Result<PathBuf, UserError> {
+/// `<state-dir>/rehearsal/`, emptied under its lock (`rehearsal/.lock`, kept: one rehearsal per state dir
+/// at a time, so a second one never clears this one's state under it): rehearsal state never mixes with
+/// real state, and outlives the command so printed paths stay valid.
+fn fresh_state(g: &Globals) -> Result<(PathBuf, RunLock), UserError> {
     let state = g.state_root.join("rehearsal");
-    if state.exists() {
-        std::fs::remove_dir_all(&state).map_err(|e| {
-            UserError::failed(format!("cannot clear the last rehearsal's state: {e}"))
-                .subject(state.display().to_string())
-                .next("remove it by hand, or pass another --state-dir")
-        })?;
-    }
-    std::fs::create_dir_all(&state).map_err(|e| {
-        UserError::failed(format!("cannot create the rehearsal state dir: {e}"))
+    let lock = RunLock::at(&state.join(".lock"), "the rehearsal state")?;
+    let entries = std::fs::read_dir(&state).map_err(|e| {
+        UserError::failed(format!("cannot read the rehearsal state dir: {e}"))
             .subject(state.display().to_string())
             .next("pass a writable --state-dir")
     })?;
-    Ok(state)
+    for e in entries.flatten().filter(|e| e.file_name() != ".lock") {
+        let p = e.path();
+        let gone = if p.is_dir() {
+            std::fs::remove_dir_all(&p)
+        } else {
+            std::fs::remove_file(&p)
+        };
+        gone.map_err(|err| {
+            UserError::failed(format!("cannot clear the last rehearsal's state: {err}"))
+                .subject(p.display().to_string())
+                .next("remove it by hand, or pass another --state-dir")
+        })?;
+    }
+    Ok((state, lock))
 }
 
 /// The fleet a rehearsal syncs and reads: a copy of the repo's `clusters/`, `apps-shared/` and `runbooks/`
@@ -278,6 +289,9 @@ struct Rehearsal<'g> {
     /// The phase being rehearsed (the first, for `all`).
     wanted: u8,
     sims: BTreeMap<String, (sim::SimHandle, PathBuf)>,
+    /// The reports shown so far: one document at the end (JSON, YAML, JUnit), or each as it comes and a
+    /// total line at the end (table, Markdown).
+    reports: ReportList,
 }
 
 /// Where a simulated cluster's names lead: its node router, its Gateway listener, its LAN DNS.
@@ -387,6 +401,7 @@ impl Rehearsal<'_> {
                 context: Some(spec.kube_context.clone()),
             },
             answers: self.answers.clone(),
+            answers_file: None,
             yes: self.yes,
             dry_run: false,
             state_root: self.state.clone(),
@@ -394,6 +409,7 @@ impl Rehearsal<'_> {
             ui: g.ui.clone(),
             library: self.library.clone(),
             kinds: steps::registry(),
+            api_grace: g.api_grace,
         };
         let report_path = StateDir::new(&self.state, cname).report_path(p);
         let report = run_phase(&req).await.map_err(|e| match is_setup {
@@ -410,7 +426,7 @@ impl Rehearsal<'_> {
             ));
             return Ok(Went::On);
         }
-        print_report(&report, self.output);
+        self.show(report.clone());
         g.ui.line(&format!("report kept in {}", report_path.display()));
         if report.passed() {
             return Ok(Went::On);
@@ -423,6 +439,33 @@ impl Rehearsal<'_> {
             return Ok(Went::Stop);
         }
         Ok(Went::Failed)
+    }
+}
+
+impl Rehearsal<'_> {
+    fn streams(&self) -> bool {
+        matches!(self.output, ReportFormat::Table | ReportFormat::Markdown)
+    }
+
+    /// A report to show: printed now (table, Markdown) or kept for the one document at the end.
+    fn show(&mut self, report: Report) {
+        if self.streams() {
+            print!("{}", report.render(self.output.into()));
+            println!();
+        }
+        self.reports.reports.push(report);
+    }
+
+    /// The closing total line, or the whole document.
+    fn finish(&self) {
+        if self.reports.reports.is_empty() {
+            return;
+        }
+        if self.streams() {
+            println!("{}", self.reports.total().line());
+        } else {
+            print!("{}", self.reports.render(self.output.into()));
+        }
     }
 }
 

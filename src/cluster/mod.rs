@@ -33,41 +33,122 @@ pub struct Target {
 /// A connected cluster.
 pub struct Cluster {
     pub client: kube::Client,
-    /// The API server says it is fleetctl's simulated cluster (`gitCommit: simulated`).
+    /// The API server says it is fleetctl's simulated cluster (`/version`: gitVersion ending in `-sim`).
     pub simulated: bool,
     pub target: Target,
+    /// The API server's URL, as the kubeconfig gives it.
+    pub server: String,
+    /// The context in use: `--context`, or the kubeconfig's current context.
+    pub context: String,
+    /// Where the kubeconfig came from: the `--kubeconfig` path, `KUBECONFIG`'s value, or `~/.kube/config`.
+    pub kubeconfig: String,
+    /// How long a wait rides out an API server that stopped answering before it fails (`--api-grace`).
+    pub api_grace: Duration,
     discovery: RwLock<Option<Discovery>>,
 }
 
+/// The default `--api-grace`.
+pub const API_GRACE: Duration = Duration::from_secs(120);
+
 /// An API server that cannot be reached is bad input (the wrong context, a VPN that is down): exit 2.
-fn unreachable(url: &str, context: &str, why: &str) -> UserError {
+fn unreachable(url: &str, context: &str, why: &Cause) -> UserError {
+    let next = match why {
+        Cause::Certificate(_) => format!(
+            "check the cluster's certificate-authority-data for context {context} (kubectl config view --raw), \
+             and that {} is the server you mean; `kubectl --context {context} get --raw /version` shows the same error",
+            url.trim_end_matches('/')
+        ),
+        _ => format!(
+            "check the context (kubectl config get-contexts) and the network/VPN, then try `kubectl --context {context} get --raw /version`"
+        ),
+    };
     UserError::usage(format!(
         "cannot reach the API server {} ({why})",
         url.trim_end_matches('/')
     ))
     .subject(format!("kube context {context}"))
-    .next(format!(
-        "check the context (kubectl config get-contexts) and the network/VPN, then try `kubectl --context {context} get --raw /version`"
-    ))
+    .next(next)
 }
 
-/// The root cause of a failed request, in a few words (e.g. "connection refused").
-fn reach_cause(e: &kube::Error) -> String {
+/// Why a request got no answer, in a few words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cause {
+    /// The server's TLS certificate is not trusted (unknown issuer, wrong name, expired).
+    Certificate(String),
+    /// Anything on the way: refused, reset, timed out, no route.
+    Network(String),
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cause::Certificate(c) => write!(f, "its TLS certificate is not trusted: {c}"),
+            Cause::Network(c) => f.write_str(c),
+        }
+    }
+}
+
+/// The root cause of a failed request (e.g. "connection refused", an untrusted certificate).
+pub fn reach_cause(e: &(dyn std::error::Error + 'static)) -> Cause {
     let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
     let mut last = e.to_string();
     while let Some(err) = src {
+        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+            return tls_cause(tls);
+        }
         if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            return match io.kind() {
+            // An io::Error may wrap another (hyper-rustls wraps tokio-rustls's, which wraps rustls's), and
+            // its source() skips the wrapped error itself: look inside.
+            if let Some(inner) = io.get_ref() {
+                let inner: &(dyn std::error::Error + 'static) = inner;
+                if let c @ Cause::Certificate(_) = reach_cause(inner) {
+                    return c;
+                }
+            }
+            return Cause::Network(match io.kind() {
                 std::io::ErrorKind::ConnectionRefused => "connection refused".into(),
                 std::io::ErrorKind::TimedOut => "connection timed out".into(),
                 std::io::ErrorKind::ConnectionReset => "connection reset".into(),
                 _ => io.to_string(),
-            };
+            });
         }
         last = err.to_string();
         src = err.source();
     }
-    last
+    Cause::Network(last)
+}
+
+fn tls_cause(e: &rustls::Error) -> Cause {
+    match e {
+        rustls::Error::InvalidCertificate(c) => Cause::Certificate(match c {
+            rustls::CertificateError::UnknownIssuer => "signed by an unknown authority".into(),
+            rustls::CertificateError::Expired | rustls::CertificateError::ExpiredContext { .. } => "expired".into(),
+            rustls::CertificateError::NotValidForName | rustls::CertificateError::NotValidForNameContext { .. } => {
+                "not valid for this host name".into()
+            }
+            other => format!("{other:?}"),
+        }),
+        other => Cause::Network(format!("TLS: {other}")),
+    }
+}
+
+/// A kube error as a sentence: an API server's Status by its message and code, a transport error by its root
+/// cause; never a debug dump.
+pub fn sentence(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(s) => {
+            let reason = if s.reason.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", s.reason)
+            };
+            format!("{} (HTTP {}{reason})", s.message.trim_end_matches('.'), s.code)
+        }
+        kube::Error::HyperError(_) | kube::Error::Service(_) => reach_cause(e).to_string(),
+        kube::Error::SerdeError(err) => format!("the answer could not be read: {err}"),
+        kube::Error::ReadEvents(err) => format!("the watch stream broke: {err}"),
+        other => other.to_string(),
+    }
 }
 
 /// Split `group/version` (or `v1`) into (group, version).
@@ -78,6 +159,51 @@ pub fn split_api_version(api_version: &str) -> (&str, &str) {
     }
 }
 
+/// The kubeconfig a target names and where it came from: `--kubeconfig` (a path, or a list as KUBECONFIG
+/// holds one), else `KUBECONFIG`, else `~/.kube/config`, as kubectl reads them.
+fn load_kubeconfig(target: &Target) -> Result<(Kubeconfig, String), UserError> {
+    let (paths, source): (Vec<PathBuf>, String) = match &target.kubeconfig {
+        Some(p) if p.is_file() => (vec![p.clone()], p.display().to_string()),
+        Some(p) => (std::env::split_paths(p.as_os_str()).collect(), p.display().to_string()),
+        None => match std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
+            Some(v) => (std::env::split_paths(&v).collect(), v.to_string_lossy().into_owned()),
+            None => {
+                let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+                let p = home.join(".kube/config");
+                (vec![p.clone()], p.display().to_string())
+            }
+        },
+    };
+    let mut merged = Kubeconfig::default();
+    for p in paths.iter().filter(|p| !p.as_os_str().is_empty()) {
+        let kc = Kubeconfig::read_from(p).map_err(|e| {
+            UserError::usage(format!("cannot read kubeconfig: {e}"))
+                .subject(p.display().to_string())
+                .next("pass a valid --kubeconfig (or fix KUBECONFIG)")
+        })?;
+        merged = merged
+            .merge(kc)
+            .map_err(|e| UserError::usage(format!("cannot merge kubeconfig files: {e}")).subject(source.clone()))?;
+    }
+    Ok((merged, source))
+}
+
+/// The API server URL a target's kubeconfig and context point at, without contacting it.
+pub async fn server_of(target: &Target) -> Result<String, UserError> {
+    let (kc, source) = load_kubeconfig(target)?;
+    let opts = KubeConfigOptions {
+        context: target.context.clone(),
+        ..Default::default()
+    };
+    let config = kube::Config::from_custom_kubeconfig(kc, &opts).await.map_err(|e| {
+        UserError::usage(format!("cannot load kubeconfig: {e}")).subject(format!(
+            "kubeconfig {source}, context {}",
+            target.context.as_deref().unwrap_or("<current>")
+        ))
+    })?;
+    Ok(config.cluster_url.to_string().trim_end_matches('/').to_string())
+}
+
 impl Cluster {
     /// Build a client from the kubeconfig and check that the API answers.
     pub async fn connect(target: &Target) -> Result<Cluster, UserError> {
@@ -85,50 +211,36 @@ impl Cluster {
             context: target.context.clone(),
             ..Default::default()
         };
-        let which = target
-            .kubeconfig
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .or_else(|| std::env::var("KUBECONFIG").ok())
-            .unwrap_or_else(|| "~/.kube/config".into());
-        let config = match &target.kubeconfig {
-            Some(p) => {
-                let kc = Kubeconfig::read_from(p).map_err(|e| {
-                    UserError::usage(format!("cannot read kubeconfig: {e}"))
-                        .subject(p.display().to_string())
-                        .next("pass a valid --kubeconfig")
-                })?;
-                kube::Config::from_custom_kubeconfig(kc, &opts).await
-            }
-            None => kube::Config::from_kubeconfig(&opts).await,
-        }
-        .map_err(|e| {
+        let (kc, source) = load_kubeconfig(target)?;
+        // The context in use, to name it when the API server cannot be reached.
+        let context = target
+            .context
+            .clone()
+            .or_else(|| kc.current_context.clone())
+            .unwrap_or_else(|| "<current>".into());
+        let mut config = kube::Config::from_custom_kubeconfig(kc, &opts).await.map_err(|e| {
             UserError::usage(format!("cannot load kubeconfig: {e}"))
-                .subject(format!(
-                    "kubeconfig {which}, context {}",
-                    target.context.as_deref().unwrap_or("<current>")
-                ))
+                .subject(format!("kubeconfig {source}, context {context}"))
                 .next("check --kubeconfig/KUBECONFIG and --context (kubectl config get-contexts)")
         })?;
-        let url = config.cluster_url.to_string();
-        // The context in use, to name it when the API server cannot be reached.
-        let context = target.context.clone().or_else(|| {
-            match &target.kubeconfig {
-                Some(p) => Kubeconfig::read_from(p).ok(),
-                None => Kubeconfig::read().ok(),
-            }
-            .and_then(|k| k.current_context)
-        });
-        let context = context.unwrap_or_else(|| "<current>".into());
-        let mut config = config;
+        let url = config.cluster_url.to_string().trim_end_matches('/').to_string();
         config.connect_timeout = Some(Duration::from_secs(10));
         config.read_timeout = Some(Duration::from_secs(60));
-        let client = kube::Client::try_from(config)
-            .map_err(|e| UserError::usage(format!("cannot build a client: {e}")).subject(url.clone()))?;
+        // fleetctl's own retry layer (retry.rs) replaces kube's, which retries 429/503/504 only.
+        config.default_retry = false;
+        let client = kube::client::ClientBuilder::try_from(config)
+            .map_err(|e| UserError::usage(format!("cannot build a client: {}", sentence(&e))).subject(url.clone()))?
+            .with_layer(&tower::buffer::BufferLayer::new(1024))
+            .with_layer(&tower::retry::RetryLayer::new(retry::HttpRetry::default()))
+            .build();
         let mut cluster = Cluster {
             client,
             simulated: false,
             target: target.clone(),
+            server: url.clone(),
+            context: context.clone(),
+            kubeconfig: source,
+            api_grace: API_GRACE,
             discovery: RwLock::new(None),
         };
         let version = tokio::time::timeout(
@@ -138,7 +250,7 @@ impl Cluster {
         .await;
         match version {
             Ok(Ok(info)) => {
-                cluster.simulated = info.git_commit == "simulated";
+                cluster.simulated = info.git_version.ends_with("-sim") || info.git_commit == "simulated";
                 Ok(cluster)
             }
             Ok(Err(kube::Error::Api(s))) if s.code == 401 || s.code == 403 => Err(UserError::usage(format!(
@@ -148,7 +260,24 @@ impl Cluster {
             .subject(url)
             .next("log in again (oc login / talosctl kubeconfig) and retry")),
             Ok(Err(e)) => Err(unreachable(&url, &context, &reach_cause(&e))),
-            Err(_) => Err(unreachable(&url, &context, "no answer within 30s")),
+            Err(_) => Err(unreachable(
+                &url,
+                &context,
+                &Cause::Network("no answer within 30s".into()),
+            )),
+        }
+    }
+
+    /// Whether the API server answers now (within `within`): `None` when it does, else why not.
+    pub async fn lost(&self, within: Duration) -> Option<Cause> {
+        match tokio::time::timeout(within, self.client.apiserver_version()).await {
+            Ok(Ok(_)) => None,
+            Ok(Err(kube::Error::Api(_))) => None,
+            Ok(Err(e)) => Some(reach_cause(&e)),
+            Err(_) => Some(Cause::Network(format!(
+                "no answer within {}",
+                humantime::format_duration(within)
+            ))),
         }
     }
 
@@ -157,7 +286,9 @@ impl Cluster {
         let d = retry("discovery", || Discovery::new(self.client.clone()).run())
             .await
             .map_err(|e| {
-                UserError::failed(format!("API discovery failed: {e}")).next("retry; check the API server's health")
+                UserError::failed(format!("API discovery failed: {}", sentence(&e)))
+                    .subject(format!("API server {}", self.server))
+                    .next("check the API server's health (kubectl get --raw /readyz), then `fleetctl resume`")
             })?;
         *self.discovery.write().await = Some(d);
         Ok(())
@@ -337,32 +468,22 @@ pub fn describe(kind: &str, namespace: Option<&str>, name: &str) -> String {
 
 fn api_error(verb: &str, kind: &str, ns: Option<&str>, name: &str, e: kube::Error) -> UserError {
     let subject = describe(kind, ns, name);
+    let what = sentence(&e);
     match &e {
         kube::Error::Api(s) if s.code == 401 || s.code == 403 => {
-            UserError::failed(format!("{verb} was refused: {}", s.message))
+            UserError::failed(format!("{verb} was refused: {what}"))
                 .subject(subject)
                 .next("check your credentials and RBAC (oc whoami; kubectl auth can-i)")
         }
         kube::Error::Api(s) if s.code == 422 || s.code == 400 => {
-            UserError::failed(format!("{verb} was rejected as invalid: {}", s.message))
+            UserError::failed(format!("{verb} was rejected as invalid: {what}"))
                 .subject(subject)
                 .next("fix the manifest; `fleetctl verify` checks manifests against their CRDs offline")
         }
-        kube::Error::Api(s) if !retry::is_transient(&e) => {
-            UserError::failed(format!("{verb} failed: {} ({} {})", s.message, s.code, s.reason))
-                .subject(subject)
-                .next("check the object and its namespace; then `fleetctl resume`")
-        }
-        kube::Error::Api(s) => UserError::failed(format!(
-            "{verb} failed after {} attempts: {} ({} {})",
-            retry::ATTEMPTS,
-            s.message,
-            s.code,
-            s.reason
-        ))
-        .subject(subject)
-        .next("check the API server's health and retry (fleetctl resume)"),
-        _ => UserError::failed(format!("{verb} failed after {} attempts: {e}", retry::ATTEMPTS))
+        kube::Error::Api(_) if !retry::is_transient(&e) => UserError::failed(format!("{verb} failed: {what}"))
+            .subject(subject)
+            .next("check the object and its namespace; then `fleetctl resume`"),
+        _ => UserError::failed(format!("{verb} failed after {} attempts: {what}", retry::ATTEMPTS))
             .subject(subject)
             .next("check the API server's health and retry (fleetctl resume)"),
     }

@@ -44,6 +44,7 @@ impl Snapshot {
                     .subject(f.display().to_string())
                     .next("pass a file or directory of `kubectl get -o yaml` output")
             })?;
+            crate::runbook::yaml::guard(&text, &f.display().to_string(), 512 << 20)?;
             let objs = parse_multi_doc(&text).map_err(|e| e.subject(f.display().to_string()))?;
             objects.extend(objs.into_iter().filter(|o| o.get("kind").is_some()));
         }

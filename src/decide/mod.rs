@@ -2,11 +2,14 @@
 //! and stderr are both terminals), or `--yes` (the recommended option, never for a destructive decision).
 //! All decisions of a phase are settled before the first write.
 
-use crate::error::UserError;
+pub mod input;
+
+use crate::error::{exit, UserError};
 use crate::runbook::Decision;
+use input::Resolve;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Load `--answers FILE`: a YAML map of decision id to answer.
 pub fn load_answers(path: &Path) -> Result<BTreeMap<String, String>, UserError> {
@@ -18,6 +21,7 @@ pub fn load_answers(path: &Path) -> Result<BTreeMap<String, String>, UserError> 
 /// Parse answers text (`name` says where it came from, in errors).
 pub fn parse_answers(text: &str, name: &str) -> Result<BTreeMap<String, String>, UserError> {
     let path = Path::new(name);
+    crate::runbook::yaml::guard(text, name, 1 << 20)?;
     let v: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
         let loc = e.location().map(|l| format!(":{}", l.line())).unwrap_or_default();
         UserError::usage(format!("malformed answers file: {e}"))
@@ -80,21 +84,49 @@ fn check_option(d: &Decision, v: &str, from: &str) -> Result<(), UserError> {
     }
 }
 
+/// A free-text answer that is not what its decision's `input` type says: exit 2, naming the decision.
+fn check_input(d: &Decision, v: &str, resolve: Resolve<'_>, from: &str) -> Result<(), UserError> {
+    input::check(d.input, v, resolve).map_err(|why| {
+        UserError::usage(format!(
+            "answer to decision '{}' is not a valid {}: {why}",
+            d.id,
+            d.input.name().unwrap_or("answer")
+        ))
+        .subject(from.to_string())
+        .next(format!("correct `{}:` ({}); nothing was written", d.id, d.question))
+    })
+}
+
 /// Settle one decision: an explicit `--answers` entry wins; else the answer an unfinished run recorded
 /// (so `resume` never asks again); else a prompt; else `--yes` for a safe decision; else exit 2.
+/// Relative path answers resolve against the working directory (see [`settle_with`]).
 pub fn settle(d: &Decision, a: &Answering<'_>) -> Result<String, UserError> {
+    settle_with(d, a, &|p: &str| PathBuf::from(p))
+}
+
+/// [`settle`], with relative path answers resolved by `resolve` (as the runbook's steps will read them).
+/// Every free-text answer is checked against the decision's `input` type, wherever it came from.
+pub fn settle_with(d: &Decision, a: &Answering<'_>, resolve: Resolve<'_>) -> Result<String, UserError> {
     if let Some(v) = a.answers.get(&d.id) {
         check_option(d, v, "--answers")?;
+        check_input(d, v, resolve, "--answers")?;
         return Ok(v.clone());
     }
     if let Some(v) = a.recorded.get(&d.id) {
+        check_input(d, v, resolve, "the answer the unfinished run recorded").map_err(|e| {
+            e.next(format!(
+                "give a new answer: `fleetctl resume --answers FILE` with `{}: <answer>`",
+                d.id
+            ))
+        })?;
         return Ok(v.clone());
     }
     if interactive() {
-        return prompt(d);
+        return prompt(d, resolve);
     }
     if a.yes && !d.destructive {
         if let Some(r) = &d.recommended {
+            check_input(d, r, resolve, "the runbook's recommended answer")?;
             return Ok(r.clone());
         }
     }
@@ -118,7 +150,7 @@ pub fn settle(d: &Decision, a: &Answering<'_>) -> Result<String, UserError> {
         )))
 }
 
-fn prompt(d: &Decision) -> Result<String, UserError> {
+fn prompt(d: &Decision, resolve: Resolve<'_>) -> Result<String, UserError> {
     let theme = dialoguer::theme::SimpleTheme;
     let mut q = d.question.clone();
     if let Some(h) = &d.help {
@@ -127,13 +159,26 @@ fn prompt(d: &Decision) -> Result<String, UserError> {
     if d.destructive {
         q = format!("DESTRUCTIVE: {q}");
     }
-    let err = |e: dialoguer::Error| UserError::usage(format!("could not ask decision '{}': {e}", d.id));
+    let err = |e: dialoguer::Error| match e {
+        // Ctrl-C at the prompt: an interrupt like any other (the engine journals it and says how to resume).
+        dialoguer::Error::IO(io) if io.kind() == std::io::ErrorKind::Interrupted => {
+            UserError::new(exit::INTERRUPTED, format!("interrupted at decision '{}'", d.id))
+        }
+        dialoguer::Error::IO(io) => UserError::usage(format!("could not ask decision '{}': {io}", d.id))
+            .next(format!("answer it in an --answers file (`{}: <answer>`)", d.id)),
+    };
     if d.options.is_empty() {
-        let mut input = dialoguer::Input::<String>::with_theme(&theme).with_prompt(q);
+        let kind = d.input;
+        if let Some(t) = kind.name().filter(|t| *t != "text") {
+            q = format!("{q} [{t}]");
+        }
+        let mut input = dialoguer::Input::<String>::with_theme(&theme)
+            .with_prompt(q)
+            .validate_with(move |s: &String| input::check(kind, s, resolve));
         if let Some(r) = &d.recommended {
             input = input.default(r.clone());
         }
-        return input.interact_text().map_err(err);
+        return input.interact_text().map(|s| s.trim().to_string()).map_err(err);
     }
     let default = d
         .recommended
@@ -200,7 +245,7 @@ mod tests {
             options: vec!["no".into(), "yes".into()],
             recommended: Some("no".into()),
             destructive,
-            input: false,
+            input: Default::default(),
             help: None,
             recommend_from: None,
             governs: Vec::new(),

@@ -8,7 +8,7 @@ use crate::checks;
 use crate::cluster::source::Source;
 use crate::error::UserError;
 use crate::fleet::ClusterSpec;
-use crate::report::Report;
+use crate::report::{Origin, Report};
 use crate::runbook::Loaded;
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -33,17 +33,15 @@ pub(super) async fn run(
             ui.line(&format!("  {id}: {line}"));
         }
     }
-    let source = if req.rehearsal {
-        "rehearsal (simulated cluster), dry run"
-    } else {
-        "live, dry run"
-    };
+    let mut origin = Origin::cluster(ready.cluster.simulated);
+    origin.rehearsal = req.rehearsal;
+    origin.dry_run = true;
     let criteria: Vec<_> = rb.runbook.acceptance.iter().collect();
-    let results = checks::evaluate_all(&criteria, &Source::Live(&ready.cluster)).await?;
+    let results = checks::evaluate_for(&criteria, &Source::Live(&ready.cluster), spec).await?;
     Ok(Report::new(
         &req.cluster,
         vec![rb.runbook.phase],
-        source.into(),
+        origin,
         ready.decisions.clone(),
         results,
     ))

@@ -2,12 +2,12 @@
 //! to resume, exit 130.
 
 use super::run::set_run;
-use super::{PhaseRequest, Progress};
+use super::{PhaseRequest, Progress, Stage};
 use crate::error::UserError;
 use crate::journal::{now, RunStatus, StepStatus};
 
 /// The exit code of a run stopped by SIGINT/SIGTERM (128 + SIGINT, as shells report Ctrl-C).
-pub const INTERRUPTED: i32 = 130;
+pub const INTERRUPTED: i32 = crate::error::exit::INTERRUPTED;
 
 /// The first SIGINT or SIGTERM (Ctrl-C elsewhere); pending forever when signals cannot be watched.
 pub(super) async fn stop_signal() -> &'static str {
@@ -38,18 +38,21 @@ pub(super) fn interrupted(req: &PhaseRequest, progress: Progress, sig: &str) -> 
         );
     };
     let mut journal = progress.journal;
-    let mut at = String::from("acceptance checks");
+    let mut at = match progress.stage {
+        Stage::Preflight => String::from("during preflight; nothing was written"),
+        Stage::Steps | Stage::Acceptance => String::from("during the acceptance checks"),
+    };
     set_run(&mut journal, &run_id, |r| {
         if let Some(s) = r.steps.iter_mut().rev().find(|s| s.status == StepStatus::Running) {
             s.status = StepStatus::Failed;
             s.finished = Some(now());
             s.note = format!("interrupted ({sig})");
-            at = s.id.clone();
+            at = format!("at step {}", s.id);
         }
         r.status = RunStatus::Failed;
-        r.failure = Some(format!("interrupted at step {at} ({sig}); run `{resume}` to continue"));
+        r.failure = Some(format!("interrupted {at} ({sig}); run `{resume}` to continue"));
     });
-    let msg = format!("interrupted at step {at}; run `{resume}` to continue");
+    let msg = format!("interrupted {at}; run `{resume}` to continue");
     match state.save(&journal) {
         Ok(()) => UserError::new(INTERRUPTED, msg),
         Err(e) => UserError::new(

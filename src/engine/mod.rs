@@ -10,6 +10,7 @@ mod dry_run;
 mod gate;
 mod interrupt;
 pub mod kind;
+mod pin;
 mod plan;
 mod preflight;
 mod run;
@@ -37,6 +38,8 @@ pub struct PhaseRequest {
     pub phase: u8,
     pub target: Target,
     pub answers: BTreeMap<String, String>,
+    /// The file `answers` came from, journaled with the run so `resume` can read it again.
+    pub answers_file: Option<std::path::PathBuf>,
     pub yes: bool,
     pub dry_run: bool,
     pub state_root: PathBuf,
@@ -46,6 +49,8 @@ pub struct PhaseRequest {
     pub library: Arc<Library>,
     /// The step kinds the runbooks may name (`steps::registry()`).
     pub kinds: &'static Registry,
+    /// How long a wait rides out an API server that stopped answering (`--api-grace`).
+    pub api_grace: std::time::Duration,
 }
 
 /// What a run has journaled so far, kept outside the run so an interrupt can record where it stopped.
@@ -53,7 +58,18 @@ pub struct PhaseRequest {
 struct Progress {
     state: Option<StateDir>,
     journal: Journal,
+    /// The journaled run (set once the cluster is known: pin.rs).
     run_id: Option<String>,
+    stage: Stage,
+}
+
+/// Where a journaled run is.
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    #[default]
+    Preflight,
+    Steps,
+    Acceptance,
 }
 
 /// Run one phase against one cluster. Returns the acceptance report. SIGINT or SIGTERM stops it at once
@@ -87,7 +103,9 @@ async fn run_phase_body(req: &PhaseRequest, progress: &mut Progress) -> Result<R
     }
     let state = StateDir::new(&req.state_root, &req.cluster);
     let _lock = RunLock::acquire(&state.dir(), &req.cluster)?;
+    state.clean_temporaries();
     progress.journal = state.load()?;
+    progress.state = Some(state);
     let label = if req.rehearsal {
         " [REHEARSAL: simulated cluster, not a real one]"
     } else {
@@ -97,9 +115,29 @@ async fn run_phase_body(req: &PhaseRequest, progress: &mut Progress) -> Result<R
         "phase {}: {} on {} ({}){label}",
         rb.runbook.phase, rb.runbook.title, req.cluster, spec.platform
     ));
-    let ready = preflight::run(req, &spec, &rb, &progress.journal).await?;
+    let before = progress.journal.clone();
+    let ready = match preflight::run(req, &spec, &rb, progress).await {
+        Ok(r) => r,
+        Err(e) => return Err(preflight_failed(req, progress, before, e)),
+    };
     if req.dry_run {
         return dry_run::run(req, &spec, &rb, &ready).await;
     }
-    run::run(req, &spec, &rb, ready, state, progress).await
+    run::run(req, &spec, &rb, ready, progress).await
+}
+
+/// Preflight stopped. Ctrl-C at a prompt is an interrupt (journaled; `resume` goes on). Any other stop
+/// leaves the journal as it was, apart from the identity met on first contact: nothing was done.
+fn preflight_failed(req: &PhaseRequest, progress: &mut Progress, before: Journal, e: UserError) -> UserError {
+    if e.code == INTERRUPTED {
+        return interrupt::interrupted(req, std::mem::take(progress), "Ctrl-C at a prompt");
+    }
+    if let (Some(state), Some(_)) = (&progress.state, &progress.run_id) {
+        let mut restored = before;
+        restored.identity = progress.journal.identity.clone();
+        if let Err(w) = state.save(&restored) {
+            req.ui.warn(&format!("the journal could not be restored: {}", w.cause));
+        }
+    }
+    e
 }

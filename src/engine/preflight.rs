@@ -4,12 +4,12 @@
 
 use super::kind::{Cx, Writes};
 use super::plan::{self, applies, Paths, Planned};
-use super::PhaseRequest;
+use super::{pin, PhaseRequest, Progress};
 use crate::cluster::{identify, identity, split_api_version, Cluster, Target};
 use crate::decide::{self, Answering};
 use crate::error::UserError;
 use crate::fleet::ClusterSpec;
-use crate::journal::{Journal, Run};
+use crate::journal::Run;
 use crate::runbook::{self, Decision, Loaded};
 use crate::ui::Ui;
 use serde_json::Value;
@@ -19,7 +19,6 @@ use std::sync::Mutex;
 /// A run that passed preflight.
 pub(super) struct Ready {
     pub cluster: Cluster,
-    pub target: Target,
     pub decisions: BTreeMap<String, String>,
     pub plan: Vec<Planned>,
     pub env: Vec<(String, String)>,
@@ -73,13 +72,13 @@ pub(super) async fn run(
     req: &PhaseRequest,
     spec: &ClusterSpec,
     rb: &Loaded,
-    journal: &Journal,
+    progress: &mut Progress,
 ) -> Result<Ready, UserError> {
     let ui = &req.ui;
     tools(rb)?;
-    let (cluster, target) = connect(req, spec, rb).await?;
+    // The unfinished run this one continues, as it was before this run journaled itself (pin.rs).
+    let (cluster, target, resumed) = connect(req, spec, rb, progress).await?;
     // Decisions: an unfinished run's answers are kept unless --answers says otherwise.
-    let resumed = journal.unfinished().filter(|r| r.phase == req.phase).cloned();
     let recorded = resumed.as_ref().map(|r| r.decisions.clone()).unwrap_or_default();
     let answering = Answering {
         recorded: &recorded,
@@ -93,12 +92,16 @@ pub(super) async fn run(
     };
     let vars = plan::vars_for(spec, &decisions, &target);
     let plan = plan::make(req, spec, rb, &decisions, &vars, &paths)?;
-    super::gate::check(req, spec, rb, &plan, &decisions, journal)?;
+    // The gate reads earlier runs' decisions: not this run's own journal entry (pin.rs), which has none yet.
+    let mut earlier = progress.journal.clone();
+    earlier
+        .runs
+        .retain(|r| Some(&r.id) != progress.run_id.as_ref() || !r.decisions.is_empty());
+    super::gate::check(req, spec, rb, &plan, &decisions, &earlier)?;
     crds(&cluster, rb, &plan, &decisions).await?;
     let env = plan::command_env(&target);
     let mut ready = Ready {
         cluster,
-        target,
         decisions: BTreeMap::new(),
         plan,
         env,
@@ -130,16 +133,24 @@ fn tools(rb: &Loaded) -> Result<(), UserError> {
     Ok(())
 }
 
-/// Reach the API, check that the cluster is the one described, and show the runbook's observations.
-async fn connect(req: &PhaseRequest, spec: &ClusterSpec, rb: &Loaded) -> Result<(Cluster, Target), UserError> {
+/// Reach the API, check that the cluster is the one described (and the one the journal met: pin.rs), journal
+/// the run, and show the runbook's observations.
+async fn connect(
+    req: &PhaseRequest,
+    spec: &ClusterSpec,
+    rb: &Loaded,
+    progress: &mut Progress,
+) -> Result<(Cluster, Target, Option<Run>), UserError> {
     let ui = &req.ui;
     let mut target = req.target.clone();
     if target.context.is_none() {
         target.context = Some(spec.kube_context.clone());
     }
-    let cluster = Cluster::connect(&target).await?;
+    let mut cluster = Cluster::connect(&target).await?;
+    cluster.api_grace = req.api_grace;
     let id = identity::require(&cluster, spec.platform, &req.cluster).await?;
     ui.ok(&format!("cluster identity: {}", id.detail));
+    let resumed = pin::open(req, spec, rb, &cluster, &id, progress)?;
     for obs in &rb.runbook.preflight.show {
         let got = cluster.get_ref(&obs.object).await?;
         let val = got
@@ -155,7 +166,7 @@ async fn connect(req: &PhaseRequest, spec: &ClusterSpec, rb: &Loaded) -> Result<
             ui.warn(&w.say);
         }
     }
-    Ok((cluster, target))
+    Ok((cluster, target, resumed))
 }
 
 /// Every decision a step of this platform uses, settled (asked, or from --answers, --yes, the unfinished run).
@@ -176,7 +187,7 @@ fn settle_decisions(
             continue;
         }
         let d = recommend_from_repo(req, d, &req.ui)?;
-        let v = decide::settle(&d, answering)?;
+        let v = decide::settle_with(&d, answering, &|p: &str| req.library.resolve(&req.repo, p))?;
         if let Some(old) = answering.recorded.get(&d.id).filter(|old| **old != v) {
             req.ui.warn(&format!(
                 "decision {}: the unfinished run had '{old}', continuing with '{v}' from --answers",
@@ -294,7 +305,7 @@ async fn kind_checks(
         let d = rb
             .decision(id)
             .ok_or_else(|| UserError::usage(format!("unknown decision '{id}'")).subject(rb.locate(id)))?;
-        decide::settle(d, answering)
+        decide::settle_with(d, answering, &|p: &str| req.library.resolve(&req.repo, p))
     };
     let new_namespaces = Mutex::new(HashSet::new());
     for p in &ready.plan {

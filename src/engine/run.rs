@@ -4,13 +4,13 @@
 use super::kind::Done;
 use super::plan::applies;
 use super::preflight::Ready;
-use super::{PhaseRequest, Progress};
+use super::{PhaseRequest, Progress, Stage};
 use crate::checks;
 use crate::cluster::source::Source;
 use crate::error::UserError;
 use crate::fleet::ClusterSpec;
 use crate::journal::{now, Journal, Run, RunStatus, StateDir, StepRecord, StepStatus};
-use crate::report::Report;
+use crate::report::{Origin, Report};
 use crate::runbook::{Loaded, Step};
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -20,12 +20,16 @@ pub(super) async fn run(
     spec: &ClusterSpec,
     rb: &Loaded,
     ready: Ready,
-    state: StateDir,
     progress: &mut Progress,
 ) -> Result<Report, UserError> {
-    let run_id = start(req, rb, &ready, &mut progress.journal);
-    progress.state = Some(state.clone());
-    progress.run_id = Some(run_id.clone());
+    let (Some(state), Some(run_id)) = (progress.state.clone(), progress.run_id.clone()) else {
+        return Err(UserError::failed("the run was not journaled before its first step")
+            .next("report this as a fleetctl bug; nothing was written"));
+    };
+    if let Some(r) = &ready.resumed {
+        req.ui.line(&format!("resuming run {} (started {})", r.id, r.started));
+    }
+    progress.stage = Stage::Steps;
     let journal = &mut progress.journal;
     set_run(journal, &run_id, |r| {
         r.status = RunStatus::Running;
@@ -73,31 +77,8 @@ pub(super) async fn run(
             Err(e) => return Err(j.failed(journal, e)?),
         }
     }
-    accept(req, spec, rb, &ready, &state, journal, &run_id).await
-}
-
-/// The journal's run for this phase: the unfinished one being resumed, or a new one.
-fn start(req: &PhaseRequest, rb: &Loaded, ready: &Ready, journal: &mut Journal) -> String {
-    if let Some(r) = &ready.resumed {
-        req.ui.line(&format!("resuming run {} (started {})", r.id, r.started));
-        return r.id.clone();
-    }
-    let id = format!("{}-p{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"), req.phase);
-    journal.runs.push(Run {
-        id: id.clone(),
-        phase: req.phase,
-        runbook: rb.file.display().to_string(),
-        started: now(),
-        finished: None,
-        status: RunStatus::Running,
-        kubeconfig: ready.target.kubeconfig.as_ref().map(|p| p.display().to_string()),
-        context: ready.target.context.clone(),
-        rehearsal: req.rehearsal,
-        decisions: ready.decisions.clone(),
-        steps: vec![],
-        failure: None,
-    });
-    id
+    progress.stage = Stage::Acceptance;
+    accept(req, spec, rb, &ready, &state, &mut progress.journal, &run_id).await
 }
 
 /// Evaluate the acceptance criteria, write the report, close the run.
@@ -112,18 +93,9 @@ async fn accept(
 ) -> Result<Report, UserError> {
     let criteria: Vec<_> = rb.runbook.acceptance.iter().collect();
     let results = checks::evaluate_for(&criteria, &Source::Live(&ready.cluster), spec).await?;
-    let source = if req.rehearsal {
-        "rehearsal (simulated cluster)"
-    } else {
-        "live"
-    };
-    let report = Report::new(
-        &req.cluster,
-        vec![req.phase],
-        source.into(),
-        ready.decisions.clone(),
-        results,
-    );
+    let mut origin = Origin::cluster(ready.cluster.simulated);
+    origin.rehearsal = req.rehearsal;
+    let report = Report::new(&req.cluster, vec![req.phase], origin, ready.decisions.clone(), results);
     crate::journal::write_atomic(&state.report_path(req.phase), report.to_json().as_bytes())?;
     set_run(journal, run_id, |r| {
         r.status = if report.passed() {

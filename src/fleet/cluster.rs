@@ -79,6 +79,10 @@ pub struct ClusterSpec {
     pub gateway: GatewayRef,
     /// The default StorageClass.
     pub storage_class: String,
+    /// The cluster's ID: `ClusterVersion.spec.clusterID` on OpenShift, the `kube-system` namespace's UID
+    /// elsewhere. Optional: the first run learns it and records it in the journal; set it to pin it here.
+    #[serde(default, rename = "clusterID", skip_serializing_if = "Option::is_none")]
+    pub cluster_id: Option<String>,
 }
 
 impl ClusterSpec {

@@ -262,6 +262,8 @@ pub fn detect(repo: &Path, name: &str) -> Detected {
             apps_domain,
             gateway,
             storage_class,
+            // Learned on the first live run (docs/cluster-yaml.md), never guessed from Git.
+            cluster_id: None,
         },
         notes,
     }

@@ -91,6 +91,8 @@ pub fn scaffold(repo: &Path, n: &NewCluster) -> Result<Scaffolded, UserError> {
     spec.platform = n.platform;
     spec.apps_domain = domain.clone();
     spec.kube_context = n.kube_context.clone().unwrap_or_else(|| n.name.clone());
+    // Another cluster's ID would pin the new one to the wrong cluster; the first run learns its own.
+    spec.cluster_id = None;
     if let Some(sc) = &n.storage_class {
         spec.storage_class = sc.clone();
     }

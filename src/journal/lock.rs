@@ -12,10 +12,22 @@ pub struct RunLock {
 }
 
 impl RunLock {
+    /// The run lock of one cluster's state dir.
     pub fn acquire(dir: &Path, cluster: &str) -> Result<RunLock, UserError> {
-        let path = dir.join("lock");
+        Self::at(&dir.join("lock"), &format!("cluster '{cluster}'"))
+    }
+
+    /// A lock at `path`; `what` names what it guards in the refusal ("cluster 'x'", "the rehearsal state").
+    pub fn at(path: &Path, what: &str) -> Result<RunLock, UserError> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let path = path.to_path_buf();
         let fail = |e: std::io::Error| {
-            UserError::failed(format!("cannot open the run lock: {e}")).subject(path.display().to_string())
+            UserError::usage(format!("cannot open the run lock: {e}"))
+                .subject(path.display().to_string())
+                .next(format!(
+                    "make {} writable, or pass a writable --state-dir (FLEETCTL_STATE_DIR)",
+                    dir.display()
+                ))
         };
         std::fs::create_dir_all(dir).map_err(fail)?;
         let mut file = OpenOptions::new()
@@ -31,7 +43,7 @@ impl RunLock {
                 let mut holder = String::new();
                 let _ = file.read_to_string(&mut holder);
                 return Err(UserError::usage(format!(
-                    "another fleetctl run is in progress against cluster '{cluster}' ({})",
+                    "another fleetctl run is in progress against {what} ({})",
                     if holder.trim().is_empty() {
                         "holder unknown".into()
                     } else {
@@ -55,6 +67,27 @@ impl RunLock {
         let _ = write!(file, "pid {} since {}", std::process::id(), super::now());
         let _ = file.sync_all();
         Ok(RunLock { file })
+    }
+}
+
+/// Who holds the run lock in `dir` now (`pid N since T`), or `None` when no live process does: a journal
+/// that says "running" without a holder belongs to a run that was killed.
+pub fn holder(dir: &Path) -> Option<String> {
+    let mut file = File::open(dir.join("lock")).ok()?;
+    match file.try_lock_shared() {
+        Ok(()) => {
+            let _ = file.unlock();
+            None
+        }
+        Err(_) => {
+            let mut s = String::new();
+            let _ = file.read_to_string(&mut s);
+            Some(if s.trim().is_empty() {
+                "holder unknown".into()
+            } else {
+                s.trim().to_string()
+            })
+        }
     }
 }
 

@@ -62,8 +62,15 @@ pub struct Run {
     pub kubeconfig: Option<String>,
     #[serde(default)]
     pub context: Option<String>,
+    /// The API server the run started on; `resume` refuses any other.
+    #[serde(default)]
+    pub server: Option<String>,
     #[serde(default)]
     pub rehearsal: bool,
+    /// The `--answers` file the run was started (or last resumed) with; `resume` reads it again unless
+    /// given another, so a run killed before its decisions were journaled resumes with the same answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answers: Option<String>,
     #[serde(default)]
     pub decisions: BTreeMap<String, String>,
     #[serde(default)]
@@ -72,12 +79,44 @@ pub struct Run {
     pub failure: Option<String>,
 }
 
+/// The journal format this fleetctl writes; it reads this and every older one, and refuses a newer one.
+pub const VERSION: u32 = 2;
+
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct Journal {
     pub version: u32,
     pub cluster: String,
+    /// The cluster as seen on first contact; every later run and resume must meet the same cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<ClusterIdentity>,
     #[serde(default)]
     pub runs: Vec<Run>,
+}
+
+/// What tells one cluster from another, recorded on first contact (src/cluster/identity.rs reads it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterIdentity {
+    /// The API server's URL.
+    pub server: String,
+    /// `ClusterVersion.spec.clusterID` on OpenShift, else the `kube-system` namespace's UID.
+    #[serde(default)]
+    pub cluster_id: Option<String>,
+    /// Which of the two `cluster_id` is.
+    #[serde(default)]
+    pub cluster_id_from: String,
+    #[serde(default)]
+    pub kube_system_uid: Option<String>,
+    /// OpenShift's ingress domain (`ingresses.config.openshift.io/cluster`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress_domain: Option<String>,
+    #[serde(default)]
+    pub nodes: Vec<String>,
+    #[serde(default)]
+    pub platform: String,
+    /// When it was recorded.
+    #[serde(default)]
+    pub first_contact: String,
 }
 
 /// Where one cluster's state lives.
@@ -106,23 +145,73 @@ impl StateDir {
 
     pub fn load(&self) -> Result<Journal, UserError> {
         let p = self.journal_path();
-        match std::fs::read_to_string(&p) {
-            Ok(t) => serde_json::from_str(&t).map_err(|e| {
-                UserError::usage(format!("the journal is not valid JSON: {e}"))
+        let bad = |cause: String| {
+            UserError::usage(cause)
+                .subject(p.display().to_string())
+                .next("move it aside to start afresh (the cluster itself is unaffected)")
+        };
+        let bytes = match std::fs::read(&p) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Journal {
+                    version: VERSION,
+                    cluster: self.cluster.clone(),
+                    identity: None,
+                    runs: vec![],
+                })
+            }
+            Err(e) => {
+                return Err(UserError::usage(format!("cannot read the journal: {e}"))
                     .subject(p.display().to_string())
-                    .next("move it aside to start afresh (the cluster itself is unaffected)")
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Journal {
-                version: 1,
-                cluster: self.cluster.clone(),
-                runs: vec![],
-            }),
-            Err(e) => Err(UserError::failed(format!("cannot read the journal: {e}")).subject(p.display().to_string())),
+                    .next(format!(
+                        "make the state dir readable ({}), or pass another --state-dir",
+                        self.dir().display()
+                    )))
+            }
+        };
+        let text = String::from_utf8(bytes).map_err(|e| {
+            bad(format!(
+                "the journal is not UTF-8 text (byte {} is not), so it is not a fleetctl journal or it is damaged",
+                e.utf8_error().valid_up_to()
+            ))
+        })?;
+        #[derive(Deserialize)]
+        struct Version {
+            #[serde(default)]
+            version: u32,
+        }
+        let v: Version = serde_json::from_str(&text).map_err(|e| bad(format!("the journal is not valid JSON: {e}")))?;
+        if v.version > VERSION {
+            return Err(UserError::usage(format!(
+                "the journal was written by a newer fleetctl (journal version {}; this fleetctl reads up to {VERSION})",
+                v.version
+            ))
+            .subject(p.display().to_string())
+            .next("use that newer fleetctl for this cluster; an older one could misread its state"));
+        }
+        serde_json::from_str(&text).map_err(|e| bad(format!("the journal is not valid JSON: {e}")))
+    }
+
+    /// Leftover temporary copies (`.tmp*`) of a run killed while it wrote: removed by the next run, which
+    /// holds the run lock, so no live writer owns them.
+    pub fn clean_temporaries(&self) {
+        for dir in [self.dir(), self.dir().join("reports")] {
+            let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+            for e in rd.flatten() {
+                if e.file_name().to_string_lossy().starts_with(".tmp") && e.path().is_file() {
+                    match std::fs::remove_file(e.path()) {
+                        Ok(()) => tracing::info!("removed a killed run's temporary file {}", e.path().display()),
+                        Err(err) => tracing::warn!("cannot remove {}: {err}", e.path().display()),
+                    }
+                }
+            }
         }
     }
 
     pub fn save(&self, j: &Journal) -> Result<(), UserError> {
-        let text = serde_json::to_string_pretty(j).expect("journal serialises");
+        let mut j = j.clone();
+        j.version = VERSION;
+        let text = serde_json::to_string_pretty(&j).expect("journal serialises");
         write_atomic(&self.journal_path(), text.as_bytes())
     }
 }
@@ -130,8 +219,14 @@ impl StateDir {
 /// Write a file atomically: temp file in the same dir, fsync, rename, fsync the dir.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), UserError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let fail =
-        |e: std::io::Error| UserError::failed(format!("cannot write state: {e}")).subject(path.display().to_string());
+    let fail = |e: std::io::Error| {
+        UserError::usage(format!("cannot write state: {e}"))
+            .subject(path.display().to_string())
+            .next(format!(
+                "make {} writable, or pass a writable --state-dir (FLEETCTL_STATE_DIR)",
+                dir.display()
+            ))
+    };
     std::fs::create_dir_all(dir).map_err(fail)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
     tmp.write_all(bytes).map_err(fail)?;
@@ -180,7 +275,9 @@ mod tests {
             status: RunStatus::Running,
             kubeconfig: None,
             context: None,
+            server: None,
             rehearsal: false,
+            answers: None,
             decisions: Default::default(),
             steps: vec![],
             failure: None,
@@ -191,5 +288,32 @@ mod tests {
         assert_eq!(back.unfinished().unwrap().id, "r1");
         std::fs::write(sd.journal_path(), "{not json").unwrap();
         assert!(sd.load().is_err());
+    }
+
+    #[test]
+    fn a_journal_from_a_newer_fleetctl_or_not_utf8_is_refused_with_a_next_step() {
+        let d = tempfile::tempdir().unwrap();
+        let sd = StateDir::new(d.path(), "c1");
+        std::fs::create_dir_all(sd.dir()).unwrap();
+        std::fs::write(
+            sd.journal_path(),
+            format!(
+                "{{\"version\": {}, \"cluster\": \"c1\", \"runs\": [], \"new\": 1}}",
+                VERSION + 1
+            ),
+        )
+        .unwrap();
+        let e = sd.load().unwrap_err();
+        assert_eq!(e.code, 2);
+        assert!(e.cause.contains("newer fleetctl") && e.next.is_some(), "{e}");
+        std::fs::write(sd.journal_path(), b"{\"version\": 1, \"cluster\": \"\xff\"}").unwrap();
+        let e = sd.load().unwrap_err();
+        assert!(
+            e.cause.contains("not UTF-8") && e.next.as_deref().unwrap().contains("move it aside"),
+            "{e}"
+        );
+        // An older journal (version 1, no identity) still loads.
+        std::fs::write(sd.journal_path(), "{\"version\": 1, \"cluster\": \"c1\", \"runs\": []}").unwrap();
+        assert!(sd.load().unwrap().identity.is_none());
     }
 }

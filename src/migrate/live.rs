@@ -29,7 +29,7 @@ pub async fn apps_unchanged(
     cluster: &str,
     namespace: &str,
     src: &Source<'_>,
-) -> Result<(Status, BTreeMap<String, String>, Vec<String>), UserError> {
+) -> Result<(Status, crate::report::Evidence, Vec<String>), UserError> {
     let expected = super::gate::generate_for(repo, cluster)?;
     let plan = super::recorded_plan(repo).unwrap_or_default();
     let mut awaiting_merge = 0;
@@ -92,13 +92,13 @@ pub async fn apps_unchanged(
             "extra: {n} is on the cluster but the repo no longer generates it (Argo CD would prune it)"
         ));
     }
-    let mut evidence = BTreeMap::new();
-    evidence.insert("expected".into(), expected.len().to_string());
-    evidence.insert("live (ApplicationSet-owned)".into(), live.len().to_string());
-    evidence.insert("matched".into(), matched.to_string());
+    let mut evidence = crate::report::Evidence::new();
+    evidence.insert("expected".into(), expected.len().into());
+    evidence.insert("live (ApplicationSet-owned)".into(), live.len().into());
+    evidence.insert("matched".into(), matched.into());
     evidence.insert(
         "old path, moved in the repo (adopted on merge)".into(),
-        awaiting_merge.to_string(),
+        awaiting_merge.into(),
     );
     let status = if differ > 0 || !extra.is_empty() {
         Status::Fail

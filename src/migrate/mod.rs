@@ -178,7 +178,7 @@ fn settle(
                 options: vec![DEFAULT_BRANCH.into()],
                 recommended: Some(DEFAULT_BRANCH.into()),
                 destructive: false,
-                input: false,
+                input: crate::runbook::InputType::None,
                 help: Some("created from the current commit; review and merge it yourself".into()),
                 recommend_from: None,
                 governs: vec![],
@@ -266,7 +266,7 @@ fn settle_destinations(
                         // Moving trees is destructive to everyone else's working copies and open branches:
                         // it needs an explicit answer, never --yes alone.
                         destructive: true,
-                        input: false,
+                        input: crate::runbook::InputType::None,
                         help: Some("`keep` leaves it in place; an --answers file may also name another path".into()),
                         recommend_from: None,
                         governs: vec![],

@@ -5,6 +5,7 @@ pub mod library;
 pub mod model;
 pub mod path;
 mod validate;
+pub mod yaml;
 
 pub use library::Library;
 pub use model::*;
@@ -47,6 +48,7 @@ impl Loaded {
 /// Parse and validate runbook text (`file` names it in errors).
 /// `repo` is the fleet repo that `builtin` criteria read.
 pub fn parse(file: &Path, text: String, repo: &Path, vocab: &dyn Vocabulary) -> Result<Loaded, UserError> {
+    yaml::guard(&text, &file.display().to_string(), 4 << 20)?;
     let mut runbook: Runbook = serde_yaml::from_str(&text).map_err(|e| {
         let msg = e.to_string();
         let dup = e

@@ -71,7 +71,7 @@ pub struct Warning {
 pub struct Decision {
     pub id: String,
     pub question: String,
-    /// The allowed answers; empty with `input: true` for a free-text answer (a path, a name).
+    /// The allowed answers; empty for a free-text answer, whose `input` says what it must be.
     #[serde(default)]
     pub options: Vec<String>,
     #[serde(default)]
@@ -79,8 +79,10 @@ pub struct Decision {
     /// Destructive decisions (wiping a disk, moving trees) are never answered by `--yes`.
     #[serde(default)]
     pub destructive: bool,
+    /// A free-text answer and what it must be: `text` (or `true`), `path`, `file`, `json-file`, `cidr`, `ip`,
+    /// `hostname`, `integer`. Checked at the prompt and in answers files, before anything is written.
     #[serde(default)]
-    pub input: bool,
+    pub input: InputType,
     /// Why it matters, shown with the question.
     #[serde(default)]
     pub help: Option<String>,
@@ -94,6 +96,100 @@ pub struct Decision {
     /// earlier run of the decision's own phase (docs/runbooks.md, "Decisions before consequences").
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub governs: Vec<String>,
+}
+
+/// What a free-text answer must be (`input:` of a decision). `input: true` is `text`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InputType {
+    /// Not a free-text decision: the answer is one of its options.
+    #[default]
+    None,
+    /// Any non-empty text.
+    Text,
+    /// A path that exists (file or directory); relative paths are resolved as runbook paths are.
+    Path,
+    /// A readable regular file.
+    File,
+    /// A readable file holding a JSON object (e.g. 1Password Connect's `1password-credentials.json`).
+    JsonFile,
+    /// An IPv4 or IPv6 address with a prefix length, e.g. `192.168.10.11/32`.
+    Cidr,
+    /// An IPv4 or IPv6 address.
+    Ip,
+    /// A DNS name (RFC 1123 labels), e.g. `api.sno-ai-lab.example.org`.
+    Hostname,
+    /// A whole number.
+    Integer,
+}
+
+impl InputType {
+    pub const NAMES: [&'static str; 8] = ["text", "path", "file", "json-file", "cidr", "ip", "hostname", "integer"];
+
+    pub fn name(&self) -> Option<&'static str> {
+        let i = match self {
+            InputType::None => return None,
+            InputType::Text => 0,
+            InputType::Path => 1,
+            InputType::File => 2,
+            InputType::JsonFile => 3,
+            InputType::Cidr => 4,
+            InputType::Ip => 5,
+            InputType::Hostname => 6,
+            InputType::Integer => 7,
+        };
+        Some(Self::NAMES[i])
+    }
+
+    pub fn is_input(&self) -> bool {
+        *self != InputType::None
+    }
+}
+
+impl std::str::FromStr for InputType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "text" => InputType::Text,
+            "path" => InputType::Path,
+            "file" => InputType::File,
+            "json-file" => InputType::JsonFile,
+            "cidr" => InputType::Cidr,
+            "ip" => InputType::Ip,
+            "hostname" => InputType::Hostname,
+            "integer" => InputType::Integer,
+            other => {
+                return Err(format!(
+                    "unknown input type '{other}' (expected {})",
+                    Self::NAMES.join(", ")
+                ))
+            }
+        })
+    }
+}
+
+impl Serialize for InputType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.name() {
+            None => s.serialize_bool(false),
+            Some(n) => s.serialize_str(n),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for InputType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Flag(bool),
+            Type(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Flag(false) => Ok(InputType::None),
+            Raw::Flag(true) => Ok(InputType::Text),
+            Raw::Type(t) => t.parse().map_err(serde::de::Error::custom),
+        }
+    }
 }
 
 /// A reference to one object; `name` may come from another object's field.
@@ -232,6 +328,25 @@ pub struct WaitStep {
     /// CRDs the awaited operator serves once the wait succeeds.
     #[serde(default)]
     pub provides: Vec<String>,
+    /// What creates the awaited object (an Application or ApplicationSet; one, or a list of which the
+    /// first that exists counts). While the object does not exist the wait says so and names it; when
+    /// none of them exists either, the wait fails at once instead of waiting out its timeout.
+    #[serde(default, deserialize_with = "one_or_many", skip_serializing_if = "Vec::is_empty")]
+    pub created_by: Vec<ObjectRef>,
+}
+
+/// One object reference or a list of them.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ObjectRef>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(ObjectRef),
+        Many(Vec<ObjectRef>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(r) => vec![r],
+        OneOrMany::Many(v) => v,
+    })
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -56,10 +56,11 @@ fn decisions(l: &Loaded, vocab: &dyn Vocabulary) -> Result<HashSet<String>, User
 }
 
 fn decision(d: &Decision, vocab: &dyn Vocabulary) -> Result<(), String> {
-    if d.options.is_empty() && !d.input {
+    if d.options.is_empty() && !d.input.is_input() {
         return Err(format!(
-            "decision '{}' has no options (set `input: true` for a free-text answer)",
-            d.id
+            "decision '{}' has no options (set `input: TYPE` for a free-text answer: {})",
+            d.id,
+            super::InputType::NAMES.join(", ")
         ));
     }
     if let Some(b) = &d.recommend_from {

@@ -1,7 +1,7 @@
 //! `wait {object, until, failFast, timeout, hint, provides}`: watch one object until every `until`
 //! expectation holds; any `failFast` one ends the wait at once as a failure with its cause. Read-only.
 
-use crate::cluster::wait::{wait_for, Waited};
+use crate::cluster::wait::{wait_for_created, Waited};
 use crate::engine::kind::{Cx, Done, PlanCx, StepKind, StepPlan, Writes};
 use crate::error::UserError;
 use crate::runbook::WaitStep;
@@ -34,12 +34,20 @@ impl StepKind for Wait {
     async fn run(&self, cx: &Cx<'_>, args: &Value, _: &StepPlan) -> Result<Done, UserError> {
         let w = parse(args)?;
         let timeout = humantime::parse_duration(&w.timeout).map_err(|e| UserError::usage(e.to_string()))?;
-        let r = wait_for(cx.cluster, &w.object, &w.until, &w.fail_fast, timeout, cx.ui)
-            .await
-            .map_err(|e| match (&w.hint, e.next.is_none()) {
-                (Some(h), true) => e.next(h.clone()),
-                _ => e,
-            })?;
+        let r = wait_for_created(
+            cx.cluster,
+            &w.object,
+            &w.until,
+            &w.fail_fast,
+            &w.created_by,
+            timeout,
+            cx.ui,
+        )
+        .await
+        .map_err(|e| match (&w.hint, e.next.is_none()) {
+            (Some(h), true) => e.next(h.clone()),
+            _ => e,
+        })?;
         let what = w.object.display();
         Ok(match r {
             Waited::AlreadyTrue => Done::already(format!("{what} already there")),

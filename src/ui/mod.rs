@@ -105,6 +105,14 @@ impl Progress {
         }
         self.last = msg.to_string();
     }
+    /// A long wait's periodic "still waiting" line: always printed in plain mode (a spinner shows time itself).
+    pub fn heartbeat(&mut self, msg: &str) {
+        match &self.bar {
+            Some(b) => b.set_message(msg.to_string()),
+            None if !self.quiet => eprintln!("    … {msg}"),
+            None => {}
+        }
+    }
     pub fn finish(self) {
         if let Some(b) = self.bar {
             b.finish_and_clear();

@@ -145,6 +145,10 @@ impl SimProc {
     pub fn set_faults(&self, spec: &str) {
         self.http("PUT", "/_sim/faults", spec);
     }
+    /// The `sim serve` process id (to stop it with a signal).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 fn dechunk(s: &str) -> String {
