@@ -150,6 +150,19 @@ fn openshift_from_the_builtin_template_has_no_talos_parts_renders_and_verifies_c
     assert_eq!(v.status.code(), Some(0), "verify must be clean: {}", text(&v));
     let g = run(repo, &["appset", "generate", "--cluster", "sno-b", "--output", "json"]);
     assert!(g.status.success(), "{}", text(&g));
+    let j: serde_json::Value = serde_json::from_slice(&g.stdout).unwrap();
+    let paths: Vec<&str> = j["applications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["source"]["path"].as_str())
+        .collect();
+    assert!(!paths.is_empty(), "{}", text(&g));
+    for p in &paths {
+        let ours =
+            p.starts_with("clusters/sno-b/") || (p.starts_with("apps-shared/") && p.ends_with("/overlays/sno-b"));
+        assert!(ours, "sno-b's ApplicationSets must point at sno-b's folders: {p}");
+    }
 }
 
 /// A domain that also appears in an image reference or a label key is only rewritten where it is a host.
