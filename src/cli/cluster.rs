@@ -1,4 +1,4 @@
-//! `fleetctl cluster new`: scaffold a new cluster from an existing one.
+//! `fleetctl cluster new`: scaffold a new cluster from fleetctl's platform template or a cluster of the same platform.
 
 use super::Globals;
 use crate::error::UserError;
@@ -7,9 +7,9 @@ use crate::fleet::scaffold::{scaffold, NewCluster};
 pub fn new(g: &Globals, n: NewCluster) -> Result<i32, UserError> {
     let done = scaffold(&g.repo, &n)?;
     println!(
-        "scaffolded clusters/{} from clusters/{} ({} files)",
+        "scaffolded clusters/{} from {} ({} files)",
         n.name,
-        n.from,
+        done.source,
         done.files.len()
     );
     for t in &done.todo {

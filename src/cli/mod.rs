@@ -290,17 +290,19 @@ pub enum Command {
 
 #[derive(Subcommand, Debug)]
 pub enum ClusterCommand {
-    /// Scaffold clusters/NAME and an overlay per shared app from an existing cluster.
+    /// Scaffold clusters/NAME and an overlay per shared app, from fleetctl's template of the platform
+    /// or from an existing cluster of the same platform (--from).
     #[command(
-        after_help = "Example:\n  fleetctl cluster new gke-lab --platform talos --from talos --apps-domain lab.example.org"
+        after_help = "Examples:\n  fleetctl cluster new sno-b --platform openshift --apps-domain apps.sno-b.example.org\n  fleetctl cluster new lab2 --platform talos --from talos --apps-domain lab2.example.org"
     )]
     New {
         name: String,
         #[arg(long, value_parser = ["openshift", "talos"])]
         platform: String,
-        /// The existing cluster to copy (clusters/<from>).
+        /// An existing cluster of the same platform to copy (clusters/<from>); without it, fleetctl's
+        /// built-in template of the platform.
         #[arg(long)]
-        from: String,
+        from: Option<String>,
         #[arg(long)]
         apps_domain: Option<String>,
         #[arg(long)]

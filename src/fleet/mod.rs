@@ -3,7 +3,9 @@
 pub mod cluster;
 pub mod detect;
 pub mod render;
+pub mod rewrite;
 pub mod scaffold;
+pub mod template;
 
 pub use cluster::{ClusterSpec, Platform};
 
