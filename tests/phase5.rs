@@ -224,3 +224,67 @@ fn a_failed_backup_stops_phase_5_at_once_with_its_cause() {
     let t = text(&out);
     assert!(t.contains("wait-backup") && t.contains("Failed"), "{t}");
 }
+
+#[test]
+fn a_degraded_application_that_recovers_within_failfastafter_does_not_fail_phase_5() {
+    let dir = fleet_copy();
+    let repo = dir.path();
+    // shared-vaultwarden reports Degraded (as while an ExternalSecret waits for its store), then recovers.
+    let stall = "stall=Application/argocd/shared-vaultwarden=Degraded";
+    let sim = SimProc::on_fleet("talos", "talos", stall, 25.0, repo);
+    talos_phase_3(repo, &sim);
+    let answers = repo.join("runbooks/answers/rehearsal.yaml");
+    let run = std::thread::spawn({
+        let (repo, kc, answers) = (repo.to_path_buf(), sim.kubeconfig.clone(), answers.clone());
+        move || {
+            fleetctl(
+                &repo,
+                &[
+                    "phase",
+                    "5",
+                    "--cluster",
+                    "talos",
+                    "--answers",
+                    answers.to_str().unwrap(),
+                ],
+                &kc,
+            )
+        }
+    });
+    std::thread::sleep(std::time::Duration::from_secs(8));
+    sim.set_faults("");
+    let out = run.join().unwrap();
+    assert!(
+        out.status.success(),
+        "a Degraded that cleared within 60 s must not fail the wait: {}",
+        text(&out)
+    );
+
+    // Held for good, the same Degraded fails the wait after failFastAfter, naming how long it held.
+    sim.set_faults(stall);
+    let t0 = std::time::Instant::now();
+    let yaml = repo.join("runbooks/phase-5.yaml");
+    let rb = std::fs::read_to_string(&yaml)
+        .unwrap()
+        .replace("failFastAfter: 60s", "failFastAfter: 3s");
+    std::fs::write(&yaml, rb).unwrap();
+    let out = fleetctl(
+        repo,
+        &[
+            "phase",
+            "5",
+            "--cluster",
+            "talos",
+            "--answers",
+            answers.to_str().unwrap(),
+        ],
+        &sim.kubeconfig,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let t = text(&out);
+    assert!(t.contains("Degraded") && t.contains("for 3s"), "{t}");
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(60),
+        "failed after the grace, not the 10m timeout"
+    );
+}

@@ -215,6 +215,22 @@ pub enum Waited {
     Reached,
 }
 
+/// The conditions that end a wait as a failure: any one of `on`, once it has held for `after` (zero: at once).
+#[derive(Clone, Copy)]
+pub struct FailFast<'a> {
+    pub on: &'a [Expect],
+    pub after: Duration,
+}
+
+impl<'a> FailFast<'a> {
+    pub fn at_once(on: &'a [Expect]) -> Self {
+        FailFast {
+            on,
+            after: Duration::ZERO,
+        }
+    }
+}
+
 /// Wait until every `until` expectation holds on the object, failing at once when a `fail_fast` one holds.
 pub async fn wait_for(
     cluster: &Cluster,
@@ -224,7 +240,7 @@ pub async fn wait_for(
     timeout: Duration,
     ui: &Ui,
 ) -> Result<Waited, UserError> {
-    wait_for_created(cluster, r, until, fail_fast, &[], timeout, ui).await
+    wait_for_created(cluster, r, until, FailFast::at_once(fail_fast), &[], timeout, ui).await
 }
 
 /// "; ApplicationSet argocd/x creates it (status: ...)", or an error when `creators` are named and none
@@ -253,7 +269,7 @@ pub async fn wait_for_created(
     cluster: &Cluster,
     r: &ObjectRef,
     until: &[Expect],
-    fail_fast: &[Expect],
+    fail_fast: FailFast<'_>,
     creators: &[ObjectRef],
     timeout: Duration,
     ui: &Ui,
@@ -270,16 +286,31 @@ pub async fn wait_for_created(
         }
     };
     let what = describe(&r.kind, r.namespace.as_deref(), &name);
-    let judge = |obj: &Value| -> Result<bool, UserError> {
-        if let Some(bad) = fail_fast.iter().map(|e| e.eval(obj)).find(|o| o.holds) {
-            return Err(UserError::failed(format!(
-                "{what} failed: {}; status: {}",
-                bad.account,
-                status_summary(obj)
-            ))
-            .subject(what.clone()));
+    // A failFast condition that holds, and since when (it must hold for `fail_fast.after`).
+    let mut bad_since: Option<(Instant, UserError)> = None;
+    let mut judge = |obj: &Value| -> Result<bool, UserError> {
+        match fail_fast.on.iter().map(|e| e.eval(obj)).find(|o| o.holds) {
+            Some(bad) => {
+                let held = format!(
+                    "{what} failed: {}{}; status: {}",
+                    bad.account,
+                    if fail_fast.after.is_zero() {
+                        String::new()
+                    } else {
+                        format!(" for {}", dur(fail_fast.after))
+                    },
+                    status_summary(obj)
+                );
+                let since = bad_since.as_ref().map_or_else(Instant::now, |b| b.0);
+                bad_since = Some((since, UserError::failed(held).subject(what.clone())));
+            }
+            None => bad_since = None,
         }
-        Ok(until.iter().all(|e| e.eval(obj).holds))
+        match &bad_since {
+            Some((since, e)) if since.elapsed() >= fail_fast.after => Err(e.clone()),
+            Some(_) => Ok(false),
+            None => Ok(until.iter().all(|e| e.eval(obj).holds)),
+        }
     };
     let mut progress = ui.progress(&format!("waiting for {what}"));
     let first = cluster
@@ -322,6 +353,12 @@ pub async fn wait_for_created(
                 continue;
             }
             Ok(Next::Quiet) => {
+                if let Some(v) = last.as_ref() {
+                    // A failFast condition that has held long enough fails the wait without a new event.
+                    if let Err(e) = judge(v) {
+                        break Err(e);
+                    }
+                }
                 if dog.lost.is_none() && Instant::now() >= beat {
                     beat = Instant::now() + HEARTBEAT;
                     let now = match &last {

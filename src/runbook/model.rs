@@ -317,9 +317,13 @@ pub struct WaitStep {
     pub object: ObjectRef,
     /// All must hold.
     pub until: Vec<Expect>,
-    /// Any one ends the wait at once as a failure.
+    /// Any one ends the wait as a failure: at once, or once it has held for `failFastAfter`.
     #[serde(default)]
     pub fail_fast: Vec<Expect>,
+    /// How long a `failFast` condition must hold before the wait fails (e.g. `60s`): for states a
+    /// controller leaves on its own, like an Application Degraded while External Secrets catches up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_fast_after: Option<String>,
     /// e.g. `5m`, `90s`.
     pub timeout: String,
     /// Shown when the wait fails: the next thing to try.

@@ -1,11 +1,12 @@
 //! `wait {object, until, failFast, timeout, hint, provides}`: watch one object until every `until`
 //! expectation holds; any `failFast` one ends the wait at once as a failure with its cause. Read-only.
 
-use crate::cluster::wait::{wait_for_created, Waited};
+use crate::cluster::wait::{wait_for_created, FailFast, Waited};
 use crate::engine::kind::{Cx, Done, PlanCx, StepKind, StepPlan, Writes};
 use crate::error::UserError;
 use crate::runbook::WaitStep;
 use serde_json::Value;
+use std::time::Duration;
 
 pub struct Wait;
 
@@ -19,6 +20,9 @@ impl StepKind for Wait {
         humantime::parse_duration(&w.timeout).map_err(|e| format!("bad timeout '{}': {e}", w.timeout))?;
         if w.until.is_empty() {
             return Err("a wait needs at least one `until` expectation".into());
+        }
+        if let Some(d) = &w.fail_fast_after {
+            humantime::parse_duration(d).map_err(|e| format!("failFastAfter '{d}': {e}"))?;
         }
         w.until.iter().chain(&w.fail_fast).try_for_each(|e| e.validate())
     }
@@ -34,11 +38,18 @@ impl StepKind for Wait {
     async fn run(&self, cx: &Cx<'_>, args: &Value, _: &StepPlan) -> Result<Done, UserError> {
         let w = parse(args)?;
         let timeout = humantime::parse_duration(&w.timeout).map_err(|e| UserError::usage(e.to_string()))?;
+        let after = match &w.fail_fast_after {
+            Some(d) => humantime::parse_duration(d).map_err(|e| UserError::usage(format!("failFastAfter: {e}")))?,
+            None => Duration::ZERO,
+        };
         let r = wait_for_created(
             cx.cluster,
             &w.object,
             &w.until,
-            &w.fail_fast,
+            FailFast {
+                on: &w.fail_fast,
+                after,
+            },
             &w.created_by,
             timeout,
             cx.ui,
