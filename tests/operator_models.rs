@@ -8,25 +8,10 @@ mod common;
 
 use common::{fleetctl_on, text, SimProc};
 use serde_json::Value;
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn kubectl(sim: &SimProc, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut c = Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(&sim.kubeconfig)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("kubectl on PATH");
-    if let Some(s) = stdin {
-        c.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
-    }
-    drop(c.stdin.take());
-    c.wait_with_output().unwrap()
+fn kubectl(sim: &SimProc, args: &[&str], stdin: Option<&str>) -> std::process::Output {
+    sim.kubectl(args, stdin)
 }
 
 fn until(secs: u64, what: &str, mut f: impl FnMut() -> Option<String>) -> String {

@@ -6,9 +6,7 @@
 mod common;
 
 use common::{text, SimProc};
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A fleet whose `parent` path syncs a child Application (wave 0) and a ConfigMap (wave 1).
@@ -43,20 +41,7 @@ fn fleet(with_health_check: bool) -> tempfile::TempDir {
 }
 
 fn kubectl(sim: &SimProc, args: &[&str], stdin: Option<&str>) -> std::process::Output {
-    let mut c = Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(&sim.kubeconfig)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("kubectl on PATH");
-    if let Some(s) = stdin {
-        c.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
-    }
-    drop(c.stdin.take());
-    c.wait_with_output().unwrap()
+    sim.kubectl(args, stdin)
 }
 
 fn start(repo: &Path) -> SimProc {

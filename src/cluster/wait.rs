@@ -243,6 +243,40 @@ pub async fn wait_for(
     wait_for_created(cluster, r, until, FailFast::at_once(fail_fast), &[], timeout, ui).await
 }
 
+/// Judges each state of the awaited object: done, not yet, or failed (a failFast condition that has held
+/// for `fail_fast.after`).
+struct Judge<'a> {
+    what: &'a str,
+    until: &'a [Expect],
+    fail_fast: FailFast<'a>,
+    /// A failFast condition that holds, since when, and the failure it will be.
+    bad_since: Option<(Instant, UserError)>,
+}
+
+impl Judge<'_> {
+    fn judge(&mut self, obj: &Value) -> Result<bool, UserError> {
+        let (what, after) = (self.what, self.fail_fast.after);
+        match self.fail_fast.on.iter().map(|e| e.eval(obj)).find(|o| o.holds) {
+            Some(bad) => {
+                let held = if after.is_zero() {
+                    String::new()
+                } else {
+                    format!(" for {}", dur(after))
+                };
+                let msg = format!("{what} failed: {}{held}; status: {}", bad.account, status_summary(obj));
+                let since = self.bad_since.as_ref().map_or_else(Instant::now, |b| b.0);
+                self.bad_since = Some((since, UserError::failed(msg).subject(what.to_string())));
+            }
+            None => self.bad_since = None,
+        }
+        match &self.bad_since {
+            Some((since, e)) if since.elapsed() >= after => Err(e.clone()),
+            Some(_) => Ok(false),
+            None => Ok(self.until.iter().all(|e| e.eval(obj).holds)),
+        }
+    }
+}
+
 /// "; ApplicationSet argocd/x creates it (status: ...)", or an error when `creators` are named and none
 /// exists: then the object will not appear by waiting.
 async fn creator_note(cluster: &Cluster, what: &str, creators: &[ObjectRef]) -> Result<String, UserError> {
@@ -286,32 +320,13 @@ pub async fn wait_for_created(
         }
     };
     let what = describe(&r.kind, r.namespace.as_deref(), &name);
-    // A failFast condition that holds, and since when (it must hold for `fail_fast.after`).
-    let mut bad_since: Option<(Instant, UserError)> = None;
-    let mut judge = |obj: &Value| -> Result<bool, UserError> {
-        match fail_fast.on.iter().map(|e| e.eval(obj)).find(|o| o.holds) {
-            Some(bad) => {
-                let held = format!(
-                    "{what} failed: {}{}; status: {}",
-                    bad.account,
-                    if fail_fast.after.is_zero() {
-                        String::new()
-                    } else {
-                        format!(" for {}", dur(fail_fast.after))
-                    },
-                    status_summary(obj)
-                );
-                let since = bad_since.as_ref().map_or_else(Instant::now, |b| b.0);
-                bad_since = Some((since, UserError::failed(held).subject(what.clone())));
-            }
-            None => bad_since = None,
-        }
-        match &bad_since {
-            Some((since, e)) if since.elapsed() >= fail_fast.after => Err(e.clone()),
-            Some(_) => Ok(false),
-            None => Ok(until.iter().all(|e| e.eval(obj).holds)),
-        }
+    let mut verdict = Judge {
+        what: &what,
+        until,
+        fail_fast,
+        bad_since: None,
     };
+    let mut judge = |obj: &Value| verdict.judge(obj);
     let mut progress = ui.progress(&format!("waiting for {what}"));
     let first = cluster
         .get(&r.api_version, &r.kind, r.namespace.as_deref(), &name)

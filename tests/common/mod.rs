@@ -142,6 +142,25 @@ impl SimProc {
     pub fn reset_stats(&self) {
         self.http("POST", "/_sim/stats/reset", "");
     }
+    /// Real kubectl against this sim, with `stdin` fed to it (e.g. `apply -f -`).
+    #[allow(dead_code)]
+    pub fn kubectl(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut c = Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kubectl on PATH");
+        if let Some(s) = stdin {
+            c.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+        }
+        drop(c.stdin.take());
+        c.wait_with_output().unwrap()
+    }
+
     pub fn set_faults(&self, spec: &str) {
         self.http("PUT", "/_sim/faults", spec);
     }
