@@ -87,6 +87,8 @@ fn argo_cd_gives_up_on_a_sync_that_lacked_the_seeded_secrets_and_fleetctl_recove
         let out = Command::new("kubectl")
             .arg("--kubeconfig")
             .arg(&sim.kubeconfig)
+            .arg("--cache-dir")
+            .arg(sim.kubeconfig.with_file_name("kube-cache"))
             .args(["-n", ns, "create", "secret", "generic", name])
             .arg(format!("--from-file={key}={}", src.display()))
             .output()

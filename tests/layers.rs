@@ -25,6 +25,8 @@ fn kubectl(sim: &SimProc, args: &[&str]) -> String {
     let out = Command::new("kubectl")
         .arg("--kubeconfig")
         .arg(&sim.kubeconfig)
+        .arg("--cache-dir")
+        .arg(sim.kubeconfig.with_file_name("kube-cache"))
         .args(args)
         .output()
         .expect("kubectl");

@@ -184,6 +184,8 @@ fn legacy_cluster(repo: &Path, t: &Path) -> SimProc {
         Command::new("kubectl")
             .arg("--kubeconfig")
             .arg(&sim.kubeconfig)
+            .arg("--cache-dir")
+            .arg(sim.kubeconfig.with_file_name("kube-cache"))
             .args(args)
             .output()
             .unwrap()

@@ -148,6 +148,8 @@ impl SimProc {
         let mut c = Command::new("kubectl")
             .arg("--kubeconfig")
             .arg(&self.kubeconfig)
+            .arg("--cache-dir")
+            .arg(self.kubeconfig.with_file_name("kube-cache"))
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

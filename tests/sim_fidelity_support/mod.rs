@@ -84,6 +84,9 @@ impl Sim {
         let mut c = Command::new(kubectl_bin().expect("kubectl"))
             .arg("--kubeconfig")
             .arg(&self.kubeconfig)
+            // This sim's own discovery cache: a port reused from an earlier sim must not serve stale discovery.
+            .arg("--cache-dir")
+            .arg(self.dir.path().join("kube-cache"))
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -211,10 +214,19 @@ pub fn widget_crd(sim: &Sim, spec_schema: &str) {
         "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {{name: widgets.fidelity.example.com}}\nspec:\n  group: fidelity.example.com\n  scope: Namespaced\n  names: {{plural: widgets, singular: widget, kind: Widget}}\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema:\n        type: object\n        properties:\n          spec: {spec_schema}\n"
     );
     sim.ok(&["apply", "--server-side", "-f", "-"], &crd);
-    eventually(20, "the Widget CRD to be served", || {
+    let end = Instant::now() + Duration::from_secs(60);
+    loop {
         let o = sim.kubectl(&["get", "widgets", "-A"], "");
-        o.status.success().then_some(())
-    });
+        if o.status.success() {
+            return;
+        }
+        let why = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            Instant::now() < end,
+            "timed out after 60s waiting for the Widget CRD to be served: {why}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 pub fn path_exists(p: &Path) -> bool {
