@@ -10,10 +10,6 @@ use common::{fleetctl_on, text, SimProc};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
-fn kubectl(sim: &SimProc, args: &[&str], stdin: Option<&str>) -> std::process::Output {
-    sim.kubectl(args, stdin)
-}
-
 fn until(secs: u64, what: &str, mut f: impl FnMut() -> Option<String>) -> String {
     let end = Instant::now() + Duration::from_secs(secs);
     loop {
@@ -45,12 +41,12 @@ spec:
 #[test]
 fn talos_kubelet_refuses_redlibs_named_user_under_run_as_non_root_until_a_numeric_user_is_pinned() {
     let sim = SimProc::start("talos", "talos", "", 20.0);
-    let out = kubectl(&sim, &["apply", "-f", "-"], Some(REDLIB));
+    let out = sim.kubectl(&["apply", "-f", "-"], Some(REDLIB));
     assert!(out.status.success(), "{}", text(&out));
     // The kubelet's own words, in an event on the pod it will not start (the sim keeps no Pods for a
     // Deployment without volumes: docs/sim.md).
     let msg = until(15, "the kubelet's refusal", || {
-        let o = kubectl(&sim, &["-n", "redlib", "get", "events", "-o", "json"], None);
+        let o = sim.kubectl(&["-n", "redlib", "get", "events", "-o", "json"], None);
         let v: Value = serde_json::from_slice(&o.stdout).ok()?;
         v["items"].as_array()?.iter().find_map(|e| {
             let m = e["message"].as_str()?;
@@ -58,8 +54,7 @@ fn talos_kubelet_refuses_redlibs_named_user_under_run_as_non_root_until_a_numeri
         })
     });
     assert!(msg.contains("non-numeric user (redlib)"), "{msg}");
-    let avail = kubectl(
-        &sim,
+    let avail = sim.kubectl(
         &[
             "-n",
             "redlib",
@@ -75,8 +70,7 @@ fn talos_kubelet_refuses_redlibs_named_user_under_run_as_non_root_until_a_numeri
 
     // The Talos overlay's delta: runAsUser 1000 (the live app's numeric user).
     let patch = r#"{"spec":{"template":{"spec":{"securityContext":{"runAsUser":1000}}}}}"#;
-    let out = kubectl(
-        &sim,
+    let out = sim.kubectl(
         &[
             "-n", "redlib", "patch", "deploy", "redlib", "--type", "merge", "-p", patch,
         ],
@@ -84,8 +78,7 @@ fn talos_kubelet_refuses_redlibs_named_user_under_run_as_non_root_until_a_numeri
     );
     assert!(out.status.success(), "{}", text(&out));
     until(15, "redlib Available", || {
-        let o = kubectl(
-            &sim,
+        let o = sim.kubectl(
             &[
                 "-n",
                 "redlib",
@@ -105,8 +98,7 @@ fn talos_kubelet_refuses_redlibs_named_user_under_run_as_non_root_until_a_numeri
 fn the_lvms_webhook_refuses_a_wipe_patched_onto_a_live_lvmcluster() {
     let (_dir, sim) = common::openshift_platform_ready("");
     let name = until(30, "the LVMCluster", || {
-        let o = kubectl(
-            &sim,
+        let o = sim.kubectl(
             &["-n", "openshift-lvm-storage", "get", "lvmclusters", "-o", "name"],
             None,
         );
@@ -114,8 +106,7 @@ fn the_lvms_webhook_refuses_a_wipe_patched_onto_a_live_lvmcluster() {
         (!s.is_empty()).then_some(s)
     });
     let patch = r#"[{"op":"add","path":"/spec/storage/deviceClasses/0/deviceSelector/forceWipeDevicesAndDestroyAllData","value":true}]"#;
-    let out = kubectl(
-        &sim,
+    let out = sim.kubectl(
         &[
             "-n",
             "openshift-lvm-storage",

@@ -3,57 +3,13 @@
 
 mod common;
 
-use common::legacy::{fleetctl, gen, generated, git};
+use common::legacy::{fleetctl, gen, generated, git, ARGO_CRDS};
 use common::{text, SimProc};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
-
-const ARGO_CRDS: &str = r#"apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: applications.argoproj.io}
-spec:
-  group: argoproj.io
-  scope: Namespaced
-  names: {kind: Application, plural: applications, singular: application, listKind: ApplicationList}
-  versions:
-    - name: v1alpha1
-      served: true
-      storage: true
-      schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
----
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: applicationsets.argoproj.io}
-spec:
-  group: argoproj.io
-  scope: Namespaced
-  names: {kind: ApplicationSet, plural: applicationsets, singular: applicationset, listKind: ApplicationSetList}
-  versions:
-    - name: v1alpha1
-      served: true
-      storage: true
-      schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
----
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: appprojects.argoproj.io}
-spec:
-  group: argoproj.io
-  scope: Namespaced
-  names: {kind: AppProject, plural: appprojects, singular: appproject, listKind: AppProjectList}
-  versions:
-    - name: v1alpha1
-      served: true
-      storage: true
-      schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: argocd}
-"#;
 
 fn kubectl(kc: &Path, args: &[&str]) -> Output {
     Command::new("kubectl")

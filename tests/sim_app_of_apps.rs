@@ -40,10 +40,6 @@ fn fleet(with_health_check: bool) -> tempfile::TempDir {
     d
 }
 
-fn kubectl(sim: &SimProc, args: &[&str], stdin: Option<&str>) -> std::process::Output {
-    sim.kubectl(args, stdin)
-}
-
 fn start(repo: &Path) -> SimProc {
     // The child never becomes Healthy (its health is held at Progressing).
     let sim = SimProc::on_fleet(
@@ -54,14 +50,13 @@ fn start(repo: &Path) -> SimProc {
         repo,
     );
     let parent = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: parent, namespace: argocd}\nspec:\n  project: default\n  source: {repoURL: https://example.invalid/fleet.git, path: parent, targetRevision: HEAD}\n  destination: {server: https://kubernetes.default.svc, namespace: argocd}\n  syncPolicy: {automated: {}}\n";
-    let out = kubectl(&sim, &["apply", "-f", "-"], Some(parent));
+    let out = sim.kubectl(&["apply", "-f", "-"], Some(parent));
     assert!(out.status.success(), "{}", text(&out));
     sim
 }
 
 fn wave_1_live(sim: &SimProc) -> bool {
-    let o = kubectl(
-        sim,
+    let o = sim.kubectl(
         &[
             "-n",
             "argocd",
@@ -98,8 +93,7 @@ fn with_the_health_customization_in_git_a_later_wave_waits_for_the_child_applica
     // The child exists (wave 0 applied) and is Progressing; wave 1 must not go live meanwhile.
     let end = Instant::now() + Duration::from_secs(20);
     loop {
-        let o = kubectl(
-            &sim,
+        let o = sim.kubectl(
             &[
                 "-n",
                 "argocd",
