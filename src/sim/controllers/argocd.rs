@@ -140,19 +140,21 @@ struct Observed {
 /// A live object's health as this Argo CD assesses it. An Application's own health counts only when Argo CD
 /// is configured to assess it (`resource.customizations.health.argoproj.io_Application` in argocd-cm, or an
 /// ArgoCD CR's `resourceHealthChecks`): since v1.8 it is Healthy once it exists, so a wave does not wait on it.
-fn health_of(ctx: &Ctx, group: &str, kind: &str, live: &Value) -> (Health, String) {
-    if group == "argoproj.io" && kind == "Application" && !child_apps_assessed(ctx) {
+fn health_of(ctx: &Ctx, app: &Value, group: &str, kind: &str, live: &Value) -> (Health, String) {
+    if group == "argoproj.io" && kind == "Application" && !child_apps_assessed(ctx, meta_str(app, "namespace")) {
         return (Health::Healthy, String::new());
     }
     assess(group, kind, live)
 }
 
-fn child_apps_assessed(ctx: &Ctx) -> bool {
+/// Whether the Argo CD in `ns` (the parent Application's namespace, where its argocd-cm and ArgoCD CR live)
+/// assesses Application health: one get each, not a scan of the cluster.
+fn child_apps_assessed(ctx: &Ctx, ns: &str) -> bool {
     let store = &ctx.world.store;
-    let cm = store.list("configmaps", None).0.iter().any(|c| {
-        meta_str(c, "name") == "argocd-cm" && c.pointer("/data").and_then(|d| d.get(APP_HEALTH_KEY)).is_some()
-    });
-    cm || store.list("argocds.argoproj.io", None).0.iter().any(|a| {
+    let cm = store
+        .get("configmaps", ns, "argocd-cm")
+        .is_some_and(|c| c.pointer("/data").and_then(|d| d.get(APP_HEALTH_KEY)).is_some());
+    cm || store.list("argocds.argoproj.io", Some(ns)).0.iter().any(|a| {
         a.pointer("/spec/resourceHealthChecks")
             .and_then(Value::as_array)
             .is_some_and(|l| {
@@ -176,7 +178,7 @@ fn observe(ctx: &Ctx, app: &Value, objects: &[Value]) -> Vec<Observed> {
             let live = live_of(ctx, app, o);
             let (health, msg) = match &live {
                 Some(_) if itself => (Health::Healthy, String::new()),
-                Some(l) => health_of(ctx, &group, &kind, l),
+                Some(l) => health_of(ctx, app, &group, &kind, l),
                 None => (Health::Missing, String::new()),
             };
             let row = json!({"group": group, "kind": kind, "namespace": ns, "name": name, "version": str_at(o, "/apiVersion").rsplit('/').next(),
@@ -465,7 +467,7 @@ async fn wait_healthy(ctx: &Arc<Ctx>, app: &Value, objs: &[&Value]) -> Result<()
         for o in objs {
             let (group, kind, ons, oname) = ident(app, o);
             let (h, msg) = match live_of(ctx, app, o) {
-                Some(live) => health_of(ctx, &group, &kind, &live),
+                Some(live) => health_of(ctx, app, &group, &kind, &live),
                 None => (Health::Missing, String::new()),
             };
             match h {
