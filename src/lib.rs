@@ -26,6 +26,7 @@ pub mod migrate;
 pub mod report;
 pub mod runbook;
 pub mod schema;
+pub mod share;
 pub mod sim;
 pub mod steps;
 pub mod ui;

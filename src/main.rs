@@ -4,7 +4,6 @@ use clap::Parser;
 use fleetctl::cli::{run, Cli};
 
 fn main() {
-    restore_sigpipe();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -13,6 +12,11 @@ fn main() {
             std::process::exit(code);
         }
     };
+    if cli.command.is_offline() {
+        restore_sigpipe();
+    } else {
+        quiet_on_closed_stdout();
+    }
     let level = if cli.global.verbose > 1 { "debug" } else { "warn" };
     // Logs are coloured only where the rest of the output is: a terminal, without --no-color or NO_COLOR.
     let color = !cli.global.no_color
@@ -46,10 +50,11 @@ fn main() {
     std::process::exit(code);
 }
 
-/// Rust ignores SIGPIPE, so a print to a closed pipe (`fleetctl status | head -1`) panics. Restore the default
-/// as other command-line tools have it: the process ends quietly when its reader goes away. Sockets are not
-/// affected: the standard library sends with MSG_NOSIGNAL (SO_NOSIGPIPE on Apple), and fleetctl never writes
-/// to a child's stdin pipe.
+/// Rust ignores SIGPIPE, so a print to a closed pipe (`fleetctl status | head -1`) panics. For a command that
+/// opens no socket (`Command::is_offline`), restore the default as other command-line tools have it: the
+/// process ends quietly when its reader goes away. Not for the others: hyper writes sockets with `writev`,
+/// which (unlike `send` with MSG_NOSIGNAL) raises SIGPIPE when the peer has gone, and the default disposition
+/// would end `sim serve` or `fleetctl phase` silently in the middle of its work.
 #[cfg(unix)]
 fn restore_sigpipe() {
     // SAFETY: called first thing in main, before any thread exists; SIG_DFL is a valid disposition.
@@ -60,3 +65,21 @@ fn restore_sigpipe() {
 
 #[cfg(not(unix))]
 fn restore_sigpipe() {}
+
+/// With SIGPIPE ignored, a print to a closed stdout panics; end quietly instead, with the status a shell
+/// reports for a SIGPIPE death (128 + 13).
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.contains("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}

@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::legacy::kustomize;
 use common::text;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -45,17 +46,6 @@ fn live_text(dir: &Path) -> Vec<(PathBuf, String)> {
             (f, live.join("\n"))
         })
         .collect()
-}
-
-fn kustomize(dir: &Path) -> String {
-    let out = Command::new("kubectl").arg("kustomize").arg(dir).output().unwrap();
-    assert!(
-        out.status.success(),
-        "kubectl kustomize {}: {}",
-        dir.display(),
-        text(&out)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// The kustomization roots under `dir`, relative to it.

@@ -344,19 +344,7 @@ fn the_real_repo_is_already_migrated() {
         copy_tree(&src.join(d), &repo.join(d));
     }
     git(repo, &["init", "-q", "-b", "main"]);
-    git(repo, &["add", "-A"]);
-    git(
-        repo,
-        &[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.invalid",
-            "commit",
-            "-qm",
-            "real",
-        ],
-    );
+    common::legacy::commit_all(repo, "real");
     let out = fleetctl(repo, &["migrate", "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("already migrated"), "{}", text(&out));

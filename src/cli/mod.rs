@@ -9,6 +9,7 @@ pub mod man;
 pub mod migrate;
 pub mod phase;
 pub mod rehearse;
+pub mod share;
 pub mod verify;
 
 use crate::error::UserError;
@@ -258,6 +259,26 @@ pub enum Command {
         #[arg(long)]
         abort: bool,
     },
+    /// Phase 3, repo side: refactor an existing app into apps-shared/<app>/{base,overlays/<cluster>} on a new
+    /// branch; commit only if the source cluster's overlay renders byte-identical to the old app, the other
+    /// overlays differ only in allowed deltas, and Argo CD can hand the objects over without deleting them
+    /// (exit 0 committed/dry run passed, 1 gate failed or refused, 2 bad input).
+    #[command(
+        after_help = "Examples:\n  fleetctl share redlib --dry-run\n  fleetctl share redlib --from my-apps/privacy/redlib"
+    )]
+    Share {
+        /// The app: the name of its directory (e.g. redlib for my-apps/privacy/redlib).
+        app: String,
+        /// The app's directory, relative to the repo root, when the name alone is ambiguous.
+        #[arg(long, value_name = "DIR")]
+        from: Option<String>,
+        /// The cluster a root-level (not yet migrated) app runs on.
+        #[arg(long, default_value = "talos", value_name = "NAME")]
+        cluster: String,
+        /// Write and gate on a scratch branch, print the result, and leave nothing behind.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// The simulated cluster used by tests and rehearsals.
     #[command(subcommand)]
     Sim(SimCommand),
@@ -438,6 +459,26 @@ impl GlobalArgs {
     }
 }
 
+impl Command {
+    /// Whether the command never opens a network connection (so the default SIGPIPE disposition is safe
+    /// for it: `fleetctl status | head -1` just ends). A command that talks to an API server, or serves one
+    /// (`sim serve`, `rehearse`), must keep SIGPIPE ignored: a socket written with `writev` after its peer
+    /// went away raises SIGPIPE, which would kill the process without a word.
+    pub fn is_offline(&self) -> bool {
+        matches!(
+            self,
+            Command::Status { .. }
+                | Command::Decisions { .. }
+                | Command::Appset(_)
+                | Command::Cluster(_)
+                | Command::Share { .. }
+                | Command::Runbooks(_)
+                | Command::Completions { .. }
+                | Command::Man { .. }
+        )
+    }
+}
+
 fn git_toplevel() -> Option<PathBuf> {
     let out = duct::cmd!("git", "rev-parse", "--show-toplevel")
         .stdout_capture()
@@ -529,6 +570,12 @@ pub async fn run(cli: Cli) -> Result<i32, UserError> {
                     dry_run,
                     abort,
                 } => migrate::migrate(&g, cluster, answers, yes, dry_run, abort),
+                Command::Share {
+                    app,
+                    from,
+                    cluster,
+                    dry_run,
+                } => share::share(&g, app, from, cluster, dry_run),
                 Command::Runbooks(RunbooksCommand::Export { dir }) => info::export_runbooks(&g, &dir),
                 Command::Runbooks(RunbooksCommand::List) => info::list_runbooks(&g),
                 Command::Status { cluster, output } => info::status(&g, cluster, output),

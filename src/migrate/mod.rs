@@ -141,7 +141,7 @@ fn is_clean(repo: &Path) -> Result<bool, UserError> {
 }
 
 /// Check that `repo` is the top level of a Git work tree.
-fn require_git(repo: &Path) -> Result<(), UserError> {
+pub(crate) fn require_git(repo: &Path) -> Result<(), UserError> {
     let top = git(repo, &["rev-parse", "--show-toplevel"]).map_err(|_| {
         UserError::usage("the fleet repo is not a Git repository")
             .subject(repo.display().to_string())

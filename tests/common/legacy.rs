@@ -45,6 +45,35 @@ pub fn fleetctl(repo: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `git add -A` and a commit by a test identity.
+pub fn commit_all(repo: &Path, msg: &str) {
+    git(repo, &["add", "-A"]);
+    git(
+        repo,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.invalid",
+            "commit",
+            "-qm",
+            msg,
+        ],
+    );
+}
+
+/// What kubectl's own kustomize renders for `dir`.
+pub fn kustomize(dir: &Path) -> String {
+    let out = Command::new("kubectl").arg("kustomize").arg(dir).output().unwrap();
+    assert!(
+        out.status.success(),
+        "kubectl kustomize {}: {}",
+        dir.display(),
+        text(&out)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 pub fn git(repo: &Path, args: &[&str]) -> String {
     let out = Command::new("git").args(args).current_dir(repo).output().unwrap();
     assert!(out.status.success(), "git {args:?}: {}", text(&out));

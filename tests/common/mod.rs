@@ -188,6 +188,13 @@ fn dechunk(s: &str) -> String {
 
 impl Drop for SimProc {
     fn drop(&mut self) {
+        // A sim that stopped on its own explains a test's "connection refused": say how it ended.
+        if let Ok(Some(status)) = self.child.try_wait() {
+            eprintln!(
+                "note: `fleetctl sim serve` at {} had already exited: {status}",
+                self.url
+            );
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -188,6 +188,47 @@ fn observe(ctx: &Ctx, app: &Value, objects: &[Value]) -> Vec<Observed> {
         .collect()
 }
 
+/// An Application being deleted: with `resources-finalizer.argocd.argoproj.io` (or its `/foreground`,
+/// `/background` forms) Argo CD first deletes every resource it manages (`status.resources`), then removes
+/// the finalizer; without it the Application goes and its resources stay (the API server removes an object
+/// with no finalizers at once, so only the finalizer's case reaches here).
+fn cascade_delete(ctx: &Ctx, app: &Value) {
+    let (ns, name) = (meta_str(app, "namespace"), meta_str(app, "name"));
+    let holds = |f: &Value| {
+        f.as_str()
+            .is_some_and(|s| s.starts_with("resources-finalizer.argocd.argoproj.io"))
+    };
+    let cascades = app
+        .pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .is_some_and(|l| l.iter().any(holds));
+    if !cascades {
+        return;
+    }
+    for r in app
+        .pointer("/status/resources")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let (group, version, kind) = (str_at(r, "/group"), str_at(r, "/version"), str_at(r, "/kind"));
+        let av = if group.is_empty() {
+            version.to_string()
+        } else {
+            format!("{group}/{version}")
+        };
+        if let Some(ri) = resolve(ctx, &av, kind) {
+            let rns = if ri.namespaced { str_at(r, "/namespace") } else { "" };
+            let _ = ctx.world.store.delete(&ri.gr(), rns, str_at(r, "/name"));
+        }
+    }
+    ctx.world.store.mutate(APPS, ns, name, |o| {
+        if let Some(l) = o.pointer_mut("/metadata/finalizers").and_then(Value::as_array_mut) {
+            l.retain(|f| !holds(f));
+        }
+    });
+}
+
 /// The last sync operation's (phase, revision, message).
 fn last_op(app: &Value) -> (String, String, String) {
     (
@@ -211,6 +252,9 @@ fn reconcile_app(ctx: &Arc<Ctx>, ns: &str, name: &str, repo: PathBuf) {
                 a.remove(REFRESH);
             }
         });
+    }
+    if app.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null()) {
+        return cascade_delete(ctx, &app);
     }
     if let Some(state) = ctx.stall("Application", &app) {
         ctx.world
