@@ -30,9 +30,7 @@ fn sample(preserve: bool) -> tempfile::TempDir {
     copy_dir(&root.join("apps-shared"), &repo.join("apps-shared"));
     std::fs::remove_dir_all(repo.join("apps-shared/redlib")).unwrap();
     copy_dir(&root.join("tests/fixtures/share/redlib"), &repo.join(OLD));
-    if preserve {
-        set_preserve(repo, true);
-    }
+    set_preserve(repo, preserve);
     git(repo, &["init", "-q", "-b", "main"]);
     git(repo, &["config", "user.name", "t"]);
     git(repo, &["config", "user.email", "t@example.invalid"]);
@@ -40,21 +38,19 @@ fn sample(preserve: bool) -> tempfile::TempDir {
     d
 }
 
-/// Add (or take out) `spec.syncPolicy.preserveResourcesOnDeletion: true` on the my-apps ApplicationSet.
+/// Take out (or leave) `spec.syncPolicy.preserveResourcesOnDeletion: true` of the my-apps ApplicationSet, which
+/// this fleet sets.
 fn set_preserve(repo: &Path, on: bool) {
     let p = repo.join("clusters/talos/apps/my-apps-appset.yaml");
     let s = std::fs::read_to_string(&p).unwrap();
     let line = "  syncPolicy:\n    preserveResourcesOnDeletion: true\n";
-    let s = if on {
-        s.replacen(
-            "spec:\n  goTemplate: true\n",
-            &format!("spec:\n  goTemplate: true\n{line}"),
-            1,
-        )
-    } else {
-        s.replacen(line, "", 1)
-    };
-    std::fs::write(p, s).unwrap();
+    assert!(
+        s.contains(line),
+        "the fleet's my-apps ApplicationSet preserves resources: {s}"
+    );
+    if !on {
+        std::fs::write(p, s.replacen(line, "", 1)).unwrap();
+    }
 }
 
 fn branches(repo: &Path) -> String {

@@ -17,7 +17,7 @@ pub fn share(g: &Globals, app: String, from: Option<String>, cluster: String, dr
     for l in done.gate.summary_lines() {
         println!("{l}");
     }
-    print!("{}", done.diffstat);
+    println!("{}", done.diffstat);
     match &done.commit {
         None => println!(
             "dry run: the gate passed; nothing was committed and no branch was left (run without --dry-run to commit on {})",
