@@ -416,8 +416,10 @@ resources:
   - ns.yaml
   # root.yaml is NOT listed: scripts/bootstrap-argocd.sh applies it once.
 helmCharts:
+  # The real repo names https://argoproj.github.io/argo-helm; the test fleet names a loopback address that
+  # refuses connections, so a run with helm on PATH never leaves the machine.
   - name: argo-cd
-    repo: https://argoproj.github.io/argo-helm
+    repo: https://127.0.0.1:9/argo-helm
     version: "10.9.2"
     releaseName: argocd
     namespace: argocd
@@ -518,7 +520,7 @@ reclaimPolicy: Retain
 kind: Kustomization
 helmCharts:
   - name: cilium
-    repo: https://helm.cilium.io
+    repo: https://127.0.0.1:9/cilium   # the real repo: https://helm.cilium.io (loopback in tests)
     version: 1.19.0
     releaseName: cilium
     namespace: kube-system

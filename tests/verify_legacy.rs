@@ -144,3 +144,34 @@ fn verify_validates_the_helm_root_of_the_legacy_layout_with_helm() {
         .expect("the chart's root rendered its ConfigMap");
     assert_eq!(chart["cache"], "miss");
 }
+
+/// verify is the safety net run just before `migrate` (and `share`), which refuse a dirty tree: its cache in
+/// `<repo>/.fleetctl/` ignores itself, so the tree stays clean.
+#[test]
+fn verify_leaves_the_working_tree_clean_for_migrate() {
+    if !have_kustomize() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("fleet");
+    if !generate(&repo) {
+        return;
+    }
+    let (out, _) = verify_json(&repo, &tools(tmp.path(), false));
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        repo.join(".fleetctl/cache/render").is_dir(),
+        "verify cached its renders"
+    );
+    let status = Command::new("git")
+        .arg("-C")
+        .arg(&repo)
+        .args(["status", "--porcelain"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&status.stdout), "", "git status after verify");
+}

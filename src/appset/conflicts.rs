@@ -151,6 +151,9 @@ pub fn check(repo: &Path, apps: &[GeneratedApp]) -> Check {
         for key in app.rendered_sources().into_iter().map(source_key) {
             let (reason, failed) = match results.get(&key) {
                 Some(Outcome::Skipped(r)) => (r.clone(), false),
+                Some(Outcome::Failed(e)) if chart_unreachable(&e.cause) => {
+                    (format!("its Helm chart could not be fetched (offline?): {e}"), false)
+                }
                 Some(Outcome::Failed(e)) => (e.to_string(), true),
                 _ => continue,
             };
@@ -170,6 +173,22 @@ pub fn check(repo: &Path, apps: &[GeneratedApp]) -> Check {
         conflicts: conflicts_of(apps, results),
         unchecked,
     }
+}
+
+/// Whether a failed render failed only because `helm pull` could not reach the chart repository: like a
+/// missing helm, that is "not rendered offline", not a defect of the repo (a wrong chart name or version
+/// is still a failure).
+fn chart_unreachable(cause: &str) -> bool {
+    cause.contains("helm pull")
+        && [
+            "cannot be reached",
+            "no such host",
+            "connection refused",
+            "i/o timeout",
+            "network is unreachable",
+        ]
+        .iter()
+        .any(|m| cause.contains(m))
 }
 
 /// Like [`check`], but the first failed render is an error naming its Application.

@@ -35,7 +35,18 @@ pub(super) fn cache_dir(opts: &VerifyOptions) -> Result<PathBuf, UserError> {
             .subject(opts.repo.display().to_string())
             .next("pass --repo DIR (the directory holding clusters/ and apps-shared/)")
     })?;
-    Ok(repo.join(".fleetctl").join("cache").join("render"))
+    let dir = repo.join(".fleetctl");
+    ignore_itself(&dir);
+    Ok(dir.join("cache").join("render"))
+}
+
+/// Make `<repo>/.fleetctl/` ignore itself (a `.gitignore` of `*`), so its cache never shows in `git status`:
+/// `fleetctl migrate` and `share` refuse a dirty tree, and verify is the safety net run just before them.
+fn ignore_itself(dir: &Path) {
+    let f = dir.join(".gitignore");
+    if !f.exists() && std::fs::create_dir_all(dir).is_ok() {
+        let _ = std::fs::write(f, "# fleetctl's cache and state: never committed\n*\n");
+    }
 }
 
 pub(super) fn render_all(opts: &VerifyOptions) -> Result<Rendered, UserError> {

@@ -25,6 +25,11 @@ pub fn gen(dir: &Path, apps: usize, seed: u64, db_dir: &str) {
 
 /// `migrate --yes` alone never moves trees (destructive): the tests confirm with `p4-move` in an answers file.
 pub fn fleetctl(repo: &Path, args: &[&str]) -> Output {
+    fleetctl_with_path(repo, args, None)
+}
+
+/// [`fleetctl`] with its own `PATH` (e.g. helm put first), when given.
+pub fn fleetctl_with_path(repo: &Path, args: &[&str], path: Option<&std::ffi::OsStr>) -> Output {
     let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     let confirming = args.iter().any(|a| a == "--yes") && !args.iter().any(|a| a == "--answers");
     if args.first().map(String::as_str) == Some("migrate") && confirming {
@@ -33,8 +38,11 @@ pub fn fleetctl(repo: &Path, args: &[&str]) -> Output {
         args.push("--answers".into());
         args.push(confirm.display().to_string());
     }
-    Command::new(super::bin())
-        .arg("--repo")
+    let mut c = Command::new(super::bin());
+    if let Some(p) = path {
+        c.env("PATH", p);
+    }
+    c.arg("--repo")
         .arg(repo)
         .args(args)
         .env("NO_COLOR", "1")
