@@ -65,11 +65,9 @@ fn images(rendered: &str) -> BTreeSet<String> {
         .collect()
 }
 
-#[test]
-fn openshift_from_the_builtin_template_has_no_talos_parts_renders_and_verifies_clean() {
-    let dir = common::repo_copy();
-    let repo = dir.path();
-    let out = run(
+/// `cluster new sno-b --platform openshift --apps-domain apps.sno-b.example.org` (from the built-in template).
+fn new_sno_b(repo: &Path) -> Output {
+    run(
         repo,
         &[
             "cluster",
@@ -80,7 +78,14 @@ fn openshift_from_the_builtin_template_has_no_talos_parts_renders_and_verifies_c
             "--apps-domain",
             "apps.sno-b.example.org",
         ],
-    );
+    )
+}
+
+#[test]
+fn openshift_from_the_builtin_template_has_no_talos_parts_renders_and_verifies_clean() {
+    let dir = common::repo_copy();
+    let repo = dir.path();
+    let out = new_sno_b(repo);
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("built-in openshift template"), "{}", text(&out));
     let new = repo.join("clusters/sno-b");
@@ -167,18 +172,7 @@ fn only_host_fields_move_to_the_new_domain() {
          commonAnnotations:\n  mirror.apps.sno-ai-lab.vanillax.xyz/source: apps.sno-ai-lab.vanillax.xyz\n",
     );
     std::fs::write(&k, t).unwrap();
-    let out = run(
-        repo,
-        &[
-            "cluster",
-            "new",
-            "sno-b",
-            "--platform",
-            "openshift",
-            "--apps-domain",
-            "apps.sno-b.example.org",
-        ],
-    );
+    let out = new_sno_b(repo);
     assert!(out.status.success(), "{}", text(&out));
     let r = kustomize(&repo.join("apps-shared/redlib/overlays/sno-b"));
     assert!(

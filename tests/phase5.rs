@@ -40,6 +40,22 @@ fn talos_phase_3(repo: &Path, sim: &SimProc) {
 
 use common::repo_copy as fleet_copy;
 
+/// `fleetctl phase 5 --cluster talos --answers ANSWERS` against the sim's kubeconfig.
+fn talos_phase_5(repo: &Path, answers: &Path, kubeconfig: &Path) -> std::process::Output {
+    fleetctl(
+        repo,
+        &[
+            "phase",
+            "5",
+            "--cluster",
+            "talos",
+            "--answers",
+            answers.to_str().unwrap(),
+        ],
+        kubeconfig,
+    )
+}
+
 fn criterion<'a>(r: &'a Value, id: &str) -> &'a Value {
     r["criteria"]
         .as_array()
@@ -208,18 +224,7 @@ fn a_failed_backup_stops_phase_5_at_once_with_its_cause() {
     );
     talos_phase_3(repo, &sim);
     let answers = repo.join("runbooks/answers/rehearsal.yaml");
-    let out = fleetctl(
-        repo,
-        &[
-            "phase",
-            "5",
-            "--cluster",
-            "talos",
-            "--answers",
-            answers.to_str().unwrap(),
-        ],
-        &sim.kubeconfig,
-    );
+    let out = talos_phase_5(repo, &answers, &sim.kubeconfig);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let t = text(&out);
     assert!(t.contains("wait-backup") && t.contains("Failed"), "{t}");
@@ -236,20 +241,7 @@ fn a_degraded_application_that_recovers_within_failfastafter_does_not_fail_phase
     let answers = repo.join("runbooks/answers/rehearsal.yaml");
     let run = std::thread::spawn({
         let (repo, kc, answers) = (repo.to_path_buf(), sim.kubeconfig.clone(), answers.clone());
-        move || {
-            fleetctl(
-                &repo,
-                &[
-                    "phase",
-                    "5",
-                    "--cluster",
-                    "talos",
-                    "--answers",
-                    answers.to_str().unwrap(),
-                ],
-                &kc,
-            )
-        }
+        move || talos_phase_5(&repo, &answers, &kc)
     });
     std::thread::sleep(std::time::Duration::from_secs(8));
     sim.set_faults("");
@@ -268,18 +260,7 @@ fn a_degraded_application_that_recovers_within_failfastafter_does_not_fail_phase
         .unwrap()
         .replace("failFastAfter: 60s", "failFastAfter: 3s");
     std::fs::write(&yaml, rb).unwrap();
-    let out = fleetctl(
-        repo,
-        &[
-            "phase",
-            "5",
-            "--cluster",
-            "talos",
-            "--answers",
-            answers.to_str().unwrap(),
-        ],
-        &sim.kubeconfig,
-    );
+    let out = talos_phase_5(repo, &answers, &sim.kubeconfig);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let t = text(&out);
     assert!(t.contains("Degraded") && t.contains("for 3s"), "{t}");

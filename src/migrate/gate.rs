@@ -14,11 +14,14 @@ use std::path::Path;
 /// Applications of the Argo CD instance being migrated: legacy AppSets (outside clusters/) and those
 /// already under clusters/<cluster>/ (e.g. additive ones from Phase 3).
 pub fn generate_for(root: &Path, cluster: &str) -> Result<Vec<GeneratedApp>, UserError> {
-    let sets: Vec<_> = appset::load_appsets(root, None)?
-        .into_iter()
+    appset::generate(root, &of_cluster(appset::load_appsets(root, None)?, cluster))
+}
+
+/// The ApplicationSets of one Argo CD instance: the legacy ones (outside clusters/) and clusters/<cluster>/'s.
+pub fn of_cluster(sets: Vec<appset::AppSetFile>, cluster: &str) -> Vec<appset::AppSetFile> {
+    sets.into_iter()
         .filter(|s| s.cluster().is_none_or(|c| c == cluster))
-        .collect();
-    appset::generate(root, &sets)
+        .collect()
 }
 
 /// What the gate compares of one generated Application (kept in the journal for the "before" side).

@@ -48,14 +48,10 @@ pub struct Shared {
 
 /// The app's directory: `--from`, or the one kustomization directory named `app` outside apps-shared/.
 fn locate(repo: &Path, app: &str, from: Option<&str>) -> Result<String, UserError> {
-    let is_root = |d: &str| {
-        ["kustomization.yaml", "kustomization.yml", "Kustomization"]
-            .iter()
-            .any(|k| repo.join(d).join(k).is_file())
-    };
+    let t = tree::Tree::load(repo);
     if let Some(f) = from {
         let d = tree::normalize(f.trim_end_matches('/')).unwrap_or_default();
-        if d.is_empty() || !is_root(&d) {
+        if d.is_empty() || kustom::file_in(&t, &d).is_none() {
             return Err(
                 UserError::usage(format!("{f} is not a kustomization directory of the repo"))
                     .subject(repo.join(f).display().to_string())
@@ -64,21 +60,24 @@ fn locate(repo: &Path, app: &str, from: Option<&str>) -> Result<String, UserErro
         }
         return Ok(d);
     }
-    let found: Vec<String> = appset::dirs::list_dirs(repo)
-        .into_iter()
-        .filter(|d| d.rsplit('/').next() == Some(app) && !d.starts_with("apps-shared/") && is_root(d))
+    let found: Vec<&String> = t
+        .dirs
+        .iter()
+        .filter(|d| d.rsplit('/').next() == Some(app) && !d.starts_with("apps-shared/"))
+        .filter(|d| kustom::file_in(&t, d).is_some())
         .collect();
     match found.as_slice() {
-        [one] => Ok(one.clone()),
+        [one] => Ok(one.to_string()),
         [] => Err(
             UserError::usage(format!("no kustomization directory named {app} in the repo"))
                 .subject(repo.display().to_string())
                 .next("check the name (e.g. my-apps/<category>/<app>), or pass --from DIR"),
         ),
-        many => Err(
-            UserError::usage(format!("{app} names several directories: {}", many.join(", ")))
-                .next("pass --from with the one to share"),
-        ),
+        many => Err(UserError::usage(format!(
+            "{app} names several directories: {}",
+            many.iter().map(|d| d.as_str()).collect::<Vec<_>>().join(", ")
+        ))
+        .next("pass --from with the one to share")),
     }
 }
 
@@ -161,8 +160,8 @@ pub fn run(opts: &Options) -> Result<Shared, UserError> {
         _dir: dir,
     };
     let source = SourceInfo {
+        spec: ClusterSpec::load(repo, &src_cluster).ok(),
         cluster: src_cluster,
-        spec: ClusterSpec::load(repo, &source_cluster(&old_dir, &opts.cluster)).ok(),
         old_dir: old_dir.clone(),
     };
     let gate = write_and_gate(&wt.path, &opts.app, &source, &targets)?;
@@ -236,9 +235,9 @@ fn write_and_gate(
     src: &SourceInfo,
     targets: &[(String, ClusterSpec)],
 ) -> Result<Gate, UserError> {
-    let before_apps = migrate::gate::generate_for(wt, &src.cluster)?;
+    let sets = migrate::gate::of_cluster(appset::load_appsets(wt, None)?, &src.cluster);
+    let before_apps = appset::generate(wt, &sets)?;
     let old_app = owner_of(&before_apps, &src.old_dir, &src.cluster)?;
-    let sets = appset::load_appsets(wt, None)?;
     let set = sets
         .iter()
         .find(|s| s.name == old_app.appset && s.path == old_app.appset_file)
@@ -320,29 +319,29 @@ fn write_and_gate(
 /// Take each cluster-specific field out of the base's files where a checked edit can (yamledit.rs); a field
 /// that cannot be taken out stays in the base (and the gate still proves the render).
 fn neutralize(wt: &Path, app: &str, base: &str, fields: &mut [overlay::Field]) -> Result<(), UserError> {
-    let files: Vec<String> = tree::Tree::load(wt)
+    let mut files: Vec<(String, String, bool)> = tree::Tree::load(wt)
         .files_under(base)
         .filter(|f| f.ends_with(".yaml") || f.ends_with(".yml"))
-        .cloned()
+        .filter_map(|f| Some((f.clone(), std::fs::read_to_string(wt.join(f)).ok()?, false)))
         .collect();
     for f in fields.iter_mut() {
-        for file in &files {
-            let path = wt.join(file);
-            let Ok(text) = std::fs::read_to_string(&path) else {
-                continue;
-            };
+        for (_, text, changed) in files.iter_mut() {
             let edited = match overlay::neutral_value(app, f) {
                 Some((inline, v)) => {
-                    yamledit::edit(&text, &f.kind, &f.name, &f.pointer, yamledit::Op::Replace(&inline, v))
+                    yamledit::edit(text, &f.kind, &f.name, &f.pointer, yamledit::Op::Replace(&inline, v))
                 }
-                None => yamledit::edit(&text, &f.kind, &f.name, &f.pointer, yamledit::Op::Delete),
+                None => yamledit::edit(text, &f.kind, &f.name, &f.pointer, yamledit::Op::Delete),
             };
             if let Some(new) = edited {
-                write(wt, file, &new)?;
+                *text = new;
+                *changed = true;
                 f.neutralized = true;
                 break;
             }
         }
+    }
+    for (file, text, _) in files.iter().filter(|(_, _, changed)| *changed) {
+        write(wt, file, text)?;
     }
     Ok(())
 }
